@@ -1,0 +1,101 @@
+// Package broker holds what every broker implementation shares: the resume rules of a
+// user's log, the limits of that log, the interface live deliveries arrive through, and
+// Memory, the in-process implementation used by `make run` and unit tests.
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vividly-edu/notifications/shared/notification"
+	"github.com/vividly-edu/notifications/shared/rediskey"
+)
+
+// Limits bound a user's log and the dedupe memory.
+type Limits struct {
+	// MaxLen is how many notifications a user's log keeps.
+	MaxLen int64
+	// Retention is how long a notification stays in the log.
+	Retention time.Duration
+	// DedupeTTL is how long a Pub/Sub message ID is remembered. It must outlast every
+	// redelivery; the function drops events older than that, so a late duplicate is
+	// never stored twice.
+	DedupeTTL time.Duration
+}
+
+// DefaultLimits: 30 days or 1,000 notifications per user; message IDs remembered 25 h
+// (Eventarc retries for at most 24 h).
+var DefaultLimits = Limits{MaxLen: 1000, Retention: 30 * 24 * time.Hour, DedupeTTL: 25 * time.Hour}
+
+// Validate reports a limit that cannot work.
+func (l Limits) Validate() error {
+	if l.MaxLen < 1 || l.Retention < time.Second || l.DedupeTTL < time.Second {
+		return fmt.Errorf("broker limits must be positive: %+v", l)
+	}
+	return nil
+}
+
+// Sink receives live notifications from Run. Its methods are called from one goroutine,
+// in the order the broker received the notifications, and must not block.
+type Sink interface {
+	// Deliver hands over one notification for userID.
+	Deliver(userID string, e notification.Envelope)
+	// Resync says live delivery was interrupted (a lost pub/sub connection, now back):
+	// notifications may have been missed, and every consumer must replay from its log.
+	Resync()
+}
+
+// ErrReset is matched (errors.Is) by a *ResetError.
+var ErrReset = errors.New("cannot resume from that id")
+
+// ResetError says a client's last event ID cannot be resumed from without loss, or is
+// not an ID of its log. The client must start again from Newest and refetch history.
+type ResetError struct {
+	Reason string // "malformed", "unknown" or "expired"
+	Newest string // the newest ID of the log, 0-0 when it is empty
+	Oldest string // the oldest ID still held, 0-0 when it is empty
+}
+
+func (e *ResetError) Error() string {
+	return fmt.Sprintf("cannot resume: %s id (newest %s, oldest %s)", e.Reason, e.Newest, e.Oldest)
+}
+
+// Is makes errors.Is(err, ErrReset) true.
+func (e *ResetError) Is(target error) bool { return target == ErrReset }
+
+// LogState is what a log knows about its own history, enough to decide whether a client
+// can resume from an ID.
+type LogState struct {
+	Exists bool
+	// LastGenerated is the newest ID ever assigned; MaxDeleted the newest ID removed by
+	// trimming; First the oldest ID held (Zero when the log is empty).
+	LastGenerated, MaxDeleted, First rediskey.StreamID
+}
+
+// CheckResume decides whether a client that last saw after can resume from st without
+// loss: it can when nothing after after was trimmed (after >= MaxDeleted) and after was
+// issued (after <= LastGenerated). It returns the parsed ID or a *ResetError.
+func CheckResume(after string, st LogState) (rediskey.StreamID, error) {
+	reset := func(reason string) error {
+		if !st.Exists {
+			return &ResetError{Reason: reason, Newest: "0-0", Oldest: "0-0"}
+		}
+		return &ResetError{Reason: reason, Newest: st.LastGenerated.String(), Oldest: st.First.String()}
+	}
+	id, err := rediskey.ParseStreamID(after)
+	if err != nil {
+		return id, reset("malformed")
+	}
+	switch {
+	case !st.Exists && id != rediskey.Zero:
+		return id, reset("unknown") // never issued, or the whole log expired
+	case !st.Exists:
+		return id, nil
+	case id.Compare(st.LastGenerated) > 0:
+		return id, reset("unknown")
+	case id.Compare(st.MaxDeleted) < 0:
+		return id, reset("expired")
+	}
+	return id, nil
+}

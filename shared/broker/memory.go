@@ -1,0 +1,233 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/vividly-edu/notifications/shared/notification"
+	"github.com/vividly-edu/notifications/shared/rediskey"
+)
+
+// Memory is a broker inside one process, with the same behaviour as the Redis broker:
+// dedupe by message ID, a capped and expiring log per user, live delivery to subscribed
+// users. Safe for concurrent use.
+type Memory struct {
+	limits Limits
+	now    func() time.Time
+
+	mu     sync.Mutex
+	logs   map[string]*memLog
+	seen   map[string]seenMark // user + "\x00" + message ID
+	subs   map[string]bool
+	sink   Sink
+	// running is closed while Run is delivering; Subscribe waits for it, as the Redis
+	// broker's Subscribe waits for its connection.
+	running chan struct{}
+	lastID  rediskey.StreamID
+}
+
+type memLog struct {
+	entries []memEntry
+	state   LogState
+	expires time.Time
+}
+
+type memEntry struct {
+	id      rediskey.StreamID
+	created time.Time
+	env     notification.Envelope
+}
+
+type seenMark struct {
+	id      string
+	expires time.Time
+}
+
+// NewMemory returns an empty in-process broker. now is the clock (time.Now in
+// production); it lets tests age the log.
+func NewMemory(limits Limits, now func() time.Time) (*Memory, error) {
+	if err := limits.Validate(); err != nil {
+		return nil, err
+	}
+	if now == nil {
+		return nil, fmt.Errorf("broker.NewMemory: nil clock")
+	}
+	return &Memory{limits: limits, now: now, logs: map[string]*memLog{}, seen: map[string]seenMark{}, subs: map[string]bool{},
+		running: make(chan struct{})}, nil
+}
+
+// Publish stores n in userID's log unless messageID was already stored, and hands it to
+// the live sink if userID is subscribed. It returns the notification's ID (the first
+// one's, for a duplicate).
+func (m *Memory) Publish(_ context.Context, userID, messageID string, n notification.Notification) (string, bool, error) {
+	body, err := n.Body()
+	if err != nil {
+		return "", false, fmt.Errorf("encode notification: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	key := userID + "\x00" + messageID
+	if s, ok := m.seen[key]; ok && now.Before(s.expires) {
+		return s.id, true, nil
+	}
+	m.sweep(now)
+
+	ms := uint64(now.UnixMilli())
+	id := rediskey.StreamID{Ms: ms}
+	if ms <= m.lastID.Ms {
+		id = m.lastID.Next()
+	}
+	m.lastID = id
+
+	l := m.log(userID, now)
+	env, err := notification.ParseEnvelope(notification.WithID(id.String(), body))
+	if err != nil {
+		return "", false, err
+	}
+	l.entries = append(l.entries, memEntry{id: id, created: now, env: env})
+	l.state.Exists, l.state.LastGenerated = true, id
+	l.expires = now.Add(m.limits.Retention)
+	m.trim(l, now)
+	m.seen[key] = seenMark{id: id.String(), expires: now.Add(m.limits.DedupeTTL)}
+
+	if m.subs[userID] && m.sink != nil {
+		m.sink.Deliver(userID, env)
+	}
+	return id.String(), false, nil
+}
+
+// log returns userID's live log, creating it (or replacing an expired one).
+func (m *Memory) log(userID string, now time.Time) *memLog {
+	l := m.logs[userID]
+	if l == nil || !now.Before(l.expires) {
+		l = &memLog{}
+		m.logs[userID] = l
+	}
+	return l
+}
+
+// trim drops entries beyond MaxLen or older than Retention, as XADD MAXLEN and XTRIM
+// MINID do, remembering the newest one dropped.
+func (m *Memory) trim(l *memLog, now time.Time) {
+	cut := 0
+	for cut < len(l.entries) && (int64(len(l.entries)-cut) > m.limits.MaxLen || now.Sub(l.entries[cut].created) >= m.limits.Retention) {
+		l.state.MaxDeleted = l.entries[cut].id
+		cut++
+	}
+	l.entries = l.entries[cut:]
+	l.state.First = rediskey.Zero
+	if len(l.entries) > 0 {
+		l.state.First = l.entries[0].id
+	}
+}
+
+// sweep forgets expired dedupe marks and logs, so memory stays bounded.
+func (m *Memory) sweep(now time.Time) {
+	for k, s := range m.seen {
+		if !now.Before(s.expires) {
+			delete(m.seen, k)
+		}
+	}
+	for u, l := range m.logs {
+		if !now.Before(l.expires) {
+			delete(m.logs, u)
+		}
+	}
+}
+
+// Run delivers live notifications to sink until ctx ends. Only one Run at a time.
+func (m *Memory) Run(ctx context.Context, sink Sink) error {
+	m.mu.Lock()
+	if m.sink != nil {
+		m.mu.Unlock()
+		return fmt.Errorf("broker: Run is already running")
+	}
+	m.sink = sink
+	close(m.running)
+	m.mu.Unlock()
+	<-ctx.Done()
+	m.mu.Lock()
+	m.sink = nil
+	m.running = make(chan struct{})
+	m.mu.Unlock()
+	return nil
+}
+
+// Ready always succeeds: an in-process broker cannot be unreachable.
+func (m *Memory) Ready(context.Context) error { return nil }
+
+// Subscribe starts live delivery for userID; it has started when Subscribe returns,
+// which is not before Run is running.
+func (m *Memory) Subscribe(ctx context.Context, userID string) error {
+	m.mu.Lock()
+	m.subs[userID] = true
+	running := m.running
+	m.mu.Unlock()
+	select {
+	case <-running:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("subscribe %s: %w", userID, ctx.Err())
+	}
+}
+
+// Unsubscribe stops live delivery for userID.
+func (m *Memory) Unsubscribe(_ context.Context, userID string) error {
+	m.mu.Lock()
+	delete(m.subs, userID)
+	m.mu.Unlock()
+	return nil
+}
+
+// After returns up to limit notifications of userID's log after id, oldest first, or a
+// *ResetError when id cannot be resumed from.
+func (m *Memory) After(_ context.Context, userID, id string, limit int) ([]notification.Envelope, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	l := m.logs[userID]
+	if l != nil && !now.Before(l.expires) {
+		delete(m.logs, userID)
+		l = nil
+	}
+	if l == nil {
+		l = &memLog{}
+	} else {
+		m.trim(l, now)
+	}
+	after, err := CheckResume(id, l.state)
+	if err != nil {
+		return nil, err
+	}
+	var out []notification.Envelope
+	for _, e := range l.entries {
+		if len(out) == limit {
+			break
+		}
+		if e.id.Compare(after) > 0 {
+			out = append(out, e.env)
+		}
+	}
+	return out, nil
+}
+
+// Latest returns the newest limit notifications of userID's log, oldest first.
+func (m *Memory) Latest(_ context.Context, userID string, limit int) ([]notification.Envelope, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	l := m.logs[userID]
+	if l == nil || !now.Before(l.expires) {
+		return nil, nil
+	}
+	m.trim(l, now)
+	start := max(0, len(l.entries)-limit)
+	out := make([]notification.Envelope, 0, len(l.entries)-start)
+	for _, e := range l.entries[start:] {
+		out = append(out, e.env)
+	}
+	return out, nil
+}

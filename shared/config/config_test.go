@@ -1,0 +1,79 @@
+package config
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+type sample struct {
+	Port      string        `env:"PORT, default=8080"`
+	Heartbeat time.Duration `env:"HEARTBEAT_INTERVAL, default=15s"`
+	Redis     Redis         `env:", prefix=REDIS_"`
+	Logging   Logging
+	Secret    Secret `env:"JWT_SECRET, required"`
+}
+
+func env(m map[string]string) Getenv { return func(k string) string { return m[k] } }
+
+func TestLoad(t *testing.T) {
+	t.Parallel()
+	var c sample
+	err := Load(context.Background(), env(map[string]string{
+		"JWT_SECRET": "s3cret", "REDIS_ADDR": "127.0.0.1:6379", "LOG_LEVEL": "DEBUG", "PORT": "",
+		"HEARTBEAT_INTERVAL": "2s",
+	}), &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != "8080" || c.Heartbeat != 2*time.Second || c.Redis.Addr != "127.0.0.1:6379" ||
+		c.Redis.KeyPrefix != "notifications" || c.Logging.Level.Level != slog.LevelDebug || c.Secret != "s3cret" {
+		t.Errorf("got %+v", c)
+	}
+	if s := fmt.Sprint(c.Secret); strings.Contains(s, "s3cret") {
+		t.Errorf("secret printed as %q", s)
+	}
+	if v := c.Secret.LogValue().String(); strings.Contains(v, "s3cret") {
+		t.Errorf("secret logged as %q", v)
+	}
+}
+
+func TestLoadErrorsNameTheVariable(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"missing required", map[string]string{}, "JWT_SECRET"},
+		{"empty counts as unset", map[string]string{"JWT_SECRET": ""}, "JWT_SECRET"},
+		{"bad duration", map[string]string{"JWT_SECRET": "x", "HEARTBEAT_INTERVAL": "soon"}, "HEARTBEAT_INTERVAL"},
+		{"bad level", map[string]string{"JWT_SECRET": "x", "LOG_LEVEL": "verbose"}, "LOG_LEVEL"},
+		{"bad prefix", map[string]string{"JWT_SECRET": "x", "REDIS_KEY_PREFIX": "a{b}"}, "REDIS_KEY_PREFIX"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var c sample
+			err := Load(context.Background(), env(tc.env), &c)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Load() = %v, want an error naming %s", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "Heartbeat:") || strings.Contains(err.Error(), "Logging:") {
+				t.Errorf("error names Go fields: %v", err)
+			}
+		})
+	}
+}
+
+func TestLevels(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "WARNING": slog.LevelWarn, "error": slog.LevelError} {
+		var l Level
+		if err := l.EnvDecode(in); err != nil || l.Level != want {
+			t.Errorf("%s: %v %v", in, l, err)
+		}
+	}
+}

@@ -1,0 +1,135 @@
+package notification
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+)
+
+// EventType is the CloudEvent type Eventarc gives a Pub/Sub delivery.
+const EventType = "google.cloud.pubsub.topic.v1.messagePublished"
+
+// Message is one decoded, validated job event as it arrived from Pub/Sub.
+type Message struct {
+	// ID is the Pub/Sub message ID, the key that makes redelivery idempotent.
+	ID          string
+	PublishTime time.Time
+	Job         Job
+}
+
+// pushBody is the data of an Eventarc Pub/Sub CloudEvent, which is also the body of a
+// plain Pub/Sub push request. Real deliveries carry camelCase and snake_case copies of
+// some fields; either is accepted.
+type pushBody struct {
+	Message *struct {
+		Data             []byte `json:"data"` // base64 in JSON; encoding/json decodes it
+		MessageID        string `json:"messageId"`
+		MessageIDSnake   string `json:"message_id"`
+		PublishTime      string `json:"publishTime"`
+		PublishTimeSnake string `json:"publish_time"`
+	} `json:"message"`
+}
+
+// DecodeEvent decodes an Eventarc Pub/Sub CloudEvent (binary or structured mode; the
+// Functions Framework turns a plain push body into one too). Every error wraps
+// ErrInvalid: nothing in an event can become valid by retrying it.
+func DecodeEvent(e event.Event) (Message, error) {
+	if e.Type() != EventType {
+		return Message{}, invalid("event type %.100q is not %s", e.Type(), EventType)
+	}
+	return DecodePush(e.Data(), e.ID())
+}
+
+// DecodePush decodes a Pub/Sub push body. fallbackID is used as the message ID when the
+// body has none (the CloudEvent ID equals the Pub/Sub message ID).
+func DecodePush(body []byte, fallbackID string) (Message, error) {
+	var p pushBody
+	if err := json.Unmarshal(body, &p); err != nil {
+		return Message{}, invalid("body is not a Pub/Sub push message: %s", jsonReason(err))
+	}
+	if p.Message == nil {
+		return Message{}, invalid("body has no message")
+	}
+	m := p.Message
+	id := firstNonEmpty(m.MessageID, m.MessageIDSnake, fallbackID)
+	if id == "" || len(id) > MaxMessageIDLen || !printableASCII(id) {
+		return Message{}, invalid("message id must be 1-%d printable ASCII characters", MaxMessageIDLen)
+	}
+	msg := Message{ID: id}
+	if ts := firstNonEmpty(m.PublishTime, m.PublishTimeSnake); ts != "" {
+		t, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil {
+			return Message{}, invalid("publishTime is not an RFC 3339 time")
+		}
+		msg.PublishTime = t
+	}
+	job, err := DecodeJob(m.Data)
+	if err != nil {
+		return Message{}, err
+	}
+	msg.Job = job
+	return msg, nil
+}
+
+// DecodeJob decodes and validates the JSON of message.data.
+func DecodeJob(data []byte) (Job, error) {
+	if len(data) == 0 {
+		return Job{}, invalid("message.data is empty")
+	}
+	if len(data) > MaxDataBytes {
+		return Job{}, invalid("message.data is %d bytes, over the %d byte limit", len(data), MaxDataBytes)
+	}
+	var j Job
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&j); err != nil {
+		return Job{}, invalid("message.data is not a JSON job event: %s", jsonReason(err))
+	}
+	if dec.More() {
+		return Job{}, invalid("message.data has trailing data after the JSON object")
+	}
+	if err := j.Validate(); err != nil {
+		return Job{}, err
+	}
+	return j, nil
+}
+
+// jsonReason describes a JSON error without quoting the input back: reasons end up in
+// logs, and the input is untrusted.
+func jsonReason(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var b64 base64.CorruptInputError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("syntax error at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q has the wrong type", typ.Field)
+	case errors.As(err, &b64):
+		return "message.data is not valid base64"
+	default:
+		return "malformed JSON"
+	}
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,39 @@
+package notification
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+)
+
+// FuzzDecodePush checks that any body either decodes to a valid job whose notification
+// encodes to one line of JSON, or fails with ErrInvalid — never panics, never passes a
+// field that could break an SSE frame or a Redis name.
+func FuzzDecodePush(f *testing.F) {
+	f.Add(readTestdata(f, "push-body.json"), "x")
+	f.Add(push(`{"request_id":"r","user_id":"u","status":"failed","error":"e"}`, ""), "")
+	f.Add(push(`{"request_id":"r","user_id":"u","status":"completed","video_url":"https://a.b/c"}`, ""), "")
+	f.Add([]byte(`{"message":{"data":"e30=","message_id":"1"}}`), "")
+	f.Fuzz(func(t *testing.T, body []byte, fallback string) {
+		m, err := DecodePush(body, fallback)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		if !ValidUserID(m.Job.UserID) || m.ID == "" {
+			t.Fatalf("accepted invalid ids: %+v", m)
+		}
+		b, err := m.Job.Notification(time.Unix(0, 0)).Body()
+		if err != nil {
+			t.Fatal(err)
+		}
+		full := WithID("1-0", b)
+		if bytes.ContainsAny(full, "\r\n") || !json.Valid(full) {
+			t.Fatalf("notification JSON is not one valid line: %q", full)
+		}
+	})
+}

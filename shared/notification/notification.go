@@ -1,0 +1,99 @@
+// Package notification defines the notification sent to browsers, the job event it is
+// made from, and the decoding of the Eventarc Pub/Sub deliveries that carry job events.
+package notification
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Type names the kind of a notification; it is also the SSE `event:` field.
+type Type string
+
+// The notification types.
+const (
+	VideoComplete Type = "video_complete"
+	VideoFailed   Type = "video_failed"
+)
+
+// Notification is what a user receives. ID is its position in the user's log, assigned
+// when it is stored; it is empty before that.
+type Notification struct {
+	ID        string    `json:"id,omitempty"`
+	Type      Type      `json:"type"`
+	RequestID string    `json:"request_id"`
+	VideoURL  string    `json:"video_url,omitempty"`
+	Title     string    `json:"title,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	CreatedAt Timestamp `json:"created_at"`
+}
+
+// Timestamp is a UTC time that encodes with millisecond precision, as browsers' Date
+// parses it and as the SSE contract shows.
+type Timestamp struct{ time.Time }
+
+const timestampLayout = "2006-01-02T15:04:05.000Z"
+
+// MarshalJSON implements json.Marshaler.
+func (t Timestamp) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, len(timestampLayout)+2)
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, timestampLayout)
+	return append(b, '"'), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler; it accepts any RFC 3339 time.
+func (t *Timestamp) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("created_at: %w", err)
+	}
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("created_at: %w", err)
+	}
+	t.Time = v.UTC()
+	return nil
+}
+
+// Body encodes n without its ID: the form in which it is stored before the log assigns
+// the ID. WithID turns a body into the full JSON.
+func (n Notification) Body() ([]byte, error) {
+	n.ID = ""
+	return json.Marshal(n)
+}
+
+// WithID returns the JSON of a stored notification: body (an object, as Body makes it)
+// with "id" as its first field. Both brokers and both delivery paths (live and replay)
+// build the payload this way, so a notification has the same bytes however it arrives.
+func WithID(id string, body []byte) []byte {
+	out := make([]byte, 0, len(body)+len(id)+8)
+	out = append(out, `{"id":"`...)
+	out = append(out, id...)
+	out = append(out, `",`...)
+	return append(out, bytes.TrimPrefix(body, []byte("{"))...)
+}
+
+// Envelope is a stored notification as the stream delivers it: the log ID, the type and
+// the full JSON, encoded once and shared by every connection that receives it.
+type Envelope struct {
+	ID   string
+	Type Type
+	Data []byte
+	// CreatedAt is when the function created the notification, for latency metrics.
+	CreatedAt time.Time
+}
+
+// ParseEnvelope reads the JSON of a stored notification (as WithID makes it).
+func ParseEnvelope(data []byte) (Envelope, error) {
+	var n Notification
+	if err := json.Unmarshal(data, &n); err != nil {
+		return Envelope{}, fmt.Errorf("parse stored notification: %w", err)
+	}
+	if n.ID == "" || n.Type == "" {
+		return Envelope{}, fmt.Errorf("parse stored notification: missing id or type")
+	}
+	return Envelope{ID: n.ID, Type: n.Type, Data: data, CreatedAt: n.CreatedAt.Time}, nil
+}

@@ -1,0 +1,94 @@
+package redisbroker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/vividly-edu/notifications/shared/broker"
+	"github.com/vividly-edu/notifications/shared/notification"
+	"github.com/vividly-edu/notifications/shared/rediskey"
+)
+
+// After returns up to limit notifications of userID's log after id, oldest first, or a
+// *broker.ResetError when id cannot be resumed from. The log's state and the range are
+// read in one MULTI, so trimming cannot slip between the check and the read.
+func (b *Broker) After(ctx context.Context, userID, id string, limit int) ([]notification.Envelope, error) {
+	key := b.names.Log(userID)
+	start := "(" + id
+	if _, err := rediskey.ParseStreamID(id); err != nil {
+		start = "-" // the check below rejects id; keep the command valid
+	}
+	var info *redis.XInfoStreamCmd
+	var rng *redis.XMessageSliceCmd
+	_, err := b.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		info = p.XInfoStream(ctx, key)
+		rng = p.XRangeN(ctx, key, start, "+", int64(limit))
+		return nil
+	})
+	st, infoErr := logState(info)
+	if infoErr != nil {
+		return nil, fmt.Errorf("xinfo %s: %w", key, infoErr)
+	}
+	if err != nil && !isNoSuchKey(err) {
+		return nil, fmt.Errorf("xrange %s: %w", key, err)
+	}
+	if _, err := broker.CheckResume(id, st); err != nil {
+		return nil, err
+	}
+	return envelopes(rng.Val())
+}
+
+// Latest returns the newest limit notifications of userID's log, oldest first.
+func (b *Broker) Latest(ctx context.Context, userID string, limit int) ([]notification.Envelope, error) {
+	key := b.names.Log(userID)
+	msgs, err := b.rdb.XRevRangeN(ctx, key, "+", "-", int64(limit)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("xrevrange %s: %w", key, err)
+	}
+	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+		msgs[i], msgs[j] = msgs[j], msgs[i]
+	}
+	return envelopes(msgs)
+}
+
+func logState(info *redis.XInfoStreamCmd) (broker.LogState, error) {
+	v, err := info.Result()
+	if isNoSuchKey(err) {
+		return broker.LogState{}, nil
+	}
+	if err != nil {
+		return broker.LogState{}, err
+	}
+	st := broker.LogState{Exists: true}
+	var errs [3]error
+	st.LastGenerated, errs[0] = rediskey.ParseStreamID(v.LastGeneratedID)
+	st.MaxDeleted, errs[1] = rediskey.ParseStreamID(v.MaxDeletedEntryID)
+	if v.Length > 0 {
+		st.First, errs[2] = rediskey.ParseStreamID(v.FirstEntry.ID)
+	}
+	if err := errors.Join(errs[:]...); err != nil {
+		return broker.LogState{}, fmt.Errorf("stream state (Redis 7 or later is required): %w", err)
+	}
+	return st, nil
+}
+
+func isNoSuchKey(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "no such key")
+}
+
+func envelopes(msgs []redis.XMessage) ([]notification.Envelope, error) {
+	out := make([]notification.Envelope, 0, len(msgs))
+	for _, m := range msgs {
+		body, _ := m.Values["n"].(string)
+		e, err := notification.ParseEnvelope(notification.WithID(m.ID, []byte(body)))
+		if err != nil {
+			return nil, fmt.Errorf("log entry %s: %w", m.ID, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}

@@ -1,0 +1,71 @@
+package redisbroker
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/vividly-edu/notifications/shared/notification"
+)
+
+// publishScript stores and publishes one notification atomically. The shebang makes
+// Redis refuse the whole script up front when it is out of memory, and the log entry is
+// written before the dedupe marker: a marker never exists without its entry, so a failed
+// attempt is always retried in full.
+//
+// The log is trimmed with XDEL rather than MAXLEN/XTRIM because only XDEL advances the
+// stream's max-deleted-entry-id, which is what tells a resuming client whether anything
+// after its last ID is gone. Usually 0 or 1 entries are removed per call; the age
+// trim is bounded per call so one publish never does unbounded work.
+//
+// KEYS: 1 dedupe marker, 2 log. ARGV: 1 body (JSON object without id), 2 max length,
+// 3 retention ms, 4 dedupe TTL ms, 5 channel.
+// Returns {1, first id} for a duplicate, {0, new id} otherwise.
+var publishScript = redis.NewScript(`#!lua
+local seen = redis.call('GET', KEYS[1])
+if seen then
+  return {1, seen}
+end
+local id = redis.call('XADD', KEYS[2], '*', 'n', ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local minid = string.format('%.0f', now - tonumber(ARGV[3])) .. '-0'
+local old = redis.call('XRANGE', KEYS[2], '-', '(' .. minid, 'COUNT', 100)
+local excess = redis.call('XLEN', KEYS[2]) - tonumber(ARGV[2])
+if excess > #old then
+  old = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', excess)
+end
+if #old > 0 then
+  local ids = {}
+  for i, e in ipairs(old) do ids[i] = e[1] end
+  redis.call('XDEL', KEYS[2], unpack(ids))
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('SET', KEYS[1], id, 'PX', ARGV[4])
+redis.call('PUBLISH', ARGV[5], '{"id":"' .. id .. '",' .. string.sub(ARGV[1], 2))
+return {0, id}
+`)
+
+// Publish stores n in userID's log and publishes it, unless messageID was already
+// stored. It returns the notification's ID (the first one's, for a duplicate). An
+// error means nothing was stored: the caller may retry.
+func (b *Broker) Publish(ctx context.Context, userID, messageID string, n notification.Notification) (string, bool, error) {
+	body, err := n.Body()
+	if err != nil {
+		return "", false, fmt.Errorf("encode notification: %w", err)
+	}
+	res, err := publishScript.Run(ctx, b.rdb,
+		[]string{b.names.Seen(userID, messageID), b.names.Log(userID)},
+		body, b.limits.MaxLen, b.limits.Retention.Milliseconds(), b.limits.DedupeTTL.Milliseconds(), b.names.Channel(userID),
+	).Slice()
+	if err != nil {
+		return "", false, fmt.Errorf("publish script for %s: %w", b.names.Log(userID), err)
+	}
+	if len(res) != 2 {
+		return "", false, fmt.Errorf("publish script: unexpected reply %v", res)
+	}
+	dup, _ := res[0].(int64)
+	id, _ := res[1].(string)
+	return id, dup == 1, nil
+}

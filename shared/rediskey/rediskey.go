@@ -1,0 +1,92 @@
+// Package rediskey is the one place that names Redis keys and channels, and parses the
+// stream IDs Redis assigns. One user's keys share a hash tag ({user}) so a script that
+// touches them runs on Redis Cluster too; the channel keeps the agreed name
+// notifications:<user_id>.
+package rediskey
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// DefaultPrefix is the prefix of every name in production.
+const DefaultPrefix = "notifications"
+
+// Names builds Redis names under a prefix (tests use their own to stay isolated).
+// User IDs must already be valid (notification.ValidUserID): they are not escaped.
+type Names struct{ Prefix string }
+
+// Channel is the pub/sub channel of a user's live notifications.
+func (n Names) Channel(user string) string { return n.Prefix + ":" + user }
+
+// Log is the Redis Stream holding a user's recent notifications.
+func (n Names) Log(user string) string { return n.Prefix + ":{" + user + "}:log" }
+
+// Seen is the dedupe marker for one Pub/Sub message addressed to user.
+func (n Names) Seen(user, messageID string) string {
+	return n.Prefix + ":{" + user + "}:seen:" + messageID
+}
+
+// UserOfChannel returns the user a channel belongs to, if it is one of ours.
+func (n Names) UserOfChannel(channel string) (string, bool) {
+	user, ok := strings.CutPrefix(channel, n.Prefix+":")
+	return user, ok && user != ""
+}
+
+// StreamID is a Redis Stream entry ID, <milliseconds>-<sequence>. IDs compare as two
+// numbers: "10-0" is after "9-0", which string comparison gets wrong.
+type StreamID struct{ Ms, Seq uint64 }
+
+// Zero is 0-0, the ID before every entry.
+var Zero StreamID
+
+// ErrBadStreamID is returned for text that is not a complete stream ID.
+var ErrBadStreamID = errors.New("malformed stream id")
+
+// ParseStreamID parses "<ms>-<seq>". It accepts only what Redis itself produces: two
+// decimal numbers without signs, spaces or leading zeros.
+func ParseStreamID(s string) (StreamID, error) {
+	msText, seqText, ok := strings.Cut(s, "-")
+	if !ok {
+		return StreamID{}, ErrBadStreamID
+	}
+	ms, err1 := parseDecimal(msText)
+	seq, err2 := parseDecimal(seqText)
+	if err1 != nil || err2 != nil {
+		return StreamID{}, ErrBadStreamID
+	}
+	return StreamID{ms, seq}, nil
+}
+
+func parseDecimal(s string) (uint64, error) {
+	if s == "" || len(s) > 20 || (len(s) > 1 && s[0] == '0') || s[0] == '+' {
+		return 0, ErrBadStreamID
+	}
+	return strconv.ParseUint(s, 10, 64)
+}
+
+// String formats the ID as Redis does.
+func (id StreamID) String() string {
+	return strconv.FormatUint(id.Ms, 10) + "-" + strconv.FormatUint(id.Seq, 10)
+}
+
+// Compare returns -1, 0 or +1 as id is before, equal to or after other.
+func (id StreamID) Compare(other StreamID) int {
+	switch {
+	case id.Ms < other.Ms || id.Ms == other.Ms && id.Seq < other.Seq:
+		return -1
+	case id == other:
+		return 0
+	default:
+		return 1
+	}
+}
+
+// Next is the smallest ID after id.
+func (id StreamID) Next() StreamID {
+	if id.Seq == ^uint64(0) {
+		return StreamID{id.Ms + 1, 0}
+	}
+	return StreamID{id.Ms, id.Seq + 1}
+}

@@ -1,0 +1,90 @@
+package rediskey
+
+import (
+	"testing"
+)
+
+func TestNames(t *testing.T) {
+	t.Parallel()
+	n := Names{Prefix: DefaultPrefix}
+	for got, want := range map[string]string{
+		n.Channel("u-42"):      "notifications:u-42",
+		n.Log("u-42"):          "notifications:{u-42}:log",
+		n.Seen("u-42", "1234"): "notifications:{u-42}:seen:1234",
+	} {
+		if got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	}
+	if u, ok := n.UserOfChannel("notifications:u-42"); !ok || u != "u-42" {
+		t.Errorf("UserOfChannel = %q, %v", u, ok)
+	}
+	for _, ch := range []string{"other:u-42", "notifications:", "notifications"} {
+		if _, ok := n.UserOfChannel(ch); ok {
+			t.Errorf("UserOfChannel(%q) accepted", ch)
+		}
+	}
+}
+
+func TestParseStreamID(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]StreamID{
+		"0-0":                       {},
+		"1764174645123-0":           {1764174645123, 0},
+		"1-18446744073709551615":    {1, 1<<64 - 1},
+		"18446744073709551615-1234": {1<<64 - 1, 1234},
+	} {
+		got, err := ParseStreamID(in)
+		if err != nil || got != want {
+			t.Errorf("ParseStreamID(%q) = %v, %v; want %v", in, got, err, want)
+		}
+		if got.String() != in {
+			t.Errorf("String() = %q, want %q", got.String(), in)
+		}
+	}
+	for _, in := range []string{"", "-", "1", "1-", "-1", "01-0", "1-01", "+1-0", "1--1", " 1-0", "1-0 ", "1-0-0",
+		"a-0", "1-x", "18446744073709551616-0", "1-0\n", "999999999999999999999-0", "$", "*", "+"} {
+		if _, err := ParseStreamID(in); err == nil {
+			t.Errorf("ParseStreamID(%q) accepted", in)
+		}
+	}
+}
+
+func TestCompareIsNumeric(t *testing.T) {
+	t.Parallel()
+	ids := []StreamID{{0, 0}, {0, 1}, {9, 0}, {9, 10}, {10, 0}, {10, 2}}
+	for i := range ids {
+		for j := range ids {
+			want := 0
+			if i < j {
+				want = -1
+			} else if i > j {
+				want = 1
+			}
+			if got := ids[i].Compare(ids[j]); got != want {
+				t.Errorf("%v.Compare(%v) = %d, want %d", ids[i], ids[j], got, want)
+			}
+		}
+	}
+	if got := (StreamID{5, 1<<64 - 1}).Next(); got != (StreamID{6, 0}) {
+		t.Errorf("Next overflow = %v", got)
+	}
+}
+
+func FuzzParseStreamID(f *testing.F) {
+	for _, s := range []string{"0-0", "1764174645123-0", "01-1", "1-", "18446744073709551616-0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := ParseStreamID(s)
+		if err != nil {
+			return
+		}
+		if id.String() != s {
+			t.Fatalf("ParseStreamID(%q) round-trips to %q", s, id.String())
+		}
+		if id.Compare(id.Next()) != -1 && id != (StreamID{1<<64 - 1, 1<<64 - 1}) {
+			t.Fatalf("Next is not after %v", id)
+		}
+	})
+}

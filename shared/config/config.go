@@ -96,20 +96,23 @@ type Logging struct {
 	Project string `env:"GOOGLE_CLOUD_PROJECT"`
 }
 
-// Level is a log level spelt debug, info, warn or error.
-type Level struct{ slog.Level }
+// Level is a log level spelt debug, info, warn or error. It is a slog.Leveler.
+type Level slog.Level
+
+// Level implements slog.Leveler.
+func (l Level) Level() slog.Level { return slog.Level(l) }
 
 // EnvDecode implements envconfig.Decoder.
 func (l *Level) EnvDecode(v string) error {
 	switch strings.ToLower(v) {
 	case "debug":
-		l.Level = slog.LevelDebug
+		*l = Level(slog.LevelDebug)
 	case "info":
-		l.Level = slog.LevelInfo
+		*l = Level(slog.LevelInfo)
 	case "warn", "warning":
-		l.Level = slog.LevelWarn
+		*l = Level(slog.LevelWarn)
 	case "error":
-		l.Level = slog.LevelError
+		*l = Level(slog.LevelError)
 	default:
 		return fmt.Errorf("%q is not one of debug, info, warn, error", v)
 	}

@@ -30,7 +30,7 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Port != "8080" || c.Heartbeat != 2*time.Second || c.Redis.Addr != "127.0.0.1:6379" ||
-		c.Redis.KeyPrefix != "notifications" || c.Logging.Level.Level != slog.LevelDebug || c.Secret != "s3cret" {
+		c.Redis.KeyPrefix != "notifications" || c.Logging.Level.Level() != slog.LevelDebug || c.Secret != "s3cret" {
 		t.Errorf("got %+v", c)
 	}
 	if s := fmt.Sprint(c.Secret); strings.Contains(s, "s3cret") {
@@ -72,7 +72,7 @@ func TestLevels(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "WARNING": slog.LevelWarn, "error": slog.LevelError} {
 		var l Level
-		if err := l.EnvDecode(in); err != nil || l.Level != want {
+		if err := l.EnvDecode(in); err != nil || l.Level() != want {
 			t.Errorf("%s: %v %v", in, l, err)
 		}
 	}

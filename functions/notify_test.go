@@ -1,0 +1,184 @@
+package notify
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/textproto"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/vividly-edu/notifications/shared/redistest"
+)
+
+// These tests drive the function the way Cloud Functions does: the Functions Framework
+// serves the registered entry point over HTTP, configured only by the environment.
+
+var (
+	server  *redistest.Server
+	baseURL string
+)
+
+const user = "6f1c2a8e-3b7d-4e0f-9c1a-5d2e8b7f4a31" // the user in testdata
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		dir, err := os.MkdirTemp("", "notify-test")
+		if err != nil {
+			panic(err)
+		}
+		defer os.RemoveAll(dir)
+		server, err = redistest.StartProcess(dir, redistest.Options{})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer server.Stop()
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		port := fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+		l.Close()
+		os.Setenv("REDIS_ADDR", server.Addr)
+		os.Setenv("FUNCTION_TARGET", EntryPoint)
+		os.Setenv("MAX_EVENT_AGE", "8760h") // the testdata events are dated 2026-11-26
+		os.Setenv("DEDUPE_TTL", "8761h")
+		go func() { _ = funcframework.StartHostPort("127.0.0.1", port) }()
+		baseURL = "http://127.0.0.1:" + port
+		for i := 0; ; i++ {
+			if resp, err := http.Get(baseURL); err == nil {
+				resp.Body.Close()
+				break
+			}
+			if i > 200 {
+				fmt.Fprintln(os.Stderr, "function server did not start")
+				return 1
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return m.Run()
+	}())
+}
+
+// recorded turns a recorded HTTP request in testdata into a request to the function,
+// with edit applied to its body and ce-id.
+func recorded(t *testing.T, name string, edit func(string) string) *http.Request {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, body, _ := bytes.Cut(raw, []byte("\n\n"))
+	tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(append(head, "\n\n"...))))
+	_, _ = tp.ReadLine()
+	hdr, err := tp.ReadMIMEHeader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, baseURL, strings.NewReader(edit(string(bytes.TrimSpace(body)))))
+	req.Header = http.Header(hdr)
+	req.Header.Set("ce-id", edit(req.Header.Get("ce-id")))
+	return req
+}
+
+func post(t *testing.T, req *http.Request) int {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func logLen(t *testing.T) int64 {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: server.Addr})
+	defer rdb.Close()
+	n, err := rdb.XLen(context.Background(), "notifications:{"+user+"}:log").Result()
+	if err != nil && err != redis.Nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func jsonBody(body string) *http.Request {
+	req, _ := http.NewRequest(http.MethodPost, baseURL, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	return req
+}
+
+// The tests share one Redis and run in order: each checks the log length it leaves.
+func TestFunctionOverHTTP(t *testing.T) {
+	same := func(s string) string { return s }
+	withID := func(id string) func(string) string {
+		return func(s string) string { return strings.ReplaceAll(s, "12165864188103151", id) }
+	}
+
+	if got := post(t, recorded(t, "binary-mode.http", same)); got != http.StatusOK {
+		t.Fatalf("binary mode: status %d", got)
+	}
+	if n := logLen(t); n != 1 {
+		t.Fatalf("after first delivery: log has %d", n)
+	}
+	if got := post(t, recorded(t, "binary-mode.http", same)); got/100 != 2 {
+		t.Fatalf("redelivery: status %d", got)
+	}
+	structured, _ := os.ReadFile("testdata/structured-mode.json")
+	req := jsonBody(string(structured))
+	req.Header.Set("Content-Type", "application/cloudevents+json")
+	if got := post(t, req); got/100 != 2 {
+		t.Fatalf("structured redelivery: status %d", got)
+	}
+	if n := logLen(t); n != 1 {
+		t.Fatalf("duplicates stored: log has %d, want 1", n)
+	}
+
+	push, _ := os.ReadFile("testdata/push-body.json")
+	if got := post(t, jsonBody(withID("777")(string(push)))); got/100 != 2 {
+		t.Fatalf("raw push body: status %d", got)
+	}
+	if n := logLen(t); n != 2 {
+		t.Fatalf("after raw push body: log has %d, want 2", n)
+	}
+
+	// Rejected input is acknowledged (2xx), so Pub/Sub does not retry it forever.
+	bad := recorded(t, "binary-mode.http", func(s string) string {
+		return strings.ReplaceAll(s, `"data": "eyJ`, `"data": "!!!eyJ`)
+	})
+	bad.Header.Set("ce-id", "888")
+	if got := post(t, bad); got/100 != 2 {
+		t.Fatalf("malformed data: status %d, want 2xx", got)
+	}
+	if n := logLen(t); n != 2 {
+		t.Fatalf("malformed data stored: log has %d", n)
+	}
+
+	// Redis down: 5xx so Pub/Sub retries; the retry after recovery is stored once.
+	server.Stop()
+	if got := post(t, recorded(t, "binary-mode.http", withID("999"))); got/100 != 5 {
+		t.Fatalf("redis down: status %d, want 5xx", got)
+	}
+	if err := server.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if got := post(t, recorded(t, "binary-mode.http", withID("999"))); got/100 != 2 {
+			t.Fatalf("retry after recovery: status %d", got)
+		}
+	}
+	if n := logLen(t); n != 1 { // the restarted Redis has no persistence: only the retry
+		t.Fatalf("after retry: log has %d, want 1", n)
+	}
+}

@@ -1,0 +1,57 @@
+// Command stream is the SSE service: it holds browsers' EventSource connections and
+// delivers each user's notifications from Redis.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/vividly-edu/notifications/shared/broker"
+	"github.com/vividly-edu/notifications/shared/config"
+	"github.com/vividly-edu/notifications/shared/logging"
+	"github.com/vividly-edu/notifications/shared/redisbroker"
+	"github.com/vividly-edu/notifications/shared/rediskey"
+	"github.com/vividly-edu/notifications/stream/internal/server"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "stream:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
+	cfg, err := server.LoadConfig(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	log := logging.New(stdout, cfg.Logging.Level, cfg.Logging.Project)
+	rdb, err := redisbroker.NewClient(cfg.Redis)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	// The stream only reads the log; the limits matter to the function's writes.
+	b, err := redisbroker.New(rdb, rediskey.Names{Prefix: string(cfg.Redis.KeyPrefix)}, broker.DefaultLimits,
+		redisbroker.Options{Log: log})
+	if err != nil {
+		return err
+	}
+	srv, _, err := server.Build(cfg, b, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", ":"+cfg.Port)
+	if err != nil {
+		return err
+	}
+	return srv.Serve(ctx, ln)
+}

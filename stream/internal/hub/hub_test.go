@@ -1,0 +1,236 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vividly-edu/notifications/shared/broker"
+	"github.com/vividly-edu/notifications/shared/notification"
+)
+
+// countingBroker records the live subscription state the hub asks for.
+type countingBroker struct {
+	mu     sync.Mutex
+	subbed map[string]bool
+	calls  int
+	fail   error
+}
+
+func newCounting() *countingBroker { return &countingBroker{subbed: map[string]bool{}} }
+
+func (b *countingBroker) Subscribe(_ context.Context, u string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.calls++
+	if b.fail != nil {
+		return b.fail
+	}
+	b.subbed[u] = true
+	return nil
+}
+
+func (b *countingBroker) Unsubscribe(_ context.Context, u string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.calls++
+	delete(b.subbed, u)
+	return nil
+}
+
+func (b *countingBroker) isSubbed(u string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.subbed[u]
+}
+
+func env(id string) notification.Envelope {
+	return notification.Envelope{ID: id, Type: notification.VideoComplete, Data: []byte(`{"id":"` + id + `"}`)}
+}
+
+var _ broker.Sink = (*Hub)(nil)
+
+func TestFanOutAndRefCount(t *testing.T) {
+	t.Parallel()
+	b := newCounting()
+	h, _ := New(b, 8, nil)
+	ctx := context.Background()
+	a1, _ := h.Join(ctx, "alice")
+	a2, _ := h.Join(ctx, "alice")
+	bob, _ := h.Join(ctx, "bob")
+	if b.calls != 2 {
+		t.Fatalf("broker calls = %d, want one Subscribe per user", b.calls)
+	}
+	h.Deliver("alice", env("1-0"))
+	for _, s := range []*Sub{a1, a2} {
+		if got := <-s.C(); got.ID != "1-0" {
+			t.Errorf("got %v", got)
+		}
+	}
+	select {
+	case got := <-bob.C():
+		t.Fatalf("bob received alice's %v", got)
+	default:
+	}
+	a1.Close()
+	a1.Close() // idempotent
+	if !b.isSubbed("alice") {
+		t.Fatal("alice unsubscribed while a connection remains")
+	}
+	a2.Close()
+	if b.isSubbed("alice") {
+		t.Fatal("alice still subscribed after her last connection left")
+	}
+	if u, s := h.Users(); u != 1 || s != 1 {
+		t.Errorf("Users() = %d, %d; want 1, 1", u, s)
+	}
+}
+
+func TestSlowSubscriberIsDroppedNotWaitedOn(t *testing.T) {
+	t.Parallel()
+	b := newCounting()
+	drops := 0
+	h, _ := New(b, 2, func() { drops++ })
+	ctx := context.Background()
+	slow, _ := h.Join(ctx, "u")
+	fast, _ := h.Join(ctx, "u")
+	for i := range 3 {
+		h.Deliver("u", env(fmt.Sprint(i+1, "-0")))
+		<-fast.C()
+	}
+	var got int
+	for range slow.C() { // closed after the two it could hold
+		got++
+	}
+	if got != 2 || drops != 1 {
+		t.Fatalf("slow got %d then closed, drops %d; want 2, 1", got, drops)
+	}
+	h.Deliver("u", env("4-0"))
+	if e := <-fast.C(); e.ID != "4-0" {
+		t.Fatalf("fast got %v", e)
+	}
+	slow.Close() // after a drop: harmless
+	if !b.isSubbed("u") {
+		t.Fatal("dropping one subscriber unsubscribed the user")
+	}
+}
+
+func TestLastSubscriberDroppedUnsubscribes(t *testing.T) {
+	t.Parallel()
+	b := newCounting()
+	h, _ := New(b, 1, nil)
+	s, _ := h.Join(context.Background(), "u")
+	h.Deliver("u", env("1-0"))
+	h.Deliver("u", env("2-0"))
+	deadline := time.Now().Add(2 * time.Second)
+	for b.isSubbed("u") {
+		if time.Now().After(deadline) {
+			t.Fatal("still subscribed after the only subscriber was dropped")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.Close()
+}
+
+func TestResyncSignalsEverySubscriber(t *testing.T) {
+	t.Parallel()
+	h, _ := New(newCounting(), 4, nil)
+	a, _ := h.Join(context.Background(), "a")
+	b, _ := h.Join(context.Background(), "b")
+	h.Resync()
+	h.Resync() // coalesced
+	for _, s := range []*Sub{a, b} {
+		select {
+		case <-s.Resync():
+		default:
+			t.Fatal("no resync signal")
+		}
+		select {
+		case <-s.Resync():
+			t.Fatal("second resync not coalesced")
+		default:
+		}
+	}
+}
+
+func TestSubscribeFailure(t *testing.T) {
+	t.Parallel()
+	b := newCounting()
+	b.fail = errors.New("redis down")
+	h, _ := New(b, 4, nil)
+	if _, err := h.Join(context.Background(), "u"); err == nil {
+		t.Fatal("Join succeeded though Subscribe failed")
+	}
+	if u, s := h.Users(); u != 0 || s != 0 {
+		t.Fatalf("failed join left %d users, %d subs", u, s)
+	}
+	b.mu.Lock()
+	b.fail = nil
+	b.mu.Unlock()
+	if _, err := h.Join(context.Background(), "u"); err != nil {
+		t.Fatalf("Join after recovery: %v", err)
+	}
+}
+
+// TestChurnKeepsSubscription hammers join/leave of one user: whatever the interleaving,
+// while a connection is open the user must be subscribed.
+func TestChurnKeepsSubscription(t *testing.T) {
+	t.Parallel()
+	b := newCounting()
+	h, _ := New(b, 4, nil)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				s, err := h.Join(context.Background(), "u")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !b.isSubbed("u") {
+					t.Error("joined but not subscribed")
+				}
+				s.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if b.isSubbed("u") {
+		t.Fatal("subscribed after everyone left")
+	}
+}
+
+func TestNewRejects(t *testing.T) {
+	t.Parallel()
+	if _, err := New(nil, 1, nil); err == nil {
+		t.Fatal("nil broker accepted")
+	}
+	if _, err := New(newCounting(), 0, nil); err == nil {
+		t.Fatal("zero queue accepted")
+	}
+}
+
+func BenchmarkDeliver(b *testing.B) {
+	for _, n := range []int{1, 10, 100} {
+		b.Run(fmt.Sprint(n, "subs"), func(b *testing.B) {
+			h, _ := New(newCounting(), 1024, nil)
+			subs := make([]*Sub, n)
+			for i := range subs {
+				subs[i], _ = h.Join(context.Background(), "u")
+			}
+			e := env("1-0")
+			b.ReportAllocs()
+			for b.Loop() {
+				h.Deliver("u", e)
+				for _, s := range subs {
+					<-s.c
+				}
+			}
+		})
+	}
+}

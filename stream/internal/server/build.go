@@ -1,0 +1,31 @@
+package server
+
+import (
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/vividly-edu/notifications/stream/internal/auth"
+)
+
+// Build makes a server from cfg over b, with a registry that also carries the Go
+// runtime and process metrics (callers may register more on it).
+func Build(cfg Config, b Broker, log *slog.Logger) (*Server, *prometheus.Registry, error) {
+	v, err := auth.NewVerifier(auth.Options{Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer,
+		Audience: cfg.JWTAudience, UserClaim: cfg.JWTUserClaim})
+	if err != nil {
+		return nil, nil, err
+	}
+	if auth.WeakSecret([]byte(cfg.JWTSecret)) {
+		log.Warn("JWT_SECRET is shorter than 32 bytes; HS256 wants a 256-bit key")
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s, err := New(cfg, b, v, log, reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	log.Info("stream service configured", "config", slog.AnyValue(cfg))
+	return s, reg, nil
+}

@@ -1,0 +1,289 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/vividly-edu/notifications/shared/broker"
+	"github.com/vividly-edu/notifications/shared/logging"
+	"github.com/vividly-edu/notifications/shared/notification"
+	"github.com/vividly-edu/notifications/shared/rediskey"
+	"github.com/vividly-edu/notifications/stream/internal/auth"
+	"github.com/vividly-edu/notifications/stream/internal/sse"
+)
+
+// replayPage is how many log entries one read fetches while replaying.
+const replayPage = 100
+
+// maxBatch bounds how many queued frames are written before one flush.
+const maxBatch = 64
+
+// conn is one open stream.
+type conn struct {
+	s      *Server
+	user   string
+	w      *sse.Writer
+	last   rediskey.StreamID // newest id sent (or resumed from); live ids up to it are skipped
+	sent   int
+	closed string // why the stream ended, for the log
+}
+
+// stream serves GET /api/v1/notifications/stream. See DESIGN.md for the contract.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+	ctx := logging.WithTrace(r.Context(), r.Header)
+	select {
+	case <-s.draining:
+		s.refuse(w, http.StatusServiceUnavailable, "draining", "shutting down", 1)
+		return
+	default:
+	}
+	tok, err := auth.BearerToken(r)
+	if err != nil {
+		s.refuse(w, http.StatusUnauthorized, "auth", err.Error(), 0)
+		return
+	}
+	id, err := s.verifier.Verify(tok)
+	if err != nil {
+		s.refuse(w, http.StatusUnauthorized, "auth", err.Error(), 0)
+		return
+	}
+	if _, ok := w.(http.Flusher); !ok {
+		s.refuse(w, http.StatusInternalServerError, "no_flush", "streaming unsupported", 0)
+		return
+	}
+
+	// Where to resume: the client's last id, or — for a fresh stream — the log's newest
+	// id read before subscribing, so a resync can replay what was published since.
+	from := r.Header.Get("Last-Event-ID")
+	if from == "" {
+		from = r.URL.Query().Get("last_event_id")
+	}
+	if from == "" {
+		latest, err := s.broker.Latest(ctx, id.UserID, 1)
+		if err != nil {
+			s.unavailable(ctx, w, id.UserID, "read log", err)
+			return
+		}
+		from = "0-0"
+		if len(latest) == 1 {
+			from = latest[0].ID
+		}
+	}
+
+	joinCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	sub, err := s.hub.Join(joinCtx, id.UserID)
+	cancel()
+	if err != nil {
+		s.unavailable(ctx, w, id.UserID, "subscribe", err)
+		return
+	}
+	defer sub.Close()
+
+	// The first page is read before any header is sent, so a Redis failure is a clean
+	// 503 the client can retry rather than a stream that dies at once.
+	page, err := s.broker.After(ctx, id.UserID, from, replayPage)
+	var reset *broker.ResetError
+	if err != nil && !errors.As(err, &reset) {
+		s.unavailable(ctx, w, id.UserID, "replay", err)
+		return
+	}
+	sw, err := sse.Start(w, s.cfg.RetryHint, s.cfg.WriteTimeout)
+	if err != nil {
+		s.metrics.ConnErrors.WithLabelValues("write").Inc()
+		return
+	}
+	c := &conn{s: s, user: id.UserID, w: sw}
+	c.last, _ = rediskey.ParseStreamID(from)
+
+	s.metrics.Active.Inc()
+	defer s.metrics.Active.Dec()
+	start := time.Now()
+	s.log.InfoContext(ctx, "stream opened", logging.KeyUserID, id.UserID, "resume_from", from)
+	defer func() {
+		s.log.InfoContext(ctx, "stream closed", logging.KeyUserID, id.UserID, "reason", c.closed,
+			"sent", c.sent, "duration_s", time.Since(start).Seconds())
+	}()
+
+	if err := c.catchUp(ctx, page, reset); err != nil {
+		c.closed = "replay failed: " + err.Error()
+		return
+	}
+	c.live(ctx, sub.C(), sub.Resync(), s.lifetime(id))
+}
+
+// lifetime is how long this stream may stay open: MaxConnAge jittered to 80–100 %, and
+// never past the token's expiry.
+func (s *Server) lifetime(id auth.Identity) time.Duration {
+	life := time.Duration(float64(s.cfg.MaxConnAge) * (0.8 + 0.2*rand.Float64()))
+	if left := time.Until(id.Expires); left < life {
+		life = max(left, 0)
+	}
+	return life
+}
+
+// live forwards queued notifications until the stream must end.
+func (c *conn) live(ctx context.Context, queue <-chan notification.Envelope, resync <-chan struct{}, life time.Duration) {
+	s := c.s
+	lifeTimer := time.NewTimer(life)
+	defer lifeTimer.Stop()
+	beat := time.NewTicker(s.cfg.Heartbeat)
+	defer beat.Stop()
+	draining := s.draining
+	var closeAt <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			c.closed = "client left"
+			return
+		case <-lifeTimer.C:
+			c.closed = "lifetime"
+			c.w.Retry(s.cfg.RetryHint)
+			_ = c.w.Flush()
+			return
+		case <-draining:
+			// Spread the closes so clients do not all reconnect in the same instant.
+			draining = nil
+			closeAt = time.After(time.Duration(rand.Int64N(int64(s.cfg.DrainTime) + 1)))
+		case <-closeAt:
+			c.closed = "shutdown"
+			c.w.Retry(s.cfg.RetryHint/2 + time.Duration(rand.Int64N(int64(s.cfg.RetryHint)+1)))
+			_ = c.w.Flush()
+			return
+		case <-beat.C:
+			c.w.Comment("ping")
+			if err := c.w.Flush(); err != nil {
+				c.fail("write", err)
+				return
+			}
+		case <-resync:
+			page, reset, err := c.readAfter(ctx)
+			if err == nil {
+				err = c.catchUp(ctx, page, reset)
+			}
+			if err != nil {
+				c.fail("resync", err)
+				return
+			}
+		case e, ok := <-queue:
+			if !ok {
+				c.closed = "too slow"
+				s.log.WarnContext(ctx, "dropping slow client", logging.KeyUserID, c.user)
+				return
+			}
+			batch := []notification.Envelope{e}
+		drain:
+			for len(batch) < maxBatch {
+				select {
+				case e, ok := <-queue:
+					if !ok {
+						break drain // flush what we have; the closed queue ends us next round
+					}
+					batch = append(batch, e)
+				default:
+					break drain
+				}
+			}
+			if err := c.send(batch, true); err != nil {
+				c.fail("write", err)
+				return
+			}
+			beat.Reset(s.cfg.Heartbeat)
+		}
+	}
+}
+
+// catchUp sends page (or reset) and then reads and sends the log after c.last until
+// a short page says it is caught up.
+func (c *conn) catchUp(ctx context.Context, page []notification.Envelope, reset *broker.ResetError) error {
+	for {
+		if reset != nil {
+			return c.sendReset(reset)
+		}
+		c.s.metrics.Replayed.Add(float64(len(page)))
+		if err := c.send(page, false); err != nil {
+			return err
+		}
+		if len(page) < replayPage {
+			return nil
+		}
+		var err error
+		if page, reset, err = c.readAfter(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// readAfter reads the next page of the log after c.last; a reset is not an error.
+func (c *conn) readAfter(ctx context.Context) ([]notification.Envelope, *broker.ResetError, error) {
+	page, err := c.s.broker.After(ctx, c.user, c.last.String(), replayPage)
+	var reset *broker.ResetError
+	if errors.As(err, &reset) {
+		return nil, reset, nil
+	}
+	return page, nil, err
+}
+
+// send writes the envelopes newer than c.last and flushes once.
+func (c *conn) send(batch []notification.Envelope, live bool) error {
+	n := 0
+	for _, e := range batch {
+		id, err := rediskey.ParseStreamID(e.ID)
+		if err != nil || id.Compare(c.last) <= 0 {
+			continue // already sent (replay and live overlap), or not ours to trust
+		}
+		if err := c.w.Event(e.ID, string(e.Type), e.Data); err != nil {
+			return err
+		}
+		c.last = id
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := c.w.Flush(); err != nil {
+		return err
+	}
+	c.sent += n
+	c.s.metrics.Delivered.Add(float64(n))
+	if live {
+		now := time.Now()
+		for _, e := range batch {
+			if !e.CreatedAt.IsZero() {
+				c.s.metrics.Latency.Observe(now.Sub(e.CreatedAt).Seconds())
+			}
+		}
+	}
+	return nil
+}
+
+func (c *conn) sendReset(r *broker.ResetError) error {
+	data, _ := json.Marshal(map[string]string{"reason": r.Reason, "oldest": r.Oldest})
+	if err := c.w.Event(r.Newest, "reset", data); err != nil {
+		return err
+	}
+	if err := c.w.Flush(); err != nil {
+		return err
+	}
+	c.s.metrics.Resets.Inc()
+	c.last, _ = rediskey.ParseStreamID(r.Newest)
+	return nil
+}
+
+func (c *conn) fail(reason string, err error) {
+	c.closed = reason + ": " + err.Error()
+	c.s.metrics.ConnErrors.WithLabelValues(reason).Inc()
+}
+
+func (s *Server) refuse(w http.ResponseWriter, status int, reason, msg string, retryAfter int) {
+	s.metrics.ConnErrors.WithLabelValues(reason).Inc()
+	writeError(w, status, msg, retryAfter)
+}
+
+func (s *Server) unavailable(ctx context.Context, w http.ResponseWriter, user, what string, err error) {
+	s.log.ErrorContext(ctx, "stream refused: broker unavailable", logging.KeyUserID, user, "step", what, logging.KeyError, err.Error())
+	s.refuse(w, http.StatusServiceUnavailable, "broker", "temporarily unavailable", 1)
+}

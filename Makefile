@@ -1,0 +1,61 @@
+# Vividly real-time notifications. `make run` starts the local system; `make test` runs
+# every test (installing redis-server first if it is missing).
+SHELL := /bin/bash
+GO ?= go
+MODULES := ./shared ./functions ./stream
+# Every package of every workspace module (`go test ./...` fails at a module-less root).
+PKGS = $$($(GO) list -m -f '{{.Path}}/...')
+FUZZTIME ?= 20s
+
+.PHONY: all build run test deps lint vet fmt-check cover bench fuzz latency clean
+
+all: build
+
+build:
+	@mkdir -p bin
+	$(GO) build -o bin/stream ./stream/cmd/stream
+	$(GO) build -o bin/notify ./functions/cmd/local
+	$(GO) build -o bin/local ./stream/cmd/local
+	$(GO) build -o bin/latency ./stream/cmd/latency
+
+## run: the whole system on one machine (in-memory broker; Redis when REDIS_ADDR is set)
+run: build
+	./bin/local
+
+deps:
+	@./scripts/ensure-deps.sh
+
+## test: vet, formatting, and every test with the race detector, in random order
+test: deps lint
+	$(GO) test -race -shuffle=on -count=1 -timeout 15m $(PKGS)
+	cd functions && GOWORK=off $(GO) build ./...
+
+lint: vet fmt-check
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l shared functions stream); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## cover: coverage per package; shared/ and functions/ must stay at 90 % or more
+cover: deps
+	@mkdir -p artifacts
+	$(GO) test -count=1 -coverprofile=artifacts/cover.out $(PKGS) | tee artifacts/cover.txt
+	@$(GO) tool cover -func=artifacts/cover.out | tail -1
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## fuzz: run each fuzz target for FUZZTIME (new crashers land in testdata/fuzz)
+fuzz:
+	$(GO) test ./shared/notification -run '^$$' -fuzz FuzzDecodePush -fuzztime $(FUZZTIME)
+	$(GO) test ./shared/rediskey -run '^$$' -fuzz FuzzParseStreamID -fuzztime $(FUZZTIME)
+	$(GO) test ./stream/internal/sse -run '^$$' -fuzz FuzzAppendEvent -fuzztime $(FUZZTIME)
+
+## latency: publish→SSE latency through bin/notify and bin/stream on a private Redis
+latency: build deps
+	./scripts/latency.sh
+
+clean:
+	rm -rf bin artifacts

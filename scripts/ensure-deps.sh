@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the tests need and a fresh machine may lack: redis-server (Debian
+# package). Idempotent; quiet when everything is present.
+set -euo pipefail
+
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "ensure-deps: installing ${need[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  sudo=sudo
+else
+  sudo=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# The package may start a system service on 6379; the tests start their own on free
+# ports and do not need it.

@@ -10,8 +10,8 @@ import (
 
 // Config is the stream service's configuration, read from the environment.
 type Config struct {
-	Port         string        `env:"PORT, default=8080"`
-	Redis        config.Redis  `env:", prefix=REDIS_"`
+	Port         string       `env:"PORT, default=8080"`
+	Redis        config.Redis `env:", prefix=REDIS_"`
 	Logging      config.Logging
 	JWTSecret    config.Secret `env:"JWT_SECRET"`
 	JWTIssuer    string        `env:"JWT_ISSUER"`

@@ -1,0 +1,312 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/vividly-edu/notifications/shared/broker"
+	"github.com/vividly-edu/notifications/shared/broker/brokertest"
+	"github.com/vividly-edu/notifications/shared/config"
+	"github.com/vividly-edu/notifications/shared/redisbroker"
+	"github.com/vividly-edu/notifications/shared/rediskey"
+	"github.com/vividly-edu/notifications/shared/redistest"
+)
+
+const secret = "server-test-secret-0123456789abcdef"
+
+var (
+	redisSrv *redistest.Server
+	prefixes atomic.Int64
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		dir, _ := os.MkdirTemp("", "server-test")
+		defer os.RemoveAll(dir)
+		var err error
+		redisSrv, err = redistest.StartProcess(dir, redistest.Options{})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer redisSrv.Stop()
+		return m.Run()
+	}())
+}
+
+func testConfig() Config {
+	return Config{JWTSecret: config.Secret(secret), JWTUserClaim: "sub", Heartbeat: 15 * time.Second,
+		MaxConnAge: time.Hour, RetryHint: time.Second, WriteTimeout: 5 * time.Second, QueueSize: 64, DrainTime: 200 * time.Millisecond}
+}
+
+// env is one test's system: a Redis broker under its own prefix (the function's writer
+// included) and a running stream server.
+type env struct {
+	t      *testing.T
+	pub    *redisbroker.Broker // the function's side
+	rdb    *redis.Client
+	names  rediskey.Names
+	url    string
+	stop   context.CancelFunc
+	served chan error
+}
+
+func newEnv(t *testing.T, mutate func(*Config)) *env {
+	t.Helper()
+	names := rediskey.Names{Prefix: fmt.Sprintf("s%d", prefixes.Add(1))}
+	e := &env{t: t, names: names}
+	e.rdb, e.pub = newBroker(t, names)
+	e.start(mutate)
+	return e
+}
+
+func newBroker(t *testing.T, names rediskey.Names) (*redis.Client, *redisbroker.Broker) {
+	t.Helper()
+	rdb, err := redisbroker.NewClient(config.Redis{Addr: redisSrv.Addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	b, err := redisbroker.New(rdb, names, broker.Limits{MaxLen: 20, Retention: time.Hour, DedupeTTL: time.Hour},
+		redisbroker.Options{PingInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rdb, b
+}
+
+// start runs a stream server (a fresh broker connection, as a new process would have).
+func (e *env) start(mutate func(*Config)) {
+	e.t.Helper()
+	cfg := testConfig()
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	_, b := newBroker(e.t, e.names)
+	srv, _, err := Build(cfg, b, slog.New(slog.DiscardHandler))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.url, e.stop, e.served = "http://"+ln.Addr().String(), cancel, make(chan error, 1)
+	go func() { e.served <- srv.Serve(ctx, ln) }()
+	e.t.Cleanup(func() { e.shutdown() })
+	e.waitReady()
+}
+
+func (e *env) waitReady() {
+	e.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := http.Get(e.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("server not ready: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// shutdown stops the server as SIGTERM does and returns how long Serve took to return.
+func (e *env) shutdown() time.Duration {
+	if e.stop == nil {
+		return 0
+	}
+	start := time.Now()
+	e.stop()
+	e.stop = nil
+	select {
+	case <-e.served:
+	case <-time.After(15 * time.Second):
+		e.t.Error("Serve did not return within 15s of shutdown")
+	}
+	return time.Since(start)
+}
+
+var msgSeq atomic.Int64
+
+// publish stores one notification for user as the function does and returns its id.
+func (e *env) publish(user string) string {
+	e.t.Helper()
+	id, _, err := e.pub.Publish(context.Background(), user, fmt.Sprint("msg-", msgSeq.Add(1)), brokertest.Sample(int(msgSeq.Load())))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+func token(t testing.TB, user string, exp time.Duration) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": user, "exp": time.Now().Add(exp).Unix()}).SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// frame is one parsed SSE event or comment.
+type frame struct{ id, event, data, comment, retry string }
+
+// client is an SSE stream being read.
+type client struct {
+	t      *testing.T
+	resp   *http.Response
+	frames chan frame
+}
+
+func (e *env) open(user, lastID string, query string) *client {
+	e.t.Helper()
+	c, status := e.tryOpen(token(e.t, user, time.Hour), lastID, query)
+	if status != http.StatusOK {
+		e.t.Fatalf("open stream: status %d", status)
+	}
+	return c
+}
+
+func (e *env) tryOpen(tok, lastID, query string) (*client, int) {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.url+"/api/v1/notifications/stream"+query, nil)
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.HasPrefix(string(body), `{"error":`) {
+			e.t.Errorf("refusal body %q is not a JSON error", body)
+		}
+		return nil, resp.StatusCode
+	}
+	c := &client{t: e.t, resp: resp, frames: make(chan frame, 1024)}
+	go c.read()
+	e.t.Cleanup(c.close)
+	if f := c.next(); f.retry == "" {
+		e.t.Fatalf("stream did not start with retry:, got %+v", f)
+	}
+	if f := c.next(); f.comment != "ok" {
+		e.t.Fatalf("stream did not confirm with a comment, got %+v", f)
+	}
+	return c, resp.StatusCode
+}
+
+func (c *client) read() {
+	defer close(c.frames)
+	sc := bufio.NewScanner(c.resp.Body)
+	var f frame
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			c.frames <- f
+			f = frame{}
+			continue
+		}
+		name, value, _ := strings.Cut(line, ": ")
+		switch name {
+		case "id":
+			f.id = value
+		case "event":
+			f.event = value
+		case "data":
+			f.data = value
+		case "retry":
+			f.retry = value
+		case "":
+			f.comment = value
+		}
+	}
+}
+
+func (c *client) close() { c.resp.Body.Close() }
+
+// next returns the next frame within 5 s.
+func (c *client) next() frame {
+	c.t.Helper()
+	select {
+	case f, ok := <-c.frames:
+		if !ok {
+			c.t.Fatal("stream ended")
+		}
+		return f
+	case <-time.After(5 * time.Second):
+		c.t.Fatal("no frame within 5s")
+	}
+	return frame{}
+}
+
+// events reads n notification frames, skipping comments.
+func (c *client) events(n int) []frame {
+	c.t.Helper()
+	var out []frame
+	for len(out) < n {
+		if f := c.next(); f.event != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// quiet asserts no event arrives within d.
+func (c *client) quiet(d time.Duration) {
+	c.t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case f, ok := <-c.frames:
+			if ok && f.event != "" {
+				c.t.Fatalf("unexpected event %+v", f)
+			}
+			if !ok {
+				return
+			}
+		case <-deadline:
+			return
+		}
+	}
+}
+
+// ended waits for the server to close the stream and returns the frames sent meanwhile.
+func (c *client) ended(d time.Duration) []frame {
+	c.t.Helper()
+	var got []frame
+	deadline := time.After(d)
+	for {
+		select {
+		case f, ok := <-c.frames:
+			if !ok {
+				return got
+			}
+			got = append(got, f)
+		case <-deadline:
+			c.t.Fatalf("stream still open after %s", d)
+		}
+	}
+}

@@ -17,6 +17,9 @@ type Config struct {
 	JWTIssuer    string        `env:"JWT_ISSUER"`
 	JWTAudience  string        `env:"JWT_AUDIENCE"`
 	JWTUserClaim string        `env:"JWT_USER_CLAIM, default=sub"`
+	// JWTJWKSURL is refused until RS256/ES256 verification exists: ignoring it would
+	// leave an operator believing those tokens are checked.
+	JWTJWKSURL string `env:"JWT_JWKS_URL"`
 	// Heartbeat is the longest silence on a stream before a ": ping" comment.
 	Heartbeat time.Duration `env:"HEARTBEAT_INTERVAL, default=15s"`
 	// MaxConnAge ends each stream after 80–100 % of this (jittered), before Cloud Run's
@@ -42,6 +45,8 @@ func LoadConfig(ctx context.Context, getenv config.Getenv) (Config, error) {
 		return c, err
 	}
 	switch {
+	case c.JWTJWKSURL != "":
+		return c, fmt.Errorf("config: JWT_JWKS_URL: RS256/ES256 through a JWKS is not supported yet; only HS256 with JWT_SECRET")
 	case c.Heartbeat < 100*time.Millisecond:
 		return c, fmt.Errorf("config: HEARTBEAT_INTERVAL must be at least 100ms, got %s", c.Heartbeat)
 	case c.MaxConnAge < time.Second:

@@ -17,11 +17,11 @@ type Memory struct {
 	limits Limits
 	now    func() time.Time
 
-	mu     sync.Mutex
-	logs   map[string]*memLog
-	seen   map[string]seenMark // user + "\x00" + message ID
-	subs   map[string]bool
-	sink   Sink
+	mu   sync.Mutex
+	logs map[string]*memLog
+	seen map[string]seenMark // user + "\x00" + message ID
+	subs map[string]bool
+	sink Sink
 	// running is closed while Run is delivering; Subscribe waits for it, as the Redis
 	// broker's Subscribe waits for its connection.
 	running chan struct{}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vividly-edu/notifications/functions/notifier"
+	"github.com/vividly-edu/notifications/shared/config"
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
 	"github.com/vividly-edu/notifications/shared/rediskey"
@@ -30,8 +31,12 @@ func init() {
 // production is built once per instance, on first use: configuration errors are fatal
 // until a redeploy anyway, and the Redis client dials lazily.
 var production = sync.OnceValues(func() (*notifier.Handler, error) {
-	ctx := context.Background()
-	cfg, err := notifier.LoadConfig(ctx, os.Getenv)
+	return newHandler(context.Background(), os.Getenv, prometheus.DefaultRegisterer)
+})
+
+// newHandler wires the production handler from the environment.
+func newHandler(ctx context.Context, getenv config.Getenv, reg prometheus.Registerer) (*notifier.Handler, error) {
+	cfg, err := notifier.LoadConfig(ctx, getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -45,8 +50,8 @@ var production = sync.OnceValues(func() (*notifier.Handler, error) {
 		return nil, err
 	}
 	log.Info("notify function configured", "config", slog.AnyValue(cfg))
-	return notifier.New(b, log, notifier.NewMetrics(prometheus.DefaultRegisterer), time.Now, cfg.MaxEventAge)
-})
+	return notifier.New(b, log, notifier.NewMetrics(reg), time.Now, cfg.MaxEventAge)
+}
 
 // Setup builds the production handler now, so a local server can refuse to start with
 // a bad configuration instead of failing its first event.

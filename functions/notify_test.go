@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vividly-edu/notifications/shared/redistest"
@@ -180,5 +181,22 @@ func TestFunctionOverHTTP(t *testing.T) {
 	}
 	if n := logLen(t); n != 1 { // the restarted Redis has no persistence: only the retry
 		t.Fatalf("after retry: log has %d, want 1", n)
+	}
+}
+
+func TestNewHandlerConfigErrors(t *testing.T) {
+	for name, env := range map[string]map[string]string{
+		"no redis":      {},
+		"bad level":     {"REDIS_ADDR": "127.0.0.1:1", "LOG_LEVEL": "chatty"},
+		"missing CA":    {"REDIS_ADDR": "127.0.0.1:1", "REDIS_TLS_CA": "/nonexistent/ca.pem"},
+		"age vs dedupe": {"REDIS_ADDR": "127.0.0.1:1", "MAX_EVENT_AGE": "48h"},
+	} {
+		_, err := newHandler(context.Background(), func(k string) string { return env[k] }, prometheus.NewRegistry())
+		if err == nil {
+			t.Errorf("%s: newHandler succeeded", name)
+		}
+	}
+	if err := Setup(); err != nil { // TestMain configured a valid environment
+		t.Fatalf("Setup: %v", err)
 	}
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/vividly-edu/notifications/shared/config"
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
-	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
 // EntryPoint is the name the function is deployed and served under.
@@ -41,11 +40,7 @@ func newHandler(ctx context.Context, getenv config.Getenv, reg prometheus.Regist
 		return nil, err
 	}
 	log := logging.New(os.Stdout, cfg.Logging.Level, cfg.Logging.Project)
-	rdb, err := redisbroker.NewClient(cfg.Redis)
-	if err != nil {
-		return nil, err
-	}
-	b, err := redisbroker.New(rdb, rediskey.Names{Prefix: string(cfg.Redis.KeyPrefix)}, cfg.Limits(), redisbroker.Options{Log: log})
+	b, err := redisbroker.Open(cfg.Redis, cfg.Limits(), redisbroker.Options{Log: log})
 	if err != nil {
 		return nil, err
 	}

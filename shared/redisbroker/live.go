@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vividly-edu/notifications/shared/broker"
+	"github.com/vividly-edu/notifications/shared/config"
 	"github.com/vividly-edu/notifications/shared/notification"
 	"github.com/vividly-edu/notifications/shared/rediskey"
 )
@@ -227,3 +228,21 @@ func (b *Broker) Ready(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Open connects a broker as configured (address, auth, TLS, key prefix). Close it to
+// release the client.
+func Open(cfg config.Redis, limits broker.Limits, opts Options) (*Broker, error) {
+	rdb, err := NewClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	b, err := New(rdb, rediskey.Names{Prefix: string(cfg.KeyPrefix)}, limits, opts)
+	if err != nil {
+		rdb.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// Close releases the broker's Redis client.
+func (b *Broker) Close() error { return b.rdb.Close() }

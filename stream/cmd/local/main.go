@@ -21,7 +21,6 @@ import (
 	"github.com/vividly-edu/notifications/shared/config"
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
-	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/stream/internal/server"
 )
 
@@ -68,12 +67,12 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 		b, err = broker.NewMemory(broker.DefaultLimits, time.Now)
 	} else {
 		brokerName = "Redis at " + cfg.Redis.Addr
-		rdb, cerr := redisbroker.NewClient(cfg.Redis)
-		if cerr != nil {
-			return cerr
+		rb, oerr := redisbroker.Open(cfg.Redis, broker.DefaultLimits, redisbroker.Options{Log: log})
+		if oerr != nil {
+			return oerr
 		}
-		defer rdb.Close()
-		b, err = redisbroker.New(rdb, rediskey.Names{Prefix: string(cfg.Redis.KeyPrefix)}, broker.DefaultLimits, redisbroker.Options{Log: log})
+		defer rb.Close()
+		b = rb
 	}
 	if err != nil {
 		return err

@@ -15,7 +15,6 @@ import (
 	"github.com/vividly-edu/notifications/shared/config"
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
-	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/stream/internal/server"
 )
 
@@ -34,17 +33,12 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		return err
 	}
 	log := logging.New(stdout, cfg.Logging.Level, cfg.Logging.Project)
-	rdb, err := redisbroker.NewClient(cfg.Redis)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
 	// The stream only reads the log; the limits matter to the function's writes.
-	b, err := redisbroker.New(rdb, rediskey.Names{Prefix: string(cfg.Redis.KeyPrefix)}, broker.DefaultLimits,
-		redisbroker.Options{Log: log})
+	b, err := redisbroker.Open(cfg.Redis, broker.DefaultLimits, redisbroker.Options{Log: log})
 	if err != nil {
 		return err
 	}
+	defer b.Close()
 	srv, _, err := server.Build(cfg, b, log)
 	if err != nil {
 		return err

@@ -122,6 +122,11 @@ func jsonBody(body string) *http.Request {
 
 // The tests share one Redis and run in order: each checks the log length it leaves.
 func TestFunctionOverHTTP(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: server.Addr})
+	if err := rdb.FlushAll(context.Background()).Err(); err != nil { // a clean slate on -count=N
+		t.Fatal(err)
+	}
+	rdb.Close()
 	same := func(s string) string { return s }
 	withID := func(id string) func(string) string {
 		return func(s string) string { return strings.ReplaceAll(s, "12165864188103151", id) }

@@ -24,8 +24,9 @@ type Memory struct {
 	sink Sink
 	// running is closed while Run is delivering; Subscribe waits for it, as the Redis
 	// broker's Subscribe waits for its connection.
-	running chan struct{}
-	lastID  rediskey.StreamID
+	running   chan struct{}
+	lastID    rediskey.StreamID
+	lastSweep time.Time
 }
 
 type memLog struct {
@@ -73,7 +74,10 @@ func (m *Memory) Publish(_ context.Context, userID, messageID string, n notifica
 	if s, ok := m.seen[key]; ok && now.Before(s.expires) {
 		return s.id, true, nil
 	}
-	m.sweep(now)
+	if now.Sub(m.lastSweep) >= sweepEvery {
+		m.sweep(now)
+		m.lastSweep = now
+	}
 
 	ms := uint64(now.UnixMilli())
 	id := rediskey.StreamID{Ms: ms}
@@ -123,6 +127,10 @@ func (m *Memory) trim(l *memLog, now time.Time) {
 		l.state.First = l.entries[0].id
 	}
 }
+
+// sweepEvery bounds how often Publish walks all state. Expiry is checked wherever marks
+// and logs are read, so the sweep only returns memory and need not run every time.
+const sweepEvery = time.Minute
 
 // sweep forgets expired dedupe marks and logs, so memory stays bounded.
 func (m *Memory) sweep(now time.Time) {

@@ -246,3 +246,6 @@ func Open(cfg config.Redis, limits broker.Limits, opts Options) (*Broker, error)
 
 // Close releases the broker's Redis client.
 func (b *Broker) Close() error { return b.rdb.Close() }
+
+// Client is the broker's Redis client, for other stores that share its connections.
+func (b *Broker) Client() *redis.Client { return b.rdb }

@@ -28,6 +28,13 @@ func (n Names) Seen(user, messageID string) string {
 	return n.Prefix + ":{" + user + "}:seen:" + messageID
 }
 
+// Ticket is the key of a stream ticket, named by the ticket's hash.
+func (n Names) Ticket(hash string) string { return n.Prefix + ":ticket:" + hash }
+
+// Presence is the sorted set of a user's open streams (member: instance/connection,
+// score: expiry in unix ms), behind the global per-user connection cap.
+func (n Names) Presence(user string) string { return n.Prefix + ":{" + user + "}:conns" }
+
 // UserOfChannel returns the user a channel belongs to, if it is one of ours.
 func (n Names) UserOfChannel(channel string) (string, bool) {
 	user, ok := strings.CutPrefix(channel, n.Prefix+":")

@@ -11,6 +11,8 @@ func TestNames(t *testing.T) {
 		n.Channel("u-42"):      "notifications:u-42",
 		n.Log("u-42"):          "notifications:{u-42}:log",
 		n.Seen("u-42", "1234"): "notifications:{u-42}:seen:1234",
+		n.Ticket("ab12"):       "notifications:ticket:ab12",
+		n.Presence("u-42"):     "notifications:{u-42}:conns",
 	} {
 		if got != want {
 			t.Errorf("got %q, want %q", got, want)

@@ -106,9 +106,17 @@ func TestPubSubToBrowser(t *testing.T) {
 	fnAddr := functionAddr(t)
 
 	// The stream service.
-	cfg := server.Config{JWTSecret: config.Secret(secret), JWTUserClaim: "sub", Heartbeat: 15 * time.Second,
-		MaxConnAge: time.Hour, RetryHint: time.Second, WriteTimeout: 5 * time.Second, QueueSize: 64, DrainTime: 100 * time.Millisecond}
-	srv, _, err := server.Build(cfg, newBroker(), log)
+	cfg, err := server.LoadConfig(ctx, func(k string) string {
+		return map[string]string{"JWT_SECRET": secret, "DRAIN_TIME": "100ms"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps, err := server.RedisDeps(ctx, cfg, newBroker())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _, err := server.Build(cfg, deps, log)
 	if err != nil {
 		t.Fatal(err)
 	}

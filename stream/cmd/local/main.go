@@ -62,9 +62,15 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 	log := logging.New(out, cfg.Logging.Level, cfg.Logging.Project)
 
 	var b fullBroker
+	var deps server.Deps
 	brokerName := "in-memory broker"
 	if cfg.Redis.Addr == "" {
-		b, err = broker.NewMemory(broker.DefaultLimits, time.Now)
+		mem, merr := broker.NewMemory(broker.DefaultLimits, time.Now)
+		if merr != nil {
+			return merr
+		}
+		b = mem
+		deps, err = server.MemoryDeps(ctx, cfg, mem)
 	} else {
 		brokerName = "Redis at " + cfg.Redis.Addr
 		rb, oerr := redisbroker.Open(cfg.Redis, broker.DefaultLimits, redisbroker.Options{Log: log})
@@ -73,12 +79,13 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 		}
 		defer rb.Close()
 		b = rb
+		deps, err = server.RedisDeps(ctx, cfg, rb)
 	}
 	if err != nil {
 		return err
 	}
 
-	srv, reg, err := server.Build(cfg, b, log)
+	srv, reg, err := server.Build(cfg, deps, log)
 	if err != nil {
 		return err
 	}

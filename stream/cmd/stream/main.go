@@ -39,7 +39,11 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		return err
 	}
 	defer b.Close()
-	srv, _, err := server.Build(cfg, b, log)
+	deps, err := server.RedisDeps(ctx, cfg, b)
+	if err != nil {
+		return err
+	}
+	srv, _, err := server.Build(cfg, deps, log)
 	if err != nil {
 		return err
 	}

@@ -33,32 +33,45 @@ type Identity struct {
 	Expires time.Time
 }
 
-// Verifier checks HS256 tokens. Safe for concurrent use.
+// Verifier checks tokens: HS256 with the shared secret, RS256/ES256 with keys from a
+// JWKS. Each algorithm is accepted only from its own key source, so an HS256 token can
+// never be checked against a public key (algorithm confusion). Safe for concurrent use.
 type Verifier struct {
-	key       []byte
+	secret    []byte
+	jwks      jwt.Keyfunc
 	userClaim string
 	parser    *jwt.Parser
 }
 
-// Options configure a Verifier; empty Issuer/Audience are not checked.
+// Options configure a Verifier; empty Issuer/Audience are not checked. At least one of
+// Secret and JWKS is required.
 type Options struct {
-	Secret    []byte
+	Secret []byte
+	// JWKS resolves RS256/ES256 keys by kid (keyfunc over JWT_JWKS_URL).
+	JWKS      jwt.Keyfunc
 	Issuer    string
 	Audience  string
 	UserClaim string
 }
 
-// NewVerifier returns a verifier that accepts only HS256 tokens signed with opts.Secret,
-// with an exp claim, not before their nbf.
+// NewVerifier returns a verifier for the configured key sources. Tokens must carry exp
+// and must not be used before nbf (both with Leeway).
 func NewVerifier(opts Options) (*Verifier, error) {
-	if len(opts.Secret) == 0 {
-		return nil, errors.New("config: JWT_SECRET is required")
+	var algs []string
+	if len(opts.Secret) > 0 {
+		algs = append(algs, "HS256")
+	}
+	if opts.JWKS != nil {
+		algs = append(algs, "RS256", "ES256")
+	}
+	if len(algs) == 0 {
+		return nil, errors.New("config: JWT_SECRET or JWT_JWKS_URL is required")
 	}
 	if opts.UserClaim == "" {
 		opts.UserClaim = "sub"
 	}
 	popts := []jwt.ParserOption{
-		jwt.WithValidMethods([]string{"HS256"}), // rejects alg none and any HS/RS confusion
+		jwt.WithValidMethods(algs), // rejects alg none and anything not configured
 		jwt.WithExpirationRequired(),
 		jwt.WithLeeway(Leeway),
 	}
@@ -68,13 +81,24 @@ func NewVerifier(opts Options) (*Verifier, error) {
 	if opts.Audience != "" {
 		popts = append(popts, jwt.WithAudience(opts.Audience))
 	}
-	return &Verifier{key: opts.Secret, userClaim: opts.UserClaim, parser: jwt.NewParser(popts...)}, nil
+	return &Verifier{secret: opts.Secret, jwks: opts.JWKS, userClaim: opts.UserClaim, parser: jwt.NewParser(popts...)}, nil
+}
+
+// key picks the key for token by its algorithm family.
+func (v *Verifier) key(token *jwt.Token) (any, error) {
+	switch token.Method.Alg() {
+	case "HS256":
+		return v.secret, nil
+	case "RS256", "ES256":
+		return v.jwks(token)
+	}
+	return nil, jwt.ErrTokenUnverifiable
 }
 
 // Verify checks token and returns who it belongs to.
 func (v *Verifier) Verify(token string) (Identity, error) {
 	claims := jwt.MapClaims{}
-	_, err := v.parser.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return v.key, nil })
+	_, err := v.parser.ParseWithClaims(token, claims, v.key)
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return Identity{}, ErrExpired

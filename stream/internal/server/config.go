@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/vividly-edu/notifications/shared/config"
@@ -17,9 +19,29 @@ type Config struct {
 	JWTIssuer    string        `env:"JWT_ISSUER"`
 	JWTAudience  string        `env:"JWT_AUDIENCE"`
 	JWTUserClaim string        `env:"JWT_USER_CLAIM, default=sub"`
-	// JWTJWKSURL is refused until RS256/ES256 verification exists: ignoring it would
-	// leave an operator believing those tokens are checked.
+	// JWTJWKSURL enables RS256/ES256 tokens with keys from this JWKS.
 	JWTJWKSURL string `env:"JWT_JWKS_URL"`
+	// AuthCookie names an HttpOnly cookie holding the backend's JWT, for same-site
+	// deployments; empty disables cookie credentials.
+	AuthCookie string `env:"AUTH_COOKIE"`
+	// TicketTTL is how long a stream ticket stays valid (never past its token's expiry).
+	TicketTTL time.Duration `env:"TICKET_TTL, default=60s"`
+	// AllowedOrigins may call the API from a browser with credentials (CORS).
+	AllowedOrigins []string `env:"ALLOWED_ORIGINS"`
+	// MaxConnsPerUser caps one user's open streams across all instances.
+	MaxConnsPerUser int `env:"MAX_CONNS_PER_USER, default=10"`
+	// MaxConns is this instance's ceiling; beyond it new streams get 503 so the load
+	// balancer tries another instance. Match Cloud Run's concurrency.
+	MaxConns int `env:"MAX_CONNS, default=1000"`
+	// RateLimitPerIP and RateLimitBurst bound how fast one client IP may open streams
+	// and get tickets.
+	RateLimitPerIP float64 `env:"RATE_LIMIT_PER_IP, default=5"`
+	RateLimitBurst int     `env:"RATE_LIMIT_BURST, default=20"`
+	// TrustedProxyHops is how many proxies in front of us append to X-Forwarded-For
+	// (1 on Cloud Run); 0 uses the TCP peer address.
+	TrustedProxyHops int `env:"TRUSTED_PROXY_HOPS, default=0"`
+	// RequestTimeout bounds every request except the stream itself.
+	RequestTimeout time.Duration `env:"REQUEST_TIMEOUT, default=10s"`
 	// Heartbeat is the longest silence on a stream before a ": ping" comment.
 	Heartbeat time.Duration `env:"HEARTBEAT_INTERVAL, default=15s"`
 	// MaxConnAge ends each stream after 80–100 % of this (jittered), before Cloud Run's
@@ -44,9 +66,24 @@ func LoadConfig(ctx context.Context, getenv config.Getenv) (Config, error) {
 	if err := config.Load(ctx, getenv, &c); err != nil {
 		return c, err
 	}
+	for _, o := range c.AllowedOrigins {
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" || o == "*" {
+			return c, fmt.Errorf("config: ALLOWED_ORIGINS: %q is not an origin like https://app.example", o)
+		}
+	}
 	switch {
-	case c.JWTJWKSURL != "":
-		return c, fmt.Errorf("config: JWT_JWKS_URL: RS256/ES256 through a JWKS is not supported yet; only HS256 with JWT_SECRET")
+	case c.JWTJWKSURL != "" && !strings.HasPrefix(c.JWTJWKSURL, "https://") && !strings.HasPrefix(c.JWTJWKSURL, "http://127.0.0.1"):
+		return c, fmt.Errorf("config: JWT_JWKS_URL must be an https URL")
+	case c.TicketTTL < time.Second || c.TicketTTL > 10*time.Minute:
+		return c, fmt.Errorf("config: TICKET_TTL must be between 1s and 10m, got %s", c.TicketTTL)
+	case c.MaxConnsPerUser < 1 || c.MaxConns < 1:
+		return c, fmt.Errorf("config: MAX_CONNS_PER_USER and MAX_CONNS must be at least 1")
+	case c.RateLimitPerIP <= 0 || c.RateLimitBurst < 1:
+		return c, fmt.Errorf("config: RATE_LIMIT_PER_IP must be positive and RATE_LIMIT_BURST at least 1")
+	case c.TrustedProxyHops < 0:
+		return c, fmt.Errorf("config: TRUSTED_PROXY_HOPS must not be negative")
+	case c.RequestTimeout <= 0:
+		return c, fmt.Errorf("config: REQUEST_TIMEOUT must be positive")
 	case c.Heartbeat < 100*time.Millisecond:
 		return c, fmt.Errorf("config: HEARTBEAT_INTERVAL must be at least 100ms, got %s", c.Heartbeat)
 	case c.MaxConnAge < time.Second:

@@ -19,7 +19,11 @@ func TestLoadConfig(t *testing.T) {
 		"MAX_CONN_AGE":       {map[string]string{"MAX_CONN_AGE": "10ms"}},
 		"CONN_QUEUE_SIZE":    {map[string]string{"CONN_QUEUE_SIZE": "0"}},
 		"DRAIN_TIME":         {map[string]string{"DRAIN_TIME": "20s"}},
-		"JWT_JWKS_URL":       {map[string]string{"JWT_JWKS_URL": "https://issuer.example/jwks"}},
+		"JWT_JWKS_URL":       {map[string]string{"JWT_JWKS_URL": "ftp://issuer.example/jwks"}},
+		"ALLOWED_ORIGINS":    {map[string]string{"ALLOWED_ORIGINS": "https://a.example,*"}},
+		"TICKET_TTL":         {map[string]string{"TICKET_TTL": "1h"}},
+		"MAX_CONNS_PER_USER": {map[string]string{"MAX_CONNS_PER_USER": "0"}},
+		"RATE_LIMIT_PER_IP":  {map[string]string{"RATE_LIMIT_PER_IP": "-1"}},
 		"LOG_LEVEL":          {map[string]string{"LOG_LEVEL": "loud"}},
 	} {
 		_, err := LoadConfig(context.Background(), get(tc.env))

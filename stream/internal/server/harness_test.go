@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,6 +25,8 @@ import (
 	"github.com/vividly-edu/notifications/shared/redisbroker"
 	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/shared/redistest"
+	"github.com/vividly-edu/notifications/stream/internal/presence"
+	"github.com/vividly-edu/notifications/stream/internal/ticket"
 )
 
 const secret = "server-test-secret-0123456789abcdef"
@@ -49,13 +53,16 @@ func TestMain(m *testing.M) {
 
 func testConfig() Config {
 	return Config{JWTSecret: config.Secret(secret), JWTUserClaim: "sub", Heartbeat: 15 * time.Second,
-		MaxConnAge: time.Hour, RetryHint: time.Second, WriteTimeout: 5 * time.Second, QueueSize: 64, DrainTime: 200 * time.Millisecond}
+		MaxConnAge: time.Hour, RetryHint: time.Second, WriteTimeout: 5 * time.Second, QueueSize: 64, DrainTime: 200 * time.Millisecond,
+		TicketTTL: time.Minute, MaxConnsPerUser: 100, MaxConns: 10000, RateLimitPerIP: 1000, RateLimitBurst: 1000,
+		RequestTimeout: 5 * time.Second, AuthCookie: "vividly_session", AllowedOrigins: []string{"https://app.example"}}
 }
 
 // env is one test's system: a Redis broker under its own prefix (the function's writer
 // included) and a running stream server.
 type env struct {
 	t      *testing.T
+	logs   syncBuffer          // every log line the servers wrote
 	pub    *redisbroker.Broker // the function's side
 	rdb    *redis.Client
 	names  rediskey.Names
@@ -96,7 +103,8 @@ func (e *env) start(mutate func(*Config)) {
 		mutate(&cfg)
 	}
 	_, b := newBroker(e.t, e.names)
-	srv, _, err := Build(cfg, b, slog.New(slog.DiscardHandler))
+	deps := Deps{Broker: b, Tickets: ticket.NewRedisStore(b.Client(), e.names), Presence: presence.NewRedis(b.Client(), e.names, time.Now)}
+	srv, _, err := Build(cfg, deps, e.logger())
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -127,6 +135,28 @@ func (e *env) waitReady() {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+func (e *env) logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(&e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // shutdown stops the server as SIGTERM does and returns how long Serve took to return.

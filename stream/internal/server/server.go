@@ -4,13 +4,20 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -18,8 +25,11 @@ import (
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/notification"
+	"github.com/vividly-edu/notifications/stream/internal/admission"
 	"github.com/vividly-edu/notifications/stream/internal/auth"
 	"github.com/vividly-edu/notifications/stream/internal/hub"
+	"github.com/vividly-edu/notifications/stream/internal/presence"
+	"github.com/vividly-edu/notifications/stream/internal/ticket"
 )
 
 // Broker is what the service needs from a broker.
@@ -31,6 +41,22 @@ type Broker interface {
 	Ready(ctx context.Context) error
 }
 
+// Presence records open streams across instances, for the per-user cap.
+type Presence interface {
+	Acquire(ctx context.Context, user, conn string, limit int) (bool, error)
+	Release(ctx context.Context, user, conn string) error
+	Refresh(ctx context.Context, conns map[string]string) error
+}
+
+// Deps are the server's collaborators.
+type Deps struct {
+	Broker   Broker
+	Tickets  ticket.Store
+	Presence Presence
+	// JWKS resolves RS256/ES256 keys; nil when JWT_JWKS_URL is unset.
+	JWKS jwt.Keyfunc
+}
+
 // Server serves the stream endpoints.
 type Server struct {
 	cfg      Config
@@ -38,38 +64,66 @@ type Server struct {
 	broker   Broker
 	hub      *hub.Hub
 	verifier *auth.Verifier
+	tickets  *ticket.Issuer
+	presence Presence
+	limiter  *admission.Limiter
+	origins  map[string]bool
 	metrics  *Metrics
 	gatherer prometheus.Gatherer
 	draining chan struct{} // closed when shutdown starts
+
+	instance string       // names this process in presence entries
+	connSeq  atomic.Int64 // numbers this process's streams
+	active   atomic.Int64 // open streams, against MaxConns
+	connsMu  sync.Mutex
+	conns    map[string]string // presence member → user, refreshed while open
 }
 
 // New wires a server. reg receives the service's metrics and is served on /metrics.
-func New(cfg Config, b Broker, v *auth.Verifier, log *slog.Logger, reg *prometheus.Registry) (*Server, error) {
-	if b == nil || v == nil || log == nil || reg == nil {
+func New(cfg Config, d Deps, v *auth.Verifier, log *slog.Logger, reg *prometheus.Registry) (*Server, error) {
+	if d.Broker == nil || d.Tickets == nil || d.Presence == nil || v == nil || log == nil || reg == nil {
 		return nil, errors.New("server.New: nil dependency")
 	}
 	m := NewMetrics(reg)
-	h, err := hub.New(b, cfg.QueueSize, m.SlowDrops.Inc)
+	h, err := hub.New(d.Broker, cfg.QueueSize, m.SlowDrops.Inc)
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, log: log.With(logging.KeyComponent, "stream"), broker: b, hub: h, verifier: v,
-		metrics: m, gatherer: reg, draining: make(chan struct{})}, nil
+	is, err := ticket.New(d.Tickets, cfg.TicketTTL, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	origins := map[string]bool{}
+	for _, o := range cfg.AllowedOrigins {
+		origins[o] = true
+	}
+	var id [6]byte
+	_, _ = rand.Read(id[:])
+	return &Server{cfg: cfg, log: log.With(logging.KeyComponent, "stream"), broker: d.Broker, hub: h, verifier: v,
+		tickets: is, presence: d.Presence, limiter: admission.NewLimiter(cfg.RateLimitPerIP, cfg.RateLimitBurst, time.Now),
+		origins: origins, metrics: m, gatherer: reg, draining: make(chan struct{}),
+		instance: hex.EncodeToString(id[:]), conns: map[string]string{}}, nil
 }
 
-// Handler returns the service's routes.
+// Handler returns the service's routes. The stream route is exempt from the request
+// timeout (it is long-lived by design); every response gets the security headers.
 func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/notifications/stream", s.stream)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	api := http.NewServeMux()
+	api.HandleFunc("POST /api/v1/notifications/tickets", s.issueTicket)
+	api.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.HandleFunc("GET /readyz", s.ready)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+	api.HandleFunc("GET /readyz", s.ready)
+	api.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
+	api.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not found", 0)
 	})
-	return mux
+	bounded := http.TimeoutHandler(limitBody(api), s.cfg.RequestTimeout, `{"error":"request timed out"}`)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/notifications/stream", s.stream)
+	mux.Handle("/", bounded)
+	return securityHeaders(s.cors(mux))
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
@@ -83,7 +137,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := s.broker.Ready(ctx); err != nil {
 		s.log.WarnContext(ctx, "not ready", logging.KeyError, err.Error())
-		writeError(w, http.StatusServiceUnavailable, "not ready: "+err.Error(), 1)
+		writeError(w, http.StatusServiceUnavailable, "not ready", 1)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
@@ -96,6 +150,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopFeed()
 	feedDone := make(chan error, 1)
 	go func() { feedDone <- s.broker.Run(feedCtx, sink{s}) }()
+	go s.refreshPresence(feedCtx)
 
 	srv := &http.Server{
 		Handler:           s.Handler(),
@@ -125,6 +180,27 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		_ = srv.Close()
 	}
 	return err
+}
+
+// refreshPresence keeps this instance's presence entries alive until ctx ends.
+func (s *Server) refreshPresence(ctx context.Context) {
+	t := time.NewTicker(presence.TTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.connsMu.Lock()
+		snapshot := maps.Clone(s.conns)
+		s.connsMu.Unlock()
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := s.presence.Refresh(rctx, snapshot); err != nil {
+			s.log.Warn("presence refresh failed", logging.KeyError, err.Error())
+		}
+		cancel()
+	}
 }
 
 // sink counts resyncs on their way to the hub.

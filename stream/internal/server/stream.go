@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/vividly-edu/notifications/shared/broker"
@@ -14,6 +15,7 @@ import (
 	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/stream/internal/auth"
 	"github.com/vividly-edu/notifications/stream/internal/sse"
+	"github.com/vividly-edu/notifications/stream/internal/ticket"
 )
 
 // replayPage is how many log entries one read fetches while replaying.
@@ -41,20 +43,36 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 	}
-	tok, err := auth.BearerToken(r)
-	if err != nil {
-		s.refuse(w, http.StatusUnauthorized, "auth", err.Error(), 0)
+	if !s.admit(w, r) {
 		return
 	}
-	id, err := s.verifier.Verify(tok)
+	if s.active.Add(1) > int64(s.cfg.MaxConns) {
+		s.active.Add(-1)
+		s.refuse(w, http.StatusServiceUnavailable, "ceiling", "instance at its connection ceiling", 1)
+		return
+	}
+	defer s.active.Add(-1)
+	id, status, err := s.authenticate(r)
 	if err != nil {
-		s.refuse(w, http.StatusUnauthorized, "auth", err.Error(), 0)
+		s.refuse(w, status, "auth", err.Error(), 0)
 		return
 	}
 	if _, ok := w.(http.Flusher); !ok {
 		s.refuse(w, http.StatusInternalServerError, "no_flush", "streaming unsupported", 0)
 		return
 	}
+	member := s.instance + "/" + strconv.FormatInt(s.connSeq.Add(1), 10)
+	admitted, err := s.presence.Acquire(ctx, id.UserID, member, s.cfg.MaxConnsPerUser)
+	if err != nil {
+		s.unavailable(ctx, w, id.UserID, "presence", err)
+		return
+	}
+	if !admitted {
+		s.refuse(w, http.StatusTooManyRequests, "user_cap", "too many open streams for this user", 5)
+		return
+	}
+	s.track(member, id.UserID)
+	defer s.untrack(member, id.UserID)
 
 	// Where to resume: the client's last id, or — for a fresh stream — the log's newest
 	// id read before subscribing, so a resync can replay what was published since.
@@ -113,6 +131,55 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.live(ctx, sub.C(), sub.Resync(), s.lifetime(id))
+}
+
+// authenticate resolves the request's credential to an identity, or says which status
+// to refuse it with.
+func (s *Server) authenticate(r *http.Request) (auth.Identity, int, error) {
+	cred, err := auth.Extract(r, s.cfg.AuthCookie)
+	if err != nil {
+		return auth.Identity{}, http.StatusUnauthorized, err
+	}
+	switch cred.Kind {
+	case auth.Ticket:
+		id, err := s.tickets.Redeem(r.Context(), cred.Value)
+		if err != nil && !errors.Is(err, ticket.ErrInvalid) {
+			return id, http.StatusServiceUnavailable, errors.New("temporarily unavailable")
+		}
+		if err != nil {
+			return id, http.StatusUnauthorized, err
+		}
+		return id, 0, nil
+	case auth.Cookie:
+		// A cookie rides along on any request the browser makes: only this site and
+		// listed origins may use it (a cross-site EventSource always sends Origin).
+		if o := r.Header.Get("Origin"); o != "" && !s.origins[o] && !sameOrigin(r, o) {
+			return auth.Identity{}, http.StatusForbidden, errors.New("origin not allowed")
+		}
+	}
+	id, err := s.verifier.Verify(cred.Value)
+	if err != nil {
+		return id, http.StatusUnauthorized, err
+	}
+	return id, 0, nil
+}
+
+// track records an open stream for the presence refresh; untrack releases it.
+func (s *Server) track(member, user string) {
+	s.connsMu.Lock()
+	s.conns[member] = user
+	s.connsMu.Unlock()
+}
+
+func (s *Server) untrack(member, user string) {
+	s.connsMu.Lock()
+	delete(s.conns, member)
+	s.connsMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := s.presence.Release(ctx, user, member); err != nil {
+		s.log.Warn("presence release failed; the entry expires by itself", logging.KeyError, err.Error())
+	}
 }
 
 // lifetime is how long this stream may stay open: MaxConnAge jittered to 80–100 %, and

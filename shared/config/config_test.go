@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -38,6 +39,11 @@ func TestLoad(t *testing.T) {
 	}
 	if v := c.Secret.LogValue().String(); strings.Contains(v, "s3cret") {
 		t.Errorf("secret logged as %q", v)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("configured", "config", slog.AnyValue(c))
+	if strings.Contains(buf.String(), "s3cret") || !strings.Contains(buf.String(), "[redacted]") {
+		t.Errorf("whole config logged as %s", buf.String())
 	}
 }
 

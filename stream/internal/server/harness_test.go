@@ -217,13 +217,25 @@ func (e *env) open(user, lastID string, query string) *client {
 
 func (e *env) tryOpen(tok, lastID, query string) (*client, int) {
 	e.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, e.url+"/api/v1/notifications/stream"+query, nil)
+	req := e.streamRequest(query)
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
+	return e.openRequest(req)
+}
+
+func (e *env) streamRequest(query string) *http.Request {
+	req, _ := http.NewRequest(http.MethodGet, e.url+"/api/v1/notifications/stream"+query, nil)
+	return req
+}
+
+// openRequest sends a stream request; on 200 it returns the stream, read past its
+// opening frames; otherwise the status (and checks the refusal is a JSON error).
+func (e *env) openRequest(req *http.Request) (*client, int) {
+	e.t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)

@@ -7,7 +7,7 @@ MODULES := ./shared ./functions ./stream
 PKGS = $$($(GO) list -m -f '{{.Path}}/...')
 FUZZTIME ?= 20s
 
-.PHONY: all build run test deps lint vet fmt-check cover bench fuzz latency clean
+.PHONY: all build run test test-security deps lint vet fmt-check cover bench fuzz latency clean
 
 all: build
 
@@ -29,6 +29,12 @@ deps:
 test: deps lint
 	$(GO) test -race -shuffle=on -count=1 -timeout 15m $(PKGS)
 	cd functions && GOWORK=off $(GO) build ./...
+
+## test-security: the security suite alone (docs/SECURITY.md maps each test to a threat);
+## make test runs it too
+test-security: deps
+	$(GO) test -race -count=1 -run 'Security|History|Verify|JWKS|Extract|Ticket|Issue|Redeem|Parse|Limiter|ClientIP' \
+		./stream/internal/server ./stream/internal/auth ./stream/internal/ticket ./stream/internal/admission
 
 lint: vet fmt-check
 
@@ -54,6 +60,8 @@ fuzz:
 	$(GO) test ./shared/notification -run '^$$' -fuzz FuzzDecodePush -fuzztime $(FUZZTIME)
 	$(GO) test ./shared/rediskey -run '^$$' -fuzz FuzzParseStreamID -fuzztime $(FUZZTIME)
 	$(GO) test ./stream/internal/sse -run '^$$' -fuzz FuzzAppendEvent -fuzztime $(FUZZTIME)
+	$(GO) test ./stream/internal/auth -run '^$$' -fuzz FuzzExtract -fuzztime $(FUZZTIME)
+	$(GO) test ./stream/internal/ticket -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 
 ## latency: publish→SSE latency through bin/notify and bin/stream on a private Redis
 latency: build deps

@@ -222,6 +222,33 @@ func (m *Memory) After(_ context.Context, userID, id string, limit int) ([]notif
 	return out, nil
 }
 
+// Range returns up to limit notifications of userID's log strictly after id (a valid
+// stream id), oldest first, whatever was trimmed.
+func (m *Memory) Range(_ context.Context, userID, id string, limit int) ([]notification.Envelope, error) {
+	after, err := rediskey.ParseStreamID(id)
+	if err != nil {
+		return nil, fmt.Errorf("range %s: %w", userID, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	l := m.logs[userID]
+	if l == nil || !now.Before(l.expires) {
+		return nil, nil
+	}
+	m.trim(l, now)
+	var out []notification.Envelope
+	for _, e := range l.entries {
+		if len(out) == limit {
+			break
+		}
+		if e.id.Compare(after) > 0 {
+			out = append(out, e.env)
+		}
+	}
+	return out, nil
+}
+
 // Latest returns the newest limit notifications of userID's log, oldest first.
 func (m *Memory) Latest(_ context.Context, userID string, limit int) ([]notification.Envelope, error) {
 	m.mu.Lock()

@@ -42,6 +42,17 @@ func (b *Broker) After(ctx context.Context, userID, id string, limit int) ([]not
 	return envelopes(rng.Val())
 }
 
+// Range returns up to limit notifications of userID's log strictly after id (a valid
+// stream id), oldest first, whatever was trimmed: the history endpoint pages with it.
+func (b *Broker) Range(ctx context.Context, userID, id string, limit int) ([]notification.Envelope, error) {
+	key := b.names.Log(userID)
+	msgs, err := b.rdb.XRangeN(ctx, key, "("+id, "+", int64(limit)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("xrange %s: %w", key, err)
+	}
+	return envelopes(msgs)
+}
+
 // Latest returns the newest limit notifications of userID's log, oldest first.
 func (b *Broker) Latest(ctx context.Context, userID string, limit int) ([]notification.Envelope, error) {
 	key := b.names.Log(userID)

@@ -24,6 +24,7 @@ type Broker interface {
 	Unsubscribe(ctx context.Context, userID string) error
 	After(ctx context.Context, userID, id string, limit int) ([]notification.Envelope, error)
 	Latest(ctx context.Context, userID string, limit int) ([]notification.Envelope, error)
+	Range(ctx context.Context, userID, id string, limit int) ([]notification.Envelope, error)
 	Ready(ctx context.Context) error
 }
 
@@ -208,6 +209,16 @@ func Run(t *testing.T, newBroker func(t *testing.T) Broker) {
 		wantReset(t, b, ctx, "erin", "0-0", "expired", newest, oldest)
 		wantReset(t, b, ctx, "erin", ids[0], "expired", newest, oldest)
 		wantReset(t, b, ctx, "erin", mustParse(t, newest).Next().String(), "unknown", newest, oldest)
+		// Range pages whatever is held, without the resume check.
+		if got, err := b.Range(ctx, "erin", "0-0", 2); err != nil || len(got) != 2 || got[0].ID != oldest {
+			t.Fatalf("Range(0-0, 2) = %v, %v; want the two oldest held", got, err)
+		}
+		if got, err := b.Range(ctx, "erin", ids[4], 10); err != nil || len(got) != 2 || got[1].ID != newest {
+			t.Fatalf("Range(ids[4]) = %v, %v", got, err)
+		}
+		if got, err := b.Range(ctx, "nobody", "0-0", 10); err != nil || len(got) != 0 {
+			t.Fatalf("Range on an empty log = %v, %v", got, err)
+		}
 		// The newest trimmed id loses nothing: everything after it is still held.
 		got, err := b.After(ctx, "erin", ids[1], 10)
 		if err != nil || len(got) != MaxLen || got[0].ID != oldest {

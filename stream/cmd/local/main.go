@@ -140,6 +140,10 @@ Development token for user %[4]q (valid 24 h):
 Watch the stream (terminal 1):
   curl -N -H "Authorization: Bearer $TOKEN" http://127.0.0.1:%[2]s/api/v1/notifications/stream
 
+  or as a browser does, with a single-use ticket instead of the header:
+  T=$(curl -s -X POST -H "Authorization: Bearer $TOKEN" http://127.0.0.1:%[2]s/api/v1/notifications/tickets | sed 's/.*"ticket":"\([^"]*\)".*/\1/')
+  curl -N "http://127.0.0.1:%[2]s/api/v1/notifications/stream?ticket=$T"
+
 Publish a sample job event as Eventarc would (terminal 2):
   curl -sS -X POST http://127.0.0.1:%[3]s/ -H 'Content-Type: application/json' \
     -H "ce-id: $(date +%%s%%N)" -H 'ce-specversion: 1.0' \

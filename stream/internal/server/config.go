@@ -40,6 +40,8 @@ type Config struct {
 	// TrustedProxyHops is how many proxies in front of us append to X-Forwarded-For
 	// (1 on Cloud Run); 0 uses the TCP peer address.
 	TrustedProxyHops int `env:"TRUSTED_PROXY_HOPS, default=0"`
+	// ReadHeaderTimeout bounds how long a client may take to send its headers.
+	ReadHeaderTimeout time.Duration `env:"READ_HEADER_TIMEOUT, default=10s"`
 	// RequestTimeout bounds every request except the stream itself.
 	RequestTimeout time.Duration `env:"REQUEST_TIMEOUT, default=10s"`
 	// Heartbeat is the longest silence on a stream before a ": ping" comment.
@@ -82,8 +84,8 @@ func LoadConfig(ctx context.Context, getenv config.Getenv) (Config, error) {
 		return c, fmt.Errorf("config: RATE_LIMIT_PER_IP must be positive and RATE_LIMIT_BURST at least 1")
 	case c.TrustedProxyHops < 0:
 		return c, fmt.Errorf("config: TRUSTED_PROXY_HOPS must not be negative")
-	case c.RequestTimeout <= 0:
-		return c, fmt.Errorf("config: REQUEST_TIMEOUT must be positive")
+	case c.RequestTimeout <= 0 || c.ReadHeaderTimeout <= 0:
+		return c, fmt.Errorf("config: REQUEST_TIMEOUT and READ_HEADER_TIMEOUT must be positive")
 	case c.Heartbeat < 100*time.Millisecond:
 		return c, fmt.Errorf("config: HEARTBEAT_INTERVAL must be at least 100ms, got %s", c.Heartbeat)
 	case c.MaxConnAge < time.Second:

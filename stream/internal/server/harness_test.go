@@ -55,20 +55,21 @@ func testConfig() Config {
 	return Config{JWTSecret: config.Secret(secret), JWTUserClaim: "sub", Heartbeat: 15 * time.Second,
 		MaxConnAge: time.Hour, RetryHint: time.Second, WriteTimeout: 5 * time.Second, QueueSize: 64, DrainTime: 200 * time.Millisecond,
 		TicketTTL: time.Minute, MaxConnsPerUser: 100, MaxConns: 10000, RateLimitPerIP: 1000, RateLimitBurst: 1000,
-		RequestTimeout: 5 * time.Second, AuthCookie: "vividly_session", AllowedOrigins: []string{"https://app.example"}}
+		RequestTimeout: 5 * time.Second, ReadHeaderTimeout: 5 * time.Second, AuthCookie: "vividly_session", AllowedOrigins: []string{"https://app.example"}}
 }
 
 // env is one test's system: a Redis broker under its own prefix (the function's writer
 // included) and a running stream server.
 type env struct {
-	t      *testing.T
-	logs   syncBuffer          // every log line the servers wrote
-	pub    *redisbroker.Broker // the function's side
-	rdb    *redis.Client
-	names  rediskey.Names
-	url    string
-	stop   context.CancelFunc
-	served chan error
+	t       *testing.T
+	logs    syncBuffer          // every log line the servers wrote
+	tickets ticket.Store        // replaces the Redis ticket store when set
+	pub     *redisbroker.Broker // the function's side
+	rdb     *redis.Client
+	names   rediskey.Names
+	url     string
+	stop    context.CancelFunc
+	served  chan error
 }
 
 func newEnv(t *testing.T, mutate func(*Config)) *env {
@@ -104,6 +105,9 @@ func (e *env) start(mutate func(*Config)) {
 	}
 	_, b := newBroker(e.t, e.names)
 	deps := Deps{Broker: b, Tickets: ticket.NewRedisStore(b.Client(), e.names), Presence: presence.NewRedis(b.Client(), e.names, time.Now)}
+	if e.tickets != nil {
+		deps.Tickets = e.tickets
+	}
 	srv, _, err := Build(cfg, deps, e.logger())
 	if err != nil {
 		e.t.Fatal(err)

@@ -5,6 +5,7 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
 func tokenWith(t *testing.T, claims jwt.MapClaims) string {
@@ -166,14 +169,14 @@ func TestSecurity_NoCrossUserReads(t *testing.T) {
 
 func TestSecurity_Tickets(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.TicketTTL = time.Second })
+	other := &env{t: t, names: e.names} // another process on the same Redis
+	other.rdb, other.pub = e.rdb, e.pub
+	other.start(func(c *Config) { c.TicketTTL = time.Second })
 	tk, status := e.ticketFor(token(t, "carol", time.Hour))
 	if status != http.StatusCreated || len(tk) != 43 {
 		t.Fatalf("ticket = %q, %d", tk, status)
 	}
-	// Redeemed on another process (same Redis): works once.
-	other := &env{t: t, names: e.names}
-	other.rdb, other.pub = e.rdb, e.pub
-	other.start(func(c *Config) { c.TicketTTL = time.Second })
+	// Redeemed on the other process: works once.
 	if _, status := other.tryOpen("", "", "?ticket="+tk); status != http.StatusOK {
 		t.Fatalf("ticket on another process: %d", status)
 	}
@@ -192,7 +195,7 @@ func TestSecurity_Tickets(t *testing.T) {
 		}
 	}
 	// A ticket's stream belongs to the ticket's user and ends with the token.
-	short, _ := e.ticketFor(token(t, "dora", 1500*time.Millisecond))
+	short, _ := e.ticketFor(token(t, "dora", 2500*time.Millisecond)) // exp is whole seconds: keep over 1 s left
 	c, status := e.tryOpen("", "", "?ticket="+short)
 	if status != http.StatusOK {
 		t.Fatalf("ticket stream: %d", status)
@@ -409,5 +412,43 @@ func TestSecurity_NoSecretsInLogs(t *testing.T) {
 		if strings.Contains(logs, s) {
 			t.Errorf("logs contain the %s", name)
 		}
+	}
+}
+
+// hangingStore never answers until the request is abandoned.
+type hangingStore struct{}
+
+func (hangingStore) Put(ctx context.Context, _, _ string, _ time.Duration) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (hangingStore) Take(ctx context.Context, _ string) (string, bool, error) {
+	<-ctx.Done()
+	return "", false, ctx.Err()
+}
+
+func TestSecurity_Timeouts(t *testing.T) {
+	e := &env{t: t, names: rediskey.Names{Prefix: "timeouts"}, tickets: hangingStore{}}
+	e.rdb, e.pub = newBroker(t, e.names)
+	e.start(func(c *Config) { c.RequestTimeout, c.ReadHeaderTimeout = 200*time.Millisecond, 300*time.Millisecond })
+
+	start := time.Now()
+	_, status := e.ticketFor(token(t, "max", time.Hour))
+	if status != http.StatusServiceUnavailable || time.Since(start) > 3*time.Second {
+		t.Fatalf("stuck ticket request: %d after %s; want 503 after REQUEST_TIMEOUT", status, time.Since(start))
+	}
+	// Slow-loris: headers that never finish are cut off after READ_HEADER_TIMEOUT.
+	c, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start = time.Now()
+	io.ReadAll(c) // returns when the server closes the connection
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("half-sent headers held the connection for %s", d)
 	}
 }

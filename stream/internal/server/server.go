@@ -38,6 +38,7 @@ type Broker interface {
 	Run(ctx context.Context, sink broker.Sink) error
 	After(ctx context.Context, userID, id string, limit int) ([]notification.Envelope, error)
 	Latest(ctx context.Context, userID string, limit int) ([]notification.Envelope, error)
+	Range(ctx context.Context, userID, id string, limit int) ([]notification.Envelope, error)
 	Ready(ctx context.Context) error
 }
 
@@ -110,6 +111,7 @@ func New(cfg Config, d Deps, v *auth.Verifier, log *slog.Logger, reg *prometheus
 func (s *Server) Handler() http.Handler {
 	api := http.NewServeMux()
 	api.HandleFunc("POST /api/v1/notifications/tickets", s.issueTicket)
+	api.HandleFunc("GET /api/v1/notifications", s.history)
 	api.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -154,7 +156,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	srv := &http.Server{
 		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.Background() },

@@ -1,0 +1,86 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/vividly-edu/notifications/shared/logging"
+	"github.com/vividly-edu/notifications/shared/notification"
+	"github.com/vividly-edu/notifications/shared/rediskey"
+	"github.com/vividly-edu/notifications/stream/internal/auth"
+)
+
+// History page sizes (DESIGN.md).
+const (
+	defaultHistoryLimit = 50
+	maxHistoryLimit     = 200
+)
+
+// history serves GET /api/v1/notifications?after=<id>&limit=<n>: the caller's own log,
+// oldest first. Without after, the newest limit items; with after, up to limit items
+// strictly after it. next is the last item's id (pass it as after), or "" when empty.
+func (s *Server) history(w http.ResponseWriter, r *http.Request) {
+	ctx := logging.WithTrace(r.Context(), r.Header)
+	tok, err := auth.BearerToken(r)
+	if err != nil {
+		s.refuse(w, http.StatusUnauthorized, "auth", err.Error(), 0)
+		return
+	}
+	id, err := s.verifier.Verify(tok)
+	if err != nil {
+		s.refuse(w, http.StatusUnauthorized, "auth", err.Error(), 0)
+		return
+	}
+	q := r.URL.Query()
+	limit := defaultHistoryLimit
+	if v := q.Get("limit"); v != "" || q.Has("limit") {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxHistoryLimit {
+			writeError(w, http.StatusBadRequest, "limit must be a whole number from 1 to 200", 0)
+			return
+		}
+		limit = n
+	}
+	var items []notification.Envelope
+	if q.Has("after") {
+		after := q.Get("after")
+		if _, err := rediskey.ParseStreamID(after); err != nil {
+			writeError(w, http.StatusBadRequest, "after must be a notification id like 1764174645123-0", 0)
+			return
+		}
+		items, err = s.broker.Range(ctx, id.UserID, after, limit)
+	} else {
+		items, err = s.broker.Latest(ctx, id.UserID, limit)
+	}
+	if err != nil {
+		s.unavailable(ctx, w, id.UserID, "history", err)
+		return
+	}
+	writeHistory(w, items)
+}
+
+// writeHistory answers {"notifications":[…],"next":"…"} with the stored JSON verbatim.
+func writeHistory(w http.ResponseWriter, items []notification.Envelope) {
+	size := 32
+	for _, e := range items {
+		size += len(e.Data) + 1
+	}
+	out := make([]byte, 0, size)
+	out = append(out, `{"notifications":[`...)
+	for i, e := range items {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, e.Data...)
+	}
+	next := ""
+	if len(items) > 0 {
+		next = items[len(items)-1].ID
+	}
+	out = append(append(append(out, `],"next":"`...), next...), `"}`...)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(append(out, '\n'))
+}

@@ -113,6 +113,20 @@ func (m *Memory) log(userID string, now time.Time) *memLog {
 	return l
 }
 
+// after returns up to limit entries newer than id, oldest first.
+func (l *memLog) after(id rediskey.StreamID, limit int) []notification.Envelope {
+	var out []notification.Envelope
+	for _, e := range l.entries {
+		if len(out) == limit {
+			break
+		}
+		if e.id.Compare(id) > 0 {
+			out = append(out, e.env)
+		}
+	}
+	return out
+}
+
 // trim drops entries beyond MaxLen or older than Retention, as XADD MAXLEN and XTRIM
 // MINID do, remembering the newest one dropped.
 func (m *Memory) trim(l *memLog, now time.Time) {
@@ -210,16 +224,7 @@ func (m *Memory) After(_ context.Context, userID, id string, limit int) ([]notif
 	if err != nil {
 		return nil, err
 	}
-	var out []notification.Envelope
-	for _, e := range l.entries {
-		if len(out) == limit {
-			break
-		}
-		if e.id.Compare(after) > 0 {
-			out = append(out, e.env)
-		}
-	}
-	return out, nil
+	return l.after(after, limit), nil
 }
 
 // Range returns up to limit notifications of userID's log strictly after id (a valid
@@ -237,16 +242,7 @@ func (m *Memory) Range(_ context.Context, userID, id string, limit int) ([]notif
 		return nil, nil
 	}
 	m.trim(l, now)
-	var out []notification.Envelope
-	for _, e := range l.entries {
-		if len(out) == limit {
-			break
-		}
-		if e.id.Compare(after) > 0 {
-			out = append(out, e.env)
-		}
-	}
-	return out, nil
+	return l.after(after, limit), nil
 }
 
 // Latest returns the newest limit notifications of userID's log, oldest first.

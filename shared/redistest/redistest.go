@@ -136,3 +136,23 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// Main is a TestMain body for packages that share one private server: it starts it,
+// hands it to set, runs the tests and stops it. Use: os.Exit(redistest.Main(m, func(s
+// *redistest.Server) { srv = s })).
+func Main(m *testing.M, set func(*Server)) int {
+	dir, err := os.MkdirTemp("", "redistest")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	s, err := StartProcess(dir, Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer s.Stop()
+	set(s)
+	return m.Run()
+}

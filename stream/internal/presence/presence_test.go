@@ -24,17 +24,7 @@ type store interface {
 var redisSrv *redistest.Server
 
 func TestMain(m *testing.M) {
-	os.Exit(func() int {
-		dir, _ := os.MkdirTemp("", "presence-test")
-		defer os.RemoveAll(dir)
-		var err error
-		if redisSrv, err = redistest.StartProcess(dir, redistest.Options{}); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer redisSrv.Stop()
-		return m.Run()
-	}())
+	os.Exit(redistest.Main(m, func(s *redistest.Server) { redisSrv = s }))
 }
 
 type clock struct{ ns atomic.Int64 }

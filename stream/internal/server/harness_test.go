@@ -37,18 +37,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(func() int {
-		dir, _ := os.MkdirTemp("", "server-test")
-		defer os.RemoveAll(dir)
-		var err error
-		redisSrv, err = redistest.StartProcess(dir, redistest.Options{})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer redisSrv.Stop()
-		return m.Run()
-	}())
+	os.Exit(redistest.Main(m, func(s *redistest.Server) { redisSrv = s }))
 }
 
 func testConfig() Config {

@@ -7,7 +7,6 @@ import (
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/notification"
 	"github.com/vividly-edu/notifications/shared/rediskey"
-	"github.com/vividly-edu/notifications/stream/internal/auth"
 )
 
 // History page sizes (DESIGN.md).
@@ -21,14 +20,8 @@ const (
 // strictly after it. next is the last item's id (pass it as after), or "" when empty.
 func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 	ctx := logging.WithTrace(r.Context(), r.Header)
-	tok, err := auth.BearerToken(r)
-	if err != nil {
-		s.refuse(w, http.StatusUnauthorized, "auth", err.Error(), 0)
-		return
-	}
-	id, err := s.verifier.Verify(tok)
-	if err != nil {
-		s.refuse(w, http.StatusUnauthorized, "auth", err.Error(), 0)
+	id, ok := s.bearer(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
@@ -42,6 +35,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		limit = n
 	}
 	var items []notification.Envelope
+	var err error
 	if q.Has("after") {
 		after := q.Get("after")
 		if _, err := rediskey.ParseStreamID(after); err != nil {

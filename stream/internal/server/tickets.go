@@ -25,14 +25,8 @@ func (s *Server) issueTicket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "unreadable body", 0)
 		return
 	}
-	tok, err := auth.BearerToken(r)
-	if err != nil {
-		s.refuse(w, http.StatusUnauthorized, "auth", err.Error(), 0)
-		return
-	}
-	id, err := s.verifier.Verify(tok)
-	if err != nil {
-		s.refuse(w, http.StatusUnauthorized, "auth", err.Error(), 0)
+	id, ok := s.bearer(w, r)
+	if !ok {
 		return
 	}
 	t, ttl, err := s.tickets.Issue(ctx, id)
@@ -46,6 +40,20 @@ func (s *Server) issueTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.InfoContext(ctx, "ticket issued", logging.KeyUserID, id.UserID)
 	writeJSON(w, http.StatusCreated, map[string]any{"ticket": t, "expires_in": int(ttl.Seconds())})
+}
+
+// bearer authenticates a request by its Authorization header alone; it answers 401
+// itself on failure.
+func (s *Server) bearer(w http.ResponseWriter, r *http.Request) (auth.Identity, bool) {
+	tok, err := auth.BearerToken(r)
+	if err == nil {
+		var id auth.Identity
+		if id, err = s.verifier.Verify(tok); err == nil {
+			return id, true
+		}
+	}
+	s.refuse(w, http.StatusUnauthorized, "auth", err.Error(), 0)
+	return auth.Identity{}, false
 }
 
 // admit applies the per-IP rate limit; it answers 429 itself when over it.

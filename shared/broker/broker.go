@@ -43,6 +43,8 @@ type Sink interface {
 	Deliver(userID string, e notification.Envelope)
 	// Resync says live delivery was interrupted (a lost pub/sub connection, now back):
 	// notifications may have been missed, and every consumer must replay from its log.
+	// It comes before every notification received after the interruption, so a
+	// consumer that handles the two in order replays from where the gap began.
 	Resync()
 }
 

@@ -113,6 +113,7 @@ func (b *Broker) session(ctx context.Context, sink broker.Sink, resync bool) err
 	}
 	b.lastHeard.Store(time.Now().UnixNano())
 	synced := false
+	var held []*redis.Message
 	for {
 		msg, err := ps.ReceiveTimeout(ctx, b.opts.PingInterval)
 		if err != nil {
@@ -137,29 +138,45 @@ func (b *Broker) session(ctx context.Context, sink broker.Sink, resync bool) err
 			if m.Payload == barrier && !synced {
 				synced = true
 				if resync {
+					// Resync before any message of this connection: consumers replay
+					// from where the gap began, then take the held messages (skipping
+					// what the replay already sent).
 					sink.Resync()
 					if b.opts.OnReconnect != nil {
 						b.opts.OnReconnect()
 					}
 				}
+				for _, h := range held {
+					b.deliver(sink, h)
+				}
+				held = nil
 			}
 		case *redis.Subscription:
 			if m.Kind == "subscribe" {
 				b.confirm(m.Channel)
 			}
 		case *redis.Message:
-			user, ok := b.names.UserOfChannel(m.Channel)
-			if !ok {
+			if !synced {
+				held = append(held, m) // arrived before the barrier: after the resync
 				continue
 			}
-			env, err := notification.ParseEnvelope([]byte(m.Payload))
-			if err != nil {
-				b.opts.Log.Error("dropping malformed live notification", "channel", m.Channel, "error", err.Error())
-				continue
-			}
-			sink.Deliver(user, env)
+			b.deliver(sink, m)
 		}
 	}
+}
+
+// deliver hands one pub/sub message to sink.
+func (b *Broker) deliver(sink broker.Sink, m *redis.Message) {
+	user, ok := b.names.UserOfChannel(m.Channel)
+	if !ok {
+		return
+	}
+	env, err := notification.ParseEnvelope([]byte(m.Payload))
+	if err != nil {
+		b.opts.Log.Error("dropping malformed live notification", "channel", m.Channel, "error", err.Error())
+		return
+	}
+	sink.Deliver(user, env)
 }
 
 func (b *Broker) confirm(channel string) {

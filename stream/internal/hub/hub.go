@@ -8,6 +8,7 @@ import (
 	"errors"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vividly-edu/notifications/shared/notification"
 )
@@ -21,9 +22,10 @@ type Broker interface {
 
 // Hub tracks the local subscribers of each user. It implements broker.Sink.
 type Hub struct {
-	broker    Broker
-	queueSize int
-	onDrop    func()
+	broker     Broker
+	queueSize  int
+	queueBytes int64
+	onDrop     func()
 
 	mu    sync.Mutex
 	users map[string]*user
@@ -46,20 +48,22 @@ type Sub struct {
 	hub    *Hub
 	userID string
 	c      chan notification.Envelope
-	resync chan struct{}
-	gone   bool // dropped or closed; guarded by hub.mu
+	gone   bool         // dropped or closed; guarded by hub.mu
+	queued atomic.Int64 // bytes delivered to c and not yet Released
 }
 
-// New returns a hub over b. Each subscriber queues at most queueSize notifications;
-// onDrop (may be nil) is called when a subscriber is dropped for falling behind.
-func New(b Broker, queueSize int, onDrop func()) (*Hub, error) {
-	if b == nil || queueSize < 1 {
-		return nil, errors.New("hub.New: nil broker or queue size < 1")
+// New returns a hub over b. Each subscriber queues at most queueSize notifications and
+// queueBytes bytes of them; onDrop (may be nil) is called when a subscriber is dropped
+// for exceeding either.
+func New(b Broker, queueSize int, queueBytes int64, onDrop func()) (*Hub, error) {
+	if b == nil || queueSize < 1 || queueBytes < 1 {
+		return nil, errors.New("hub.New: nil broker, or queue bounds < 1")
 	}
 	if onDrop == nil {
 		onDrop = func() {}
 	}
-	return &Hub{broker: b, queueSize: queueSize, onDrop: onDrop, users: map[string]*user{}, seed: maphash.MakeSeed()}, nil
+	return &Hub{broker: b, queueSize: queueSize, queueBytes: queueBytes, onDrop: onDrop,
+		users: map[string]*user{}, seed: maphash.MakeSeed()}, nil
 }
 
 func (h *Hub) opLock(userID string) *sync.Mutex {
@@ -69,7 +73,7 @@ func (h *Hub) opLock(userID string) *sync.Mutex {
 // Join subscribes a new connection of userID. When it returns without error, every
 // notification the broker receives for userID from then on is queued on the Sub.
 func (h *Hub) Join(ctx context.Context, userID string) (*Sub, error) {
-	s := &Sub{hub: h, userID: userID, c: make(chan notification.Envelope, h.queueSize), resync: make(chan struct{}, 1)}
+	s := &Sub{hub: h, userID: userID, c: make(chan notification.Envelope, h.queueSize)}
 	h.mu.Lock()
 	u := h.users[userID]
 	first := u == nil
@@ -101,14 +105,18 @@ func (h *Hub) Join(ctx context.Context, userID string) (*Sub, error) {
 	return s, nil
 }
 
-// C delivers the user's notifications. It is closed when the hub drops the subscriber
-// for falling behind (its queue was full): the connection should end, and the client
-// resume from its last event ID.
+// C delivers the user's notifications, and resync markers (IsResync) in their place
+// in the order: at a marker, live delivery was interrupted and the consumer must replay
+// from its log before taking what follows. C is closed when the hub drops the
+// subscriber for falling behind: the connection should end, and the client resume from
+// its last event ID.
 func (s *Sub) C() <-chan notification.Envelope { return s.c }
 
-// Resync receives a value when live delivery was interrupted: the subscriber must
-// replay from its log what it may have missed.
-func (s *Sub) Resync() <-chan struct{} { return s.resync }
+// IsResync reports whether e is a resync marker rather than a notification.
+func IsResync(e notification.Envelope) bool { return e.ID == "" }
+
+// Release says the consumer has written n bytes taken from C, freeing queue space.
+func (s *Sub) Release(n int) { s.queued.Add(-int64(n)) }
 
 // Close ends the subscription; the user is unsubscribed after their last one closes.
 // Safe to call more than once.
@@ -152,42 +160,62 @@ func (h *Hub) remove(s *Sub) bool {
 }
 
 // Deliver queues e for every local subscriber of userID. It never blocks: a subscriber
-// whose queue is full is dropped (its channel closed). Implements broker.Sink.
+// whose queue is full, by count or by bytes, is dropped (its channel closed).
+// Implements broker.Sink.
 func (h *Hub) Deliver(userID string, e notification.Envelope) {
 	var dropped []*Sub
 	h.mu.Lock()
 	if u := h.users[userID]; u != nil {
+		size := int64(len(e.Data))
 		for s := range u.subs {
+			if s.queued.Load()+size > h.queueBytes {
+				dropped = append(dropped, s)
+				continue
+			}
 			select {
 			case s.c <- e:
+				s.queued.Add(size)
 			default:
 				dropped = append(dropped, s)
 			}
 		}
 	}
-	for _, s := range dropped {
-		close(s.c)
-		if h.remove(s) {
-			go h.unsubscribe(userID) // Deliver must not wait on Redis
-		}
-	}
+	h.dropLocked(dropped)
 	h.mu.Unlock()
 	for range dropped {
 		h.onDrop()
 	}
 }
 
-// Resync tells every subscriber to replay from its log. Implements broker.Sink.
+// dropLocked closes and detaches subscribers that fell behind. h.mu must be held.
+func (h *Hub) dropLocked(subs []*Sub) {
+	for _, s := range subs {
+		close(s.c)
+		if h.remove(s) {
+			go h.unsubscribe(s.userID) // the feed must not wait on Redis
+		}
+	}
+}
+
+// Resync queues a resync marker for every subscriber, in line with notifications: it
+// must be handled before anything delivered after it. A subscriber with no room is
+// dropped (it reconnects and replays anyway). Implements broker.Sink.
 func (h *Hub) Resync() {
+	var dropped []*Sub
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	for _, u := range h.users {
 		for s := range u.subs {
 			select {
-			case s.resync <- struct{}{}:
-			default: // one pending resync covers any number
+			case s.c <- notification.Envelope{}:
+			default:
+				dropped = append(dropped, s)
 			}
 		}
+	}
+	h.dropLocked(dropped)
+	h.mu.Unlock()
+	for range dropped {
+		h.onDrop()
 	}
 }
 

@@ -56,7 +56,7 @@ var _ broker.Sink = (*Hub)(nil)
 func TestFanOutAndRefCount(t *testing.T) {
 	t.Parallel()
 	b := newCounting()
-	h, _ := New(b, 8, nil)
+	h, _ := New(b, 8, 1<<20, nil)
 	ctx := context.Background()
 	a1, _ := h.Join(ctx, "alice")
 	a2, _ := h.Join(ctx, "alice")
@@ -93,7 +93,7 @@ func TestSlowSubscriberIsDroppedNotWaitedOn(t *testing.T) {
 	t.Parallel()
 	b := newCounting()
 	drops := 0
-	h, _ := New(b, 2, func() { drops++ })
+	h, _ := New(b, 2, 1<<20, func() { drops++ })
 	ctx := context.Background()
 	slow, _ := h.Join(ctx, "u")
 	fast, _ := h.Join(ctx, "u")
@@ -118,10 +118,29 @@ func TestSlowSubscriberIsDroppedNotWaitedOn(t *testing.T) {
 	}
 }
 
+func TestQueueBoundedByBytes(t *testing.T) {
+	t.Parallel()
+	h, _ := New(newCounting(), 100, 50, nil)
+	s, _ := h.Join(context.Background(), "u")
+	big := notification.Envelope{ID: "1-0", Data: make([]byte, 30)}
+	h.Deliver("u", big)
+	e := <-s.C()
+	s.Release(len(e.Data)) // consumed: the space is free again
+	h.Deliver("u", big)
+	h.Deliver("u", big) // 60 bytes queued > 50: dropped
+	n := 0
+	for range s.C() {
+		n++
+	}
+	if n != 1 {
+		t.Fatalf("received %d before the drop, want 1", n)
+	}
+}
+
 func TestLastSubscriberDroppedUnsubscribes(t *testing.T) {
 	t.Parallel()
 	b := newCounting()
-	h, _ := New(b, 1, nil)
+	h, _ := New(b, 1, 1<<20, nil)
 	s, _ := h.Join(context.Background(), "u")
 	h.Deliver("u", env("1-0"))
 	h.Deliver("u", env("2-0"))
@@ -135,24 +154,37 @@ func TestLastSubscriberDroppedUnsubscribes(t *testing.T) {
 	s.Close()
 }
 
-func TestResyncSignalsEverySubscriber(t *testing.T) {
+func TestResyncIsInBand(t *testing.T) {
 	t.Parallel()
-	h, _ := New(newCounting(), 4, nil)
+	h, _ := New(newCounting(), 4, 1<<20, nil)
 	a, _ := h.Join(context.Background(), "a")
 	b, _ := h.Join(context.Background(), "b")
+	h.Deliver("a", env("1-0"))
 	h.Resync()
-	h.Resync() // coalesced
-	for _, s := range []*Sub{a, b} {
-		select {
-		case <-s.Resync():
-		default:
-			t.Fatal("no resync signal")
-		}
-		select {
-		case <-s.Resync():
-			t.Fatal("second resync not coalesced")
-		default:
-		}
+	h.Deliver("a", env("2-0"))
+	if e := <-a.C(); e.ID != "1-0" {
+		t.Fatalf("got %v first", e)
+	}
+	if e := <-a.C(); !IsResync(e) {
+		t.Fatalf("got %v, want the resync marker between 1-0 and 2-0", e)
+	}
+	if e := <-a.C(); e.ID != "2-0" {
+		t.Fatalf("got %v after the marker", e)
+	}
+	if e := <-b.C(); !IsResync(e) {
+		t.Fatalf("b got %v, want a marker", e)
+	}
+	// A subscriber with no room for the marker is dropped (it will reconnect and replay).
+	full, _ := New(newCounting(), 1, 1<<20, nil)
+	s, _ := full.Join(context.Background(), "u")
+	full.Deliver("u", env("1-0"))
+	full.Resync()
+	n := 0
+	for range s.C() {
+		n++
+	}
+	if n != 1 {
+		t.Fatalf("full subscriber got %d then should be closed", n)
 	}
 }
 
@@ -160,7 +192,7 @@ func TestSubscribeFailure(t *testing.T) {
 	t.Parallel()
 	b := newCounting()
 	b.fail = errors.New("redis down")
-	h, _ := New(b, 4, nil)
+	h, _ := New(b, 4, 1<<20, nil)
 	if _, err := h.Join(context.Background(), "u"); err == nil {
 		t.Fatal("Join succeeded though Subscribe failed")
 	}
@@ -180,7 +212,7 @@ func TestSubscribeFailure(t *testing.T) {
 func TestChurnKeepsSubscription(t *testing.T) {
 	t.Parallel()
 	b := newCounting()
-	h, _ := New(b, 4, nil)
+	h, _ := New(b, 4, 1<<20, nil)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)
@@ -207,10 +239,10 @@ func TestChurnKeepsSubscription(t *testing.T) {
 
 func TestNewRejects(t *testing.T) {
 	t.Parallel()
-	if _, err := New(nil, 1, nil); err == nil {
+	if _, err := New(nil, 1, 1, nil); err == nil {
 		t.Fatal("nil broker accepted")
 	}
-	if _, err := New(newCounting(), 0, nil); err == nil {
+	if _, err := New(newCounting(), 0, 1, nil); err == nil {
 		t.Fatal("zero queue accepted")
 	}
 }
@@ -218,7 +250,7 @@ func TestNewRejects(t *testing.T) {
 func BenchmarkDeliver(b *testing.B) {
 	for _, n := range []int{1, 10, 100} {
 		b.Run(fmt.Sprint(n, "subs"), func(b *testing.B) {
-			h, _ := New(newCounting(), 1024, nil)
+			h, _ := New(newCounting(), 1024, 1<<30, nil)
 			subs := make([]*Sub, n)
 			for i := range subs {
 				subs[i], _ = h.Join(context.Background(), "u")

@@ -57,6 +57,8 @@ type Config struct {
 	// QueueSize is how many notifications may wait for one connection before it is
 	// dropped as too slow.
 	QueueSize int `env:"CONN_QUEUE_SIZE, default=64"`
+	// QueueBytes bounds the same queue in bytes of notification JSON.
+	QueueBytes int64 `env:"CONN_QUEUE_BYTES, default=262144"`
 	// DrainTime spreads the closing of streams on SIGTERM over this long, so clients do
 	// not all reconnect at once; Cloud Run kills the process 10 s after SIGTERM.
 	DrainTime time.Duration `env:"DRAIN_TIME, default=3s"`
@@ -92,8 +94,8 @@ func LoadConfig(ctx context.Context, getenv config.Getenv) (Config, error) {
 		return c, fmt.Errorf("config: MAX_CONN_AGE must be at least 1s, got %s", c.MaxConnAge)
 	case c.RetryHint < 0 || c.WriteTimeout <= 0:
 		return c, fmt.Errorf("config: SSE_RETRY must not be negative and WRITE_TIMEOUT must be positive")
-	case c.QueueSize < 1:
-		return c, fmt.Errorf("config: CONN_QUEUE_SIZE must be at least 1, got %d", c.QueueSize)
+	case c.QueueSize < 1 || c.QueueBytes < 1024:
+		return c, fmt.Errorf("config: CONN_QUEUE_SIZE must be at least 1 and CONN_QUEUE_BYTES at least 1024")
 	case c.DrainTime < 0 || c.DrainTime > 8*time.Second:
 		return c, fmt.Errorf("config: DRAIN_TIME must be between 0 and 8s (Cloud Run allows 10s), got %s", c.DrainTime)
 	}

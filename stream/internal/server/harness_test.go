@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 
 func testConfig() Config {
 	return Config{JWTSecret: config.Secret(secret), JWTUserClaim: "sub", Heartbeat: 15 * time.Second,
-		MaxConnAge: time.Hour, RetryHint: time.Second, WriteTimeout: 5 * time.Second, QueueSize: 64, DrainTime: 200 * time.Millisecond,
+		MaxConnAge: time.Hour, RetryHint: time.Second, WriteTimeout: 5 * time.Second, QueueSize: 64, QueueBytes: 1 << 20, DrainTime: 200 * time.Millisecond,
 		TicketTTL: time.Minute, MaxConnsPerUser: 100, MaxConns: 10000, RateLimitPerIP: 1000, RateLimitBurst: 1000,
 		RequestTimeout: 5 * time.Second, ReadHeaderTimeout: 5 * time.Second, AuthCookie: "vividly_session", AllowedOrigins: []string{"https://app.example"}}
 }

@@ -86,7 +86,7 @@ func New(cfg Config, d Deps, v *auth.Verifier, log *slog.Logger, reg *prometheus
 		return nil, errors.New("server.New: nil dependency")
 	}
 	m := NewMetrics(reg)
-	h, err := hub.New(d.Broker, cfg.QueueSize, m.SlowDrops.Inc)
+	h, err := hub.New(d.Broker, cfg.QueueSize, cfg.QueueBytes, m.SlowDrops.Inc)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/vividly-edu/notifications/shared/notification"
 	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/stream/internal/auth"
+	"github.com/vividly-edu/notifications/stream/internal/hub"
 	"github.com/vividly-edu/notifications/stream/internal/sse"
 	"github.com/vividly-edu/notifications/stream/internal/ticket"
 )
@@ -130,7 +131,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		c.closed = "replay failed: " + err.Error()
 		return
 	}
-	c.live(ctx, sub.C(), sub.Resync(), s.lifetime(id))
+	c.live(ctx, sub, s.lifetime(id))
 }
 
 // authenticate resolves the request's credential to an identity, or says which status
@@ -193,8 +194,9 @@ func (s *Server) lifetime(id auth.Identity) time.Duration {
 }
 
 // live forwards queued notifications until the stream must end.
-func (c *conn) live(ctx context.Context, queue <-chan notification.Envelope, resync <-chan struct{}, life time.Duration) {
+func (c *conn) live(ctx context.Context, sub *hub.Sub, life time.Duration) {
 	s := c.s
+	queue := sub.C()
 	lifeTimer := time.NewTimer(life)
 	defer lifeTimer.Stop()
 	beat := time.NewTicker(s.cfg.Heartbeat)
@@ -226,15 +228,6 @@ func (c *conn) live(ctx context.Context, queue <-chan notification.Envelope, res
 				c.fail("write", err)
 				return
 			}
-		case <-resync:
-			page, reset, err := c.readAfter(ctx)
-			if err == nil {
-				err = c.catchUp(ctx, page, reset)
-			}
-			if err != nil {
-				c.fail("resync", err)
-				return
-			}
 		case e, ok := <-queue:
 			if !ok {
 				c.closed = "too slow"
@@ -254,13 +247,45 @@ func (c *conn) live(ctx context.Context, queue <-chan notification.Envelope, res
 					break drain
 				}
 			}
-			if err := c.send(batch, true); err != nil {
-				c.fail("write", err)
+			for _, e := range batch {
+				sub.Release(len(e.Data))
+			}
+			if err := c.forward(ctx, batch); err != nil {
 				return
 			}
 			beat.Reset(s.cfg.Heartbeat)
 		}
 	}
+}
+
+// forward writes a batch taken from the queue. A resync marker in it means live
+// delivery was interrupted: what precedes it is sent, then the log is replayed from
+// the last id sent (covering the gap), then what follows (replayed ids are skipped).
+func (c *conn) forward(ctx context.Context, batch []notification.Envelope) error {
+	start := 0
+	for i, e := range batch {
+		if !hub.IsResync(e) {
+			continue
+		}
+		if err := c.send(batch[start:i], true); err != nil {
+			c.fail("write", err)
+			return err
+		}
+		start = i + 1
+		page, reset, err := c.readAfter(ctx)
+		if err == nil {
+			err = c.catchUp(ctx, page, reset)
+		}
+		if err != nil {
+			c.fail("resync", err)
+			return err
+		}
+	}
+	if err := c.send(batch[start:], true); err != nil {
+		c.fail("write", err)
+		return err
+	}
+	return nil
 }
 
 // catchUp sends page (or reset) and then reads and sends the log after c.last until

@@ -210,10 +210,12 @@ func (tb *tab) read(body io.Reader, last string) string {
 		case strings.HasPrefix(line, "event: "):
 			event = line[7:]
 		case line == "":
+			if id != "" {
+				last = id // as EventSource does for any frame with an id, events or not
+			}
 			switch event {
 			case "reset":
 				tb.resets.Add(1)
-				last = id
 			case "video_complete":
 				tb.mu.Lock()
 				tb.ids = append(tb.ids, id)
@@ -222,7 +224,6 @@ func (tb *tab) read(body io.Reader, last string) string {
 					tb.got[id] = time.Now()
 				}
 				tb.mu.Unlock()
-				last = id
 			}
 			id, event = "", ""
 		}

@@ -81,7 +81,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	if from == "" {
 		from = r.URL.Query().Get("last_event_id")
 	}
-	if from == "" {
+	fresh := from == ""
+	if fresh {
 		latest, err := s.broker.Latest(ctx, id.UserID, 1)
 		if err != nil {
 			s.unavailable(ctx, w, id.UserID, "read log", err)
@@ -117,6 +118,14 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	c := &conn{s: s, user: id.UserID, w: sw}
 	c.last, _ = rediskey.ParseStreamID(from)
+	if fresh && reset == nil {
+		// Give the client its resume point now: if it has to reconnect before any
+		// notification arrives, what was published meanwhile is replayed, not lost.
+		if err := sw.ID(from); err != nil || sw.Flush() != nil {
+			s.metrics.ConnErrors.WithLabelValues("write").Inc()
+			return
+		}
+	}
 
 	s.metrics.Active.Inc()
 	defer s.metrics.Active.Dec()

@@ -159,8 +159,32 @@ func TestAuthRefusals(t *testing.T) {
 func TestHeartbeat(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.Heartbeat = 100 * time.Millisecond })
 	c := e.open("gina", "", "")
+	c.next() // the fresh stream's id-only frame
 	if f := c.next(); f.comment != "ping" {
 		t.Fatalf("got %+v, want a ping comment", f)
+	}
+}
+
+// TestFreshStreamAnnouncesItsPosition: a stream opened without a last id first sends an
+// id-only frame (no event), so the browser's EventSource has a Last-Event-ID even before
+// any notification; reconnecting with it replays what was published in between.
+func TestFreshStreamAnnouncesItsPosition(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.open("hugo", "", "")
+	if f := c.next(); f.id != "0-0" || f.event != "" || f.data != "" {
+		t.Fatalf("empty log: first frame %+v, want id 0-0 only", f)
+	}
+	c.close()
+	newest := e.publish("hugo")
+	c = e.open("hugo", "", "")
+	if f := c.next(); f.id != newest || f.event != "" {
+		t.Fatalf("first frame %+v, want id %s only", f, newest)
+	}
+	c.close()
+	missed := e.publish("hugo") // published while the client is away
+	r := e.open("hugo", newest, "")
+	if f := r.events(1)[0]; f.id != missed {
+		t.Fatalf("resumed with %+v, want %s", f, missed)
 	}
 }
 

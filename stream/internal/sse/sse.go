@@ -84,6 +84,17 @@ func (w *Writer) Comment(text string) {
 	w.buf = append(append(append(w.buf, ": "...), text...), "\n\n"...)
 }
 
+// ID queues an id-only frame. Browsers set EventSource.lastEventId from it without
+// dispatching an event (the data buffer is empty), so a client that has received no
+// notification yet still reconnects with a Last-Event-ID.
+func (w *Writer) ID(id string) error {
+	if !safe(id) {
+		return ErrUnsafeField
+	}
+	w.buf = append(append(append(w.buf, "id: "...), id...), "\n\n"...)
+	return nil
+}
+
 // Event queues one event frame.
 func (w *Writer) Event(id, event string, data []byte) error {
 	var err error

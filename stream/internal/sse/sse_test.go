@@ -29,6 +29,12 @@ func TestFramesGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Comment("ping")
+	if err := w.ID("1764174645123-0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.ID("1\n"); err == nil {
+		t.Fatal("ID accepted a newline")
+	}
 	if err := w.Event("1764174645124-0", "reset", []byte("{\"reason\":\"expired\",\n\"oldest\":\"1-0\"}")); err != nil {
 		t.Fatal(err)
 	}

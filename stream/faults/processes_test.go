@@ -1,0 +1,71 @@
+package faults
+
+import (
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vividly-edu/notifications/shared/redistest"
+)
+
+// Fault 3: two stream processes behind a proxy; one is SIGKILLed mid-stream; its
+// clients reconnect through the proxy to the other with Last-Event-ID.
+func TestFault3_ProcessKilled(t *testing.T) {
+	rs := redistest.Start(t, redistest.Options{})
+	a := startProcess(t, rs.Addr, nil)
+	b := startProcess(t, rs.Addr, nil)
+	px := startProxy(t, a.addr, b.addr)
+	f := openFleet(t, 40, 2, px.url, time.Hour)
+	p := newPublisher(t, rs.Addr)
+	for i := range 400 {
+		if i == 200 {
+			if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.publish(t, f, fmt.Sprint("user-", i%40))
+		time.Sleep(time.Millisecond)
+	}
+	f.verify(t, "3 one of two processes SIGKILLed, 400 notifications, 40 users x 2 tabs", 30*time.Second)
+}
+
+// Fault 4: a process holding 1,000 open streams gets SIGTERM (Cloud Run scale-down):
+// it must exit within 10 s, and every client resumes on another process without loss.
+func TestFault4_ProcessTerminatedWith1000Streams(t *testing.T) {
+	rs := redistest.Start(t, redistest.Options{})
+	a := startProcess(t, rs.Addr, nil)
+	b := startProcess(t, rs.Addr, nil)
+	px := startProxy(t, a.addr) // everyone lands on a
+	f := openFleet(t, 500, 2, px.url, time.Hour)
+	px.setBackends(b.addr) // new connections go to b, as the balancer stops routing to a
+	p := newPublisher(t, rs.Addr)
+	for i := range 250 {
+		p.publish(t, f, fmt.Sprint("user-", i%500))
+	}
+	start := time.Now()
+	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan time.Duration, 1)
+	go func() { <-a.done; exited <- time.Since(start) }()
+	for i := 250; i < 1000; i++ {
+		p.publish(t, f, fmt.Sprint("user-", i%500))
+		if i%50 == 0 {
+			time.Sleep(10 * time.Millisecond) // keep publishing through the drain
+		}
+	}
+	var took time.Duration
+	select {
+	case took = <-exited:
+	case <-time.After(15 * time.Second):
+		t.Fatal("process did not exit within 15 s of SIGTERM")
+	}
+	f.verify(t, "4 SIGTERM with 1000 open streams, 1000 notifications, 500 users x 2 tabs", 60*time.Second)
+	line := fmt.Sprintf("FAULT 4 process exited %.2f s after SIGTERM (limit 10 s)", took.Seconds())
+	t.Log(line)
+	fmt.Println(line)
+	if took > 10*time.Second {
+		t.Fatalf("exit took %s, over Cloud Run's 10 s", took)
+	}
+}

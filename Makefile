@@ -7,7 +7,7 @@ MODULES := ./shared ./functions ./stream
 PKGS = $$($(GO) list -m -f '{{.Path}}/...')
 FUZZTIME ?= 20s
 
-.PHONY: all build run test test-security deps lint vet fmt-check cover bench fuzz latency clean
+.PHONY: all build run test test-faults test-security deps lint vet fmt-check cover bench fuzz latency clean
 
 all: build
 
@@ -29,6 +29,13 @@ deps:
 test: deps lint
 	$(GO) test -race -shuffle=on -count=1 -timeout 15m $(PKGS)
 	cd functions && GOWORK=off $(GO) build ./...
+	@$(MAKE) --no-print-directory test-faults
+
+## test-faults: the fault-injection suite without the race detector, so its timing
+## comparison (fault 5) is asserted; prints the counts each fault verified
+test-faults: deps
+	@mkdir -p artifacts; set -o pipefail; $(GO) test -count=1 -timeout 10m -v -run 'Fault' ./stream/faults \
+		| grep -E '^(FAULT|--- FAIL|ok|FAIL|panic)' | tee artifacts/faults.txt
 
 ## test-security: the security suite alone (docs/SECURITY.md maps each test to a threat);
 ## make test runs it too

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -63,6 +64,13 @@ func streamEnv(redisAddr string, extra map[string]string) map[string]string {
 
 // startInProcess runs a stream server in this process; it stops at cleanup.
 func startInProcess(t *testing.T, redisAddr string, extra map[string]string) string {
+	return startInProcessOn(t, redisAddr, extra, 0)
+}
+
+// startInProcessOn is startInProcess with the accepted sockets' send buffer set to
+// sndbuf bytes (0: the kernel's default). Loopback buffers autotune to megabytes; a
+// small one models a congested path to a slow client.
+func startInProcessOn(t *testing.T, redisAddr string, extra map[string]string, sndbuf int) string {
 	t.Helper()
 	env := streamEnv(redisAddr, extra)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -82,7 +90,13 @@ func startInProcess(t *testing.T, redisAddr string, extra map[string]string) str
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		if sndbuf == 0 {
+			return nil
+		}
+		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, sndbuf) })
+	}}
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,10 +110,10 @@ func startInProcess(t *testing.T, redisAddr string, extra map[string]string) str
 
 // proc is a bin/stream process.
 type proc struct {
-	cmd  *exec.Cmd
-	url  string
-	addr string
-	done chan error
+	cmd    *exec.Cmd
+	url    string
+	addr   string
+	exited chan struct{} // closed when the process has exited (any number may wait)
 }
 
 func startProcess(t *testing.T, redisAddr string, extra map[string]string) *proc {
@@ -122,9 +136,9 @@ func startProcess(t *testing.T, redisAddr string, extra map[string]string) *proc
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, url: "http://" + addr, addr: addr, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-p.done })
+	p := &proc{cmd: cmd, url: "http://" + addr, addr: addr, exited: make(chan struct{})}
+	go func() { cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-p.exited })
 	waitReady(t, p.url)
 	return p
 }

@@ -48,7 +48,7 @@ func TestFault4_ProcessTerminatedWith1000Streams(t *testing.T) {
 		t.Fatal(err)
 	}
 	exited := make(chan time.Duration, 1)
-	go func() { <-a.done; exited <- time.Since(start) }()
+	go func() { <-a.exited; exited <- time.Since(start) }()
 	for i := 250; i < 1000; i++ {
 		p.publish(t, f, fmt.Sprint("user-", i%500))
 		if i%50 == 0 {

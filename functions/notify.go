@@ -40,6 +40,7 @@ func newHandler(ctx context.Context, getenv config.Getenv, reg prometheus.Regist
 		return nil, err
 	}
 	log := logging.New(os.Stdout, cfg.Logging.Level, cfg.Logging.Project)
+	redisbroker.RouteClientLogs(log)
 	b, err := redisbroker.Open(cfg.Redis, cfg.Limits(), redisbroker.Options{Log: log})
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -173,5 +174,22 @@ func TestPubSubLossTriggersResync(t *testing.T) {
 	}
 	if err := b.Unsubscribe(ctx, "u"); err != nil && b.Ready(ctx) == nil {
 		t.Fatal(err)
+	}
+}
+
+// TestClientLogsRouted: a dial failure logged by go-redis arrives as a JSON WARN line.
+// Not parallel: go-redis has one process-wide logger.
+func TestClientLogsRouted(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	RouteClientLogsTo(t, &buf, &mu)
+	rdb, _ := redisbroker.NewClient(config.Redis{Addr: "127.0.0.1:1"})
+	defer rdb.Close()
+	rdb.Ping(context.Background())
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	if !strings.Contains(out, `"level":"WARN"`) || !strings.Contains(out, `"component":"go-redis"`) {
+		t.Fatalf("go-redis log not routed: %q", out)
 	}
 }

@@ -60,6 +60,7 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 		cfg.JWTSecret = devSecret
 	}
 	log := logging.New(out, cfg.Logging.Level, cfg.Logging.Project)
+	redisbroker.RouteClientLogs(log)
 
 	var b fullBroker
 	var deps server.Deps

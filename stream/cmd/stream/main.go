@@ -33,6 +33,7 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		return err
 	}
 	log := logging.New(stdout, cfg.Logging.Level, cfg.Logging.Project)
+	redisbroker.RouteClientLogs(log)
 	// The stream only reads the log; the limits matter to the function's writes.
 	b, err := redisbroker.Open(cfg.Redis, broker.DefaultLimits, redisbroker.Options{Log: log})
 	if err != nil {

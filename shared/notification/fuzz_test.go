@@ -37,3 +37,13 @@ func FuzzDecodePush(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkDecodePush(b *testing.B) {
+	body := readTestdata(b, "push-body.json")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodePush(body, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

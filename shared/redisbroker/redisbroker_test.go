@@ -1,6 +1,7 @@
 package redisbroker_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -47,4 +48,24 @@ func TestRedisContract(t *testing.T) {
 		b, _ := newBroker(t, broker.Limits{MaxLen: brokertest.MaxLen, Retention: time.Hour, DedupeTTL: time.Hour})
 		return b
 	})
+}
+
+// BenchmarkPublish measures the write script's round trip (dedupe, XADD, trim, marker,
+// PUBLISH) against the private redis-server.
+func BenchmarkPublish(b *testing.B) {
+	rdb, err := redisbroker.NewClient(config.Redis{Addr: server.Addr})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rdb.Close()
+	br, _ := redisbroker.New(rdb, rediskey.Names{Prefix: fmt.Sprintf("bench%d", prefix.Add(1))}, broker.DefaultLimits, redisbroker.Options{})
+	n := brokertest.Sample(1)
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		i++
+		if _, _, err := br.Publish(context.Background(), fmt.Sprint("u", i%100), fmt.Sprint("m", i), n); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -130,7 +130,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	s.metrics.Active.Inc()
 	defer s.metrics.Active.Dec()
 	start := time.Now()
-	s.log.InfoContext(ctx, "stream opened", logging.KeyUserID, id.UserID, "resume_from", from)
+	s.log.InfoContext(ctx, "stream opened", logging.KeyUserID, id.UserID, "resume_from", truncate(from, 64))
 	defer func() {
 		s.log.InfoContext(ctx, "stream closed", logging.KeyUserID, id.UserID, "reason", c.closed,
 			"sent", c.sent, "duration_s", time.Since(start).Seconds())
@@ -154,6 +154,7 @@ func (s *Server) authenticate(r *http.Request) (auth.Identity, int, error) {
 	case auth.Ticket:
 		id, err := s.tickets.Redeem(r.Context(), cred.Value)
 		if err != nil && !errors.Is(err, ticket.ErrInvalid) {
+			s.log.ErrorContext(r.Context(), "ticket redemption failed", logging.KeyError, err.Error())
 			return id, http.StatusServiceUnavailable, errors.New("temporarily unavailable")
 		}
 		if err != nil {
@@ -190,6 +191,14 @@ func (s *Server) untrack(member, user string) {
 	if err := s.presence.Release(ctx, user, member); err != nil {
 		s.log.Warn("presence release failed; the entry expires by itself", logging.KeyError, err.Error())
 	}
+}
+
+// truncate bounds client-supplied text before it is logged.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // lifetime is how long this stream may stay open: MaxConnAge jittered to 80–100 %, and

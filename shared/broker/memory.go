@@ -127,6 +127,18 @@ func (l *memLog) after(id rediskey.StreamID, limit int) []notification.Envelope 
 	return out
 }
 
+// current returns userID's log, trimmed to now, or nil when it has none or it expired.
+// m.mu must be held.
+func (m *Memory) current(userID string) *memLog {
+	now := m.now()
+	l := m.logs[userID]
+	if l == nil || !now.Before(l.expires) {
+		return nil
+	}
+	m.trim(l, now)
+	return l
+}
+
 // trim drops entries beyond MaxLen or older than Retention, as XADD MAXLEN and XTRIM
 // MINID do, remembering the newest one dropped.
 func (m *Memory) trim(l *memLog, now time.Time) {
@@ -209,16 +221,9 @@ func (m *Memory) Unsubscribe(_ context.Context, userID string) error {
 func (m *Memory) After(_ context.Context, userID, id string, limit int) ([]notification.Envelope, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
-	l := m.logs[userID]
-	if l != nil && !now.Before(l.expires) {
-		delete(m.logs, userID)
-		l = nil
-	}
+	l := m.current(userID)
 	if l == nil {
-		l = &memLog{}
-	} else {
-		m.trim(l, now)
+		l = &memLog{} // no log: CheckResume sees one that does not exist
 	}
 	after, err := CheckResume(id, l.state)
 	if err != nil {
@@ -236,12 +241,10 @@ func (m *Memory) Range(_ context.Context, userID, id string, limit int) ([]notif
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
-	l := m.logs[userID]
-	if l == nil || !now.Before(l.expires) {
+	l := m.current(userID)
+	if l == nil {
 		return nil, nil
 	}
-	m.trim(l, now)
 	return l.after(after, limit), nil
 }
 
@@ -249,12 +252,10 @@ func (m *Memory) Range(_ context.Context, userID, id string, limit int) ([]notif
 func (m *Memory) Latest(_ context.Context, userID string, limit int) ([]notification.Envelope, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
-	l := m.logs[userID]
-	if l == nil || !now.Before(l.expires) {
+	l := m.current(userID)
+	if l == nil {
 		return nil, nil
 	}
-	m.trim(l, now)
 	start := max(0, len(l.entries)-limit)
 	out := make([]notification.Envelope, 0, len(l.entries)-start)
 	for _, e := range l.entries[start:] {

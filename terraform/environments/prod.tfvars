@@ -1,0 +1,34 @@
+# Production: the plan's prod numbers. Fill in project_id, content_job_topic, the
+# GitHub repository and the alert channels before the first apply (docs/DEPLOY.md).
+project_id        = "vividly-prod"
+environment       = "prod"
+region            = "us-central1"
+content_job_topic = "projects/vividly-prod/topics/content-job-finished"
+
+redis_subnet_cidr     = "10.10.0.0/24"
+connector_subnet_cidr = "10.10.1.0/28"
+
+redis_tier                = "STANDARD_HA"
+redis_memory_size_gb      = 5
+redis_version             = "REDIS_7_0"
+redis_max_clients         = 50000
+redis_auth_enabled        = true
+redis_transit_encryption  = true
+redis_deletion_protection = true
+
+connector_machine_type   = "e2-standard-4"
+connector_min_instances  = 2
+connector_max_instances  = 10
+connector_max_throughput = 1000
+
+stream_service_account_id = "vividly-notify-stream"
+stream_min_instances      = 2
+stream_max_instances      = 100 # 100 x 1000 streams: the plan's 100,000+
+stream_concurrency        = 1000
+allowed_origins           = ["https://app.vividly.example"]
+log_level                 = "info"
+
+github_owner = "vividly-edu"
+github_repo  = "notifications"
+
+alert_notification_channels = []

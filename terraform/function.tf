@@ -1,0 +1,106 @@
+# The CloudEvents function, triggered through Eventarc by the existing content-job
+# topic (var.content_job_topic; this configuration never creates or changes it).
+# Terraform owns the trigger, identity and settings; Cloud Build ships new code with
+# `gcloud functions deploy --source`, which leaves everything else as it is.
+resource "google_cloudfunctions2_function" "notify" {
+  name     = "${local.name}-notify"
+  location = var.region
+
+  build_config {
+    runtime     = var.function_runtime
+    entry_point = "Notify"
+    source {
+      storage_source {
+        bucket = google_storage_bucket.function_source.name
+        object = google_storage_bucket_object.function_bootstrap.name
+      }
+    }
+  }
+
+  service_config {
+    service_account_email            = google_service_account.function.email
+    available_memory                 = "256Mi"
+    available_cpu                    = "1"
+    max_instance_request_concurrency = 80
+    min_instance_count               = var.function_min_instances
+    max_instance_count               = var.function_max_instances
+    timeout_seconds                  = 60
+    ingress_settings                 = "ALLOW_INTERNAL_ONLY" # only Eventarc calls it
+    all_traffic_on_latest_revision   = true
+
+    vpc_connector                 = google_vpc_access_connector.main.id
+    vpc_connector_egress_settings = "PRIVATE_RANGES_ONLY"
+
+    environment_variables = merge(
+      {
+        GOOGLE_CLOUD_PROJECT = var.project_id
+        LOG_LEVEL            = var.log_level
+      },
+      local.redis_tls ? { REDIS_TLS_CA = "${local.redis_ca_dir}/${local.redis_ca_file}" } : {},
+    )
+
+    secret_environment_variables {
+      key        = "REDIS_ADDR"
+      project_id = var.project_id
+      secret     = google_secret_manager_secret.redis["redis-addr"].secret_id
+      version    = "latest"
+    }
+
+    dynamic "secret_environment_variables" {
+      for_each = var.redis_auth_enabled ? [1] : []
+      content {
+        key        = "REDIS_PASSWORD"
+        project_id = var.project_id
+        secret     = google_secret_manager_secret.redis["redis-auth"].secret_id
+        version    = "latest"
+      }
+    }
+
+    dynamic "secret_volumes" {
+      for_each = local.redis_tls ? [1] : []
+      content {
+        mount_path = local.redis_ca_dir
+        project_id = var.project_id
+        secret     = google_secret_manager_secret.redis["redis-ca"].secret_id
+        versions {
+          version = "latest"
+          path    = local.redis_ca_file
+        }
+      }
+    }
+  }
+
+  event_trigger {
+    trigger_region        = var.region
+    event_type            = "google.cloud.pubsub.topic.v1.messagePublished"
+    pubsub_topic          = var.content_job_topic
+    service_account_email = google_service_account.trigger.email
+    # Off by default for functions created through the API: a Redis outage would
+    # otherwise lose every event it spans. Permanent errors are acknowledged by the
+    # function itself (2xx), so only transient failures are retried.
+    retry_policy = "RETRY_POLICY_RETRY"
+  }
+
+  lifecycle {
+    ignore_changes = [
+      build_config[0].source, # Cloud Build deploys code
+      build_config[0].docker_repository,
+      labels,
+    ]
+  }
+
+  depends_on = [
+    google_secret_manager_secret_version.redis,
+    google_secret_manager_secret_iam_member.redis_function,
+    google_project_iam_member.trigger_event_receiver,
+  ]
+}
+
+# The trigger's identity may invoke this function's service, and nobody else is
+# granted invoker: there is no public invoker binding.
+resource "google_cloud_run_v2_service_iam_member" "trigger_invokes_function" {
+  name     = google_cloudfunctions2_function.notify.name
+  location = var.region
+  role     = "roles/run.invoker"
+  member   = google_service_account.trigger.member
+}

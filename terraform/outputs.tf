@@ -1,0 +1,37 @@
+output "stream_url" {
+  description = "Base URL of the stream service (browsers open $stream_url/api/v1/notifications/stream)."
+  value       = google_cloud_run_v2_service.stream.uri
+}
+
+output "redis_host" {
+  description = "Private address of Memorystore (reachable only through the VPC)."
+  value       = google_redis_instance.main.host
+}
+
+output "redis_port" {
+  value = google_redis_instance.main.port
+}
+
+output "dead_letter_topic" {
+  description = "Job events the function failed on every attempt."
+  value       = google_pubsub_topic.dead_letter.id
+}
+
+output "dead_letter_subscription" {
+  description = "Pull from here to inspect or replay dead letters (docs/RUNBOOK.md)."
+  value       = google_pubsub_subscription.dead_letter.id
+}
+
+output "function_name" {
+  value = google_cloudfunctions2_function.notify.name
+}
+
+output "artifact_registry" {
+  description = "Where Cloud Build pushes the stream image."
+  value       = local.image_repo
+}
+
+output "jwt_secret_id" {
+  description = "Add the backend's JWT signing secret here (docs/DEPLOY.md); null when JWKS is used."
+  value       = local.jwt_from_secret ? google_secret_manager_secret.jwt[0].secret_id : null
+}

@@ -1,0 +1,196 @@
+# The SSE service. Terraform owns its configuration; Cloud Build owns the image
+# (gcloud run deploy --image), so image drift is ignored below.
+resource "google_cloud_run_v2_service" "stream" {
+  name                = "${local.name}-stream"
+  location            = var.region
+  ingress             = "INGRESS_TRAFFIC_ALL" # browsers connect directly; every stream needs a JWT
+  deletion_protection = local.is_prod
+
+  template {
+    service_account                  = google_service_account.stream.email
+    max_instance_request_concurrency = var.stream_concurrency # one open stream = one request
+    timeout                          = "3600s"                # the maximum; streams end on their own before it
+
+    scaling {
+      min_instance_count = var.stream_min_instances
+      max_instance_count = var.stream_max_instances
+    }
+
+    vpc_access {
+      connector = var.stream_vpc_egress == "connector" ? google_vpc_access_connector.main.id : null
+      egress    = "PRIVATE_RANGES_ONLY"
+
+      dynamic "network_interfaces" {
+        for_each = var.stream_vpc_egress == "direct" ? [1] : []
+        content {
+          network    = google_compute_network.main.id
+          subnetwork = google_compute_subnetwork.redis.id
+          tags       = [var.redis_target_tag]
+        }
+      }
+    }
+
+    containers {
+      name  = "stream"
+      image = var.stream_image
+
+      ports {
+        container_port = 8080
+      }
+
+      resources {
+        limits = {
+          cpu    = var.stream_cpu
+          memory = var.stream_memory
+        }
+        # Instance-based billing: the shared Redis subscriber and heartbeats run
+        # between requests, which request-based billing would throttle.
+        cpu_idle          = false
+        startup_cpu_boost = true
+      }
+
+      dynamic "env" {
+        for_each = local.stream_env
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+
+      env {
+        name = "REDIS_ADDR"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.redis["redis-addr"].secret_id
+            version = "latest"
+          }
+        }
+      }
+
+      dynamic "env" {
+        for_each = var.redis_auth_enabled ? [1] : []
+        content {
+          name = "REDIS_PASSWORD"
+          value_source {
+            secret_key_ref {
+              secret  = google_secret_manager_secret.redis["redis-auth"].secret_id
+              version = "latest"
+            }
+          }
+        }
+      }
+
+      dynamic "env" {
+        for_each = local.jwt_from_secret ? [1] : []
+        content {
+          name = "JWT_SECRET"
+          value_source {
+            secret_key_ref {
+              secret  = google_secret_manager_secret.jwt[0].secret_id
+              version = "latest"
+            }
+          }
+        }
+      }
+
+      dynamic "volume_mounts" {
+        for_each = local.redis_tls ? [1] : []
+        content {
+          name       = "redis-ca"
+          mount_path = local.redis_ca_dir
+        }
+      }
+
+      startup_probe {
+        http_get {
+          path = "/readyz"
+        }
+        initial_delay_seconds = 0
+        period_seconds        = 2
+        timeout_seconds       = 1
+        failure_threshold     = 30
+      }
+
+      liveness_probe {
+        http_get {
+          path = "/healthz"
+        }
+        period_seconds    = 15
+        timeout_seconds   = 2
+        failure_threshold = 3
+      }
+    }
+
+    # Google Cloud Managed Service for Prometheus: scrapes the stream container's
+    # /metrics on :8080 and writes the series to Cloud Monitoring (monitoring.tf).
+    containers {
+      name       = "metrics"
+      image      = var.metrics_sidecar_image
+      depends_on = ["stream"]
+
+      resources {
+        limits = {
+          cpu    = "500m"
+          memory = "256Mi"
+        }
+        cpu_idle = false
+      }
+    }
+
+    dynamic "volumes" {
+      for_each = local.redis_tls ? [1] : []
+      content {
+        name = "redis-ca"
+        secret {
+          secret = google_secret_manager_secret.redis["redis-ca"].secret_id
+          items {
+            version = "latest"
+            path    = local.redis_ca_file
+          }
+        }
+      }
+    }
+  }
+
+  lifecycle {
+    ignore_changes = [
+      template[0].containers[0].image, # Cloud Build deploys images
+      client,
+      client_version,
+    ]
+  }
+
+  depends_on = [
+    google_secret_manager_secret_version.redis,
+    google_secret_manager_secret_iam_member.redis_stream,
+    google_secret_manager_secret_iam_member.jwt_stream,
+  ]
+}
+
+locals {
+  stream_env = merge(
+    {
+      GOOGLE_CLOUD_PROJECT = var.project_id
+      LOG_LEVEL            = var.log_level
+      ALLOWED_ORIGINS      = join(",", var.allowed_origins)
+      MAX_CONNS            = tostring(var.stream_concurrency)
+      MAX_CONNS_PER_USER   = tostring(var.max_conns_per_user)
+      # Cloud Run's front end is one proxy hop in front of the container.
+      TRUSTED_PROXY_HOPS = "1"
+      # Streams end before Cloud Run's 3600 s request timeout, with jitter.
+      MAX_CONN_AGE = "55m"
+    },
+    local.redis_tls ? { REDIS_TLS_CA = "${local.redis_ca_dir}/${local.redis_ca_file}" } : {},
+    var.jwt_jwks_url != "" ? { JWT_JWKS_URL = var.jwt_jwks_url } : {},
+    var.jwt_issuer != "" ? { JWT_ISSUER = var.jwt_issuer } : {},
+    var.jwt_audience != "" ? { JWT_AUDIENCE = var.jwt_audience } : {},
+  )
+}
+
+# Anyone may open a stream; the service itself requires a valid JWT or ticket.
+resource "google_cloud_run_v2_service_iam_member" "stream_public" {
+  name     = google_cloud_run_v2_service.stream.name
+  location = google_cloud_run_v2_service.stream.location
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}

@@ -7,7 +7,7 @@ MODULES := ./shared ./functions ./stream
 PKGS = $$($(GO) list -m -f '{{.Path}}/...')
 FUZZTIME ?= 20s
 
-.PHONY: all build run test test-faults test-security deps lint vet fmt-check cover bench fuzz latency clean
+.PHONY: all build run test test-go test-faults test-security deps lint vet fmt-check cover bench fuzz latency function-zip clean
 
 all: build
 
@@ -25,11 +25,14 @@ run: build
 deps:
 	@./scripts/ensure-deps.sh
 
-## test: vet, formatting, and every test with the race detector, in random order
-test: deps lint
-	$(GO) test -race -shuffle=on -count=1 -timeout 15m $(PKGS)
-	cd functions && GOWORK=off $(GO) build ./...
+## test: vet, formatting, every test with the race detector in random order (the
+## infra module's tests check Terraform, cloudbuild.yaml, the Dockerfile and the
+## function's uploaded source), then the fault-injection suite
+test: deps lint test-go
 	@$(MAKE) --no-print-directory test-faults
+
+test-go: deps
+	$(GO) test -race -shuffle=on -count=1 -timeout 15m $(PKGS)
 
 ## test-faults: the fault-injection suite without the race detector, so its timing
 ## comparison (fault 5) is asserted; prints the counts each fault verified
@@ -49,7 +52,7 @@ vet:
 	$(GO) vet $(PKGS)
 
 fmt-check:
-	@out=$$(gofmt -l shared functions stream); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l shared functions stream infra); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 ## cover: statement coverage per module, counting what any package's tests run
 ## (target: shared/ and functions/ at 90 % or more)
@@ -74,5 +77,11 @@ fuzz:
 latency: build deps
 	./scripts/latency.sh
 
+## function-zip: the function's deployable source (what Cloud Build uploads), zipped
+## for Terraform's first deploy (terraform/function.tf)
+function-zip:
+	./scripts/function-source.sh build/function
+	cd build/function && rm -f ../function.zip && zip -qr ../function.zip .
+
 clean:
-	rm -rf bin artifacts
+	rm -rf bin artifacts build

@@ -1,5 +1,5 @@
 # Vividly real-time notifications. `make run` starts the local system; `make test` runs
-# every test (installing redis-server first if it is missing).
+# every test (installing redis-server and chromium first if they are missing).
 SHELL := /bin/bash
 GO ?= go
 MODULES := ./shared ./functions ./stream

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs what the tests need and a fresh machine may lack: redis-server (Debian
-# package). Idempotent; quiet when everything is present.
+# Installs what the tests need and a fresh machine may lack: redis-server and
+# chromium (Debian packages; the browser tests drive a real headless Chromium).
+# Idempotent; quiet when everything is present.
 set -euo pipefail
 
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -59,6 +59,9 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 	if cfg.JWTSecret == "" {
 		cfg.JWTSecret = devSecret
 	}
+	if getenv("DEMO_ENABLED") == "" {
+		cfg.DemoEnabled = true // the demo page is the local system's front door
+	}
 	log := logging.New(out, cfg.Logging.Level, cfg.Logging.Project)
 	redisbroker.RouteClientLogs(log)
 
@@ -102,15 +105,20 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 	fnErr := make(chan error, 1)
 	go func() { fnErr <- funcframework.StartHostPort("127.0.0.1", lc.FunctionPort) }()
 
+	if cfg.DemoEnabled {
+		srv.Mount("GET /demo/dev-token", devTokenHandler(string(cfg.JWTSecret), lc.DevUser))
+		srv.Mount("POST /demo/publish", publishHandler(string(cfg.JWTSecret), "http://127.0.0.1:"+lc.FunctionPort+"/"))
+	}
+
 	ln, err := net.Listen("tcp", "127.0.0.1:"+cfg.Port)
 	if err != nil {
 		return err
 	}
-	token, err := devToken(string(cfg.JWTSecret), lc.DevUser)
+	token, err := devToken(string(cfg.JWTSecret), lc.DevUser, 24*time.Hour)
 	if err != nil {
 		return err
 	}
-	printBanner(out, brokerName, cfg.Port, lc.FunctionPort, lc.DevUser, token)
+	printBanner(out, brokerName, cfg.Port, lc.FunctionPort, lc.DevUser, token, cfg.DemoEnabled)
 
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ctx, ln) }()
@@ -122,13 +130,13 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 	}
 }
 
-func devToken(secret, user string) (string, error) {
+func devToken(secret, user string, ttl time.Duration) (string, error) {
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"sub": user, "iat": time.Now().Unix(), "exp": time.Now().Add(24 * time.Hour).Unix(),
+		"sub": user, "iat": time.Now().Unix(), "exp": time.Now().Add(ttl).Unix(),
 	}).SignedString([]byte(secret))
 }
 
-func printBanner(out io.Writer, brokerName, port, fnPort, user, token string) {
+func printBanner(out io.Writer, brokerName, port, fnPort, user, token string, demo bool) {
 	data := `{"request_id":"demo-'"$(date +%s)"'","user_id":"` + user + `","status":"completed","video_url":"https://cdn.example/v/demo.mp4","title":"Photosynthesis"}`
 	fmt.Fprintf(out, `
 Vividly notifications — local system (%s)
@@ -153,4 +161,8 @@ Publish a sample job event as Eventarc would (terminal 2):
     -d '{"message":{"data":"'"$(printf '%%s' '%[6]s' | base64 -w0)"'"}}'
 
 `, brokerName, port, fnPort, user, token, data)
+	if demo {
+		fmt.Fprintf(out, "Open the demo notification centre: http://127.0.0.1:%s/demo/\n"+
+			"  (publish a job from the page; open it in several tabs: they share one connection)\n\n", port)
+	}
 }

@@ -452,3 +452,27 @@ func TestSecurity_Timeouts(t *testing.T) {
 		t.Fatalf("half-sent headers held the connection for %s", d)
 	}
 }
+
+// TestSecurity_DemoOffByDefault: the demo page is served only when DEMO_ENABLED is set
+// (make run sets it); the client module is always served, for apps to import.
+func TestSecurity_DemoOffByDefault(t *testing.T) {
+	status := func(e *env, path string) int {
+		resp, err := http.Get(e.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	off := newEnv(t, nil)
+	if got := status(off, "/demo/"); got != http.StatusNotFound {
+		t.Errorf("demo without DEMO_ENABLED: %d, want 404", got)
+	}
+	if got := status(off, "/client/notifications.js"); got != http.StatusOK {
+		t.Errorf("client module: %d", got)
+	}
+	on := newEnv(t, func(c *Config) { c.DemoEnabled = true })
+	if got := status(on, "/demo/"); got != http.StatusOK {
+		t.Errorf("demo with DEMO_ENABLED: %d, want 200", got)
+	}
+}

@@ -30,6 +30,7 @@ import (
 	"github.com/vividly-edu/notifications/stream/internal/hub"
 	"github.com/vividly-edu/notifications/stream/internal/presence"
 	"github.com/vividly-edu/notifications/stream/internal/ticket"
+	"github.com/vividly-edu/notifications/stream/web"
 )
 
 // Broker is what the service needs from a broker.
@@ -78,6 +79,19 @@ type Server struct {
 	active   atomic.Int64 // open streams, against MaxConns
 	connsMu  sync.Mutex
 	conns    map[string]string // presence member → user, refreshed while open
+
+	extra []route // added by Mount
+}
+
+type route struct {
+	pattern string
+	handler http.Handler
+}
+
+// Mount adds a route served like the API's (request timeout, body limit, security
+// headers). The local system uses it for its development helpers; call it before Serve.
+func (s *Server) Mount(pattern string, h http.Handler) {
+	s.extra = append(s.extra, route{pattern, h})
 }
 
 // New wires a server. reg receives the service's metrics and is served on /metrics.
@@ -116,6 +130,13 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	api.HandleFunc("GET /readyz", s.ready)
+	api.Handle("GET /client/notifications.js", web.Client())
+	if s.cfg.DemoEnabled {
+		api.Handle("GET /demo/", web.Demo())
+	}
+	for _, r := range s.extra {
+		api.Handle(r.pattern, r.handler)
+	}
 	api.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
 	api.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not found", 0)

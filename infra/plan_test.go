@@ -252,6 +252,9 @@ func TestServiceSettings(t *testing.T) {
 	if got := e.str(fn, "pubsub_topic", "event_trigger"); got != e.vars["content_job_topic"].AsString() {
 		t.Errorf("trigger topic %s is not the existing content-job topic", got)
 	}
+	// Concurrent requests wedge the Functions Framework's CloudEvent receiver
+	// (cloudevents/sdk-go#1224): one at a time per instance.
+	wantNum(t, "function concurrency", e.num(fn, "max_instance_request_concurrency", "service_config"), 1)
 	if got := e.str(fn, "ingress_settings", "service_config"); got != "ALLOW_INTERNAL_ONLY" {
 		t.Errorf("function ingress %s", got)
 	}

@@ -18,10 +18,15 @@ resource "google_cloudfunctions2_function" "notify" {
   }
 
   service_config {
-    service_account_email            = google_service_account.function.email
-    available_memory                 = "256Mi"
-    available_cpu                    = "1"
-    max_instance_request_concurrency = 80
+    service_account_email = google_service_account.function.email
+    available_memory      = "256Mi"
+    available_cpu         = "1"
+    # One event at a time per instance. The Functions Framework's CloudEvent path
+    # (cloudevents/sdk-go NewHTTPReceiveHandler) pairs concurrent requests with the
+    # wrong handler goroutine and can leave a request unanswered until traffic moves
+    # on or it times out (cloudevents/sdk-go#1224, #1332; reproduced here by
+    # bin/loadtest, docs/PERFORMANCE.md). Instances scale out instead.
+    max_instance_request_concurrency = 1
     min_instance_count               = var.function_min_instances
     max_instance_count               = var.function_max_instances
     timeout_seconds                  = 60

@@ -361,8 +361,9 @@ variable "function_runtime" {
 }
 
 variable "function_min_instances" {
-  type    = number
-  default = 0
+  description = "Function instances kept warm."
+  type        = number
+  default     = 0
   validation {
     condition     = var.function_min_instances >= 0 && var.function_min_instances <= 100
     error_message = "function_min_instances must be from 0 to 100."
@@ -370,8 +371,9 @@ variable "function_min_instances" {
 }
 
 variable "function_max_instances" {
-  type    = number
-  default = 20
+  description = "Upper bound on function instances; each takes one event at a time (function.tf says why)."
+  type        = number
+  default     = 50
   validation {
     condition     = var.function_max_instances >= 1 && var.function_max_instances <= 1000 && var.function_max_instances >= var.function_min_instances
     error_message = "function_max_instances must be from 1 to 1000 and at least function_min_instances."

@@ -15,6 +15,7 @@ import (
 	"github.com/vividly-edu/notifications/shared/config"
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
+	"github.com/vividly-edu/notifications/stream/internal/admin"
 	"github.com/vividly-edu/notifications/stream/internal/server"
 )
 
@@ -46,6 +47,9 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 	}
 	srv, _, err := server.Build(cfg, deps, log)
 	if err != nil {
+		return err
+	}
+	if err := admin.Serve(ctx, cfg.AdminAddr, log); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", ":"+cfg.Port)

@@ -49,6 +49,8 @@ type Config struct {
 	// MaxConnAge ends each stream after 80–100 % of this (jittered), before Cloud Run's
 	// request timeout would; the client resumes with Last-Event-ID.
 	MaxConnAge time.Duration `env:"MAX_CONN_AGE, default=55m"`
+	// AdminAddr, when set (e.g. 127.0.0.1:6060), serves pprof on that address only.
+	AdminAddr string `env:"ADMIN_ADDR"`
 	// DemoEnabled serves the demo notification centre at /demo/ (make run turns it on).
 	DemoEnabled bool `env:"DEMO_ENABLED, default=false"`
 	// RetryHint is the reconnect delay sent in the stream's retry: line.

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs bin/loadtest against the real binaries on this machine: a private redis-server,
+# bin/notify and STREAMS bin/stream processes on free loopback ports (each with the
+# Go runtime's default settings and a connection ceiling above the test's), watching
+# all of them through /proc.
+# Usage: [STREAMS=n] [FUNCTIONS=n] [ADMIN=1] scripts/loadtest.sh [bin/loadtest flags]
+# (make build first). Each bin/notify process gets one request at a time, as Cloud Run
+# runs the function (docs/PERFORMANCE.md says why).
+# With ADMIN=1 the first stream process serves pprof on 127.0.0.1:6060.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+streams=${STREAMS:-1}
+dir=$(mktemp -d)
+pids=()
+# The servers' logs are kept in artifacts/loadtest/ for a look after the run.
+cleanup() {
+  kill "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  mkdir -p artifacts/loadtest && cp "$dir"/*.log artifacts/loadtest/ 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+ulimit -n "$(ulimit -Hn)" # every connection is a file, on both sides
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+rp=$(port)
+redis-server --port "$rp" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" --logfile "$dir/redis.log" &
+pids+=($!)
+watch="redis=$!"
+export JWT_SECRET=loadtest-secret-loadtest-secret-0123 REDIS_ADDR=127.0.0.1:$rp LOG_LEVEL=warn
+# All clients come from loopback: lift the per-IP limit; allow a process to hold
+# what one file limit allows.
+export RATE_LIMIT_PER_IP=1000000 RATE_LIMIT_BURST=1000000 MAX_CONNS=100000 MAX_CONNS_PER_USER=1000
+
+fns=()
+for i in $(seq "${FUNCTIONS:-1}"); do
+  fp=$(port)
+  PORT=$fp ./bin/notify >"$dir/notify$i.log" 2>&1 &
+  pids+=($!)
+  watch="$watch,notify$i=$!"
+  fns+=("http://127.0.0.1:$fp/")
+done
+urls=()
+for i in $(seq "$streams"); do
+  sp=$(port)
+  admin=
+  if [ "${ADMIN:-}" = 1 ] && [ "$i" = 1 ]; then admin=127.0.0.1:6060; fi
+  PORT=$sp ADMIN_ADDR=$admin ./bin/stream >"$dir/stream$i.log" 2>&1 &
+  pids+=($!)
+  watch="$watch,stream$i=$!"
+  urls+=("http://127.0.0.1:$sp")
+done
+for u in "${urls[@]}"; do
+  for _ in $(seq 100); do curl -fsS "$u/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+done
+for f in "${fns[@]}"; do
+  for _ in $(seq 100); do curl -s -o /dev/null "$f" && break; sleep 0.1; done
+done
+
+stream_list=$(IFS=,; echo "${urls[*]}")
+fn_list=$(IFS=,; echo "${fns[*]}")
+./bin/loadtest -stream "$stream_list" -function "$fn_list" -pids "$watch" "$@"

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+type options struct {
+	streams, function, secret, pids, jsonOut, pngOut string
+	conns, users, inflight, procs, sources           int
+	connectRate, rate                                float64
+	duration, settle, timeout                        time.Duration
+	publishOnly                                      bool
+}
+
+// connsPerProc leaves room under a 20,000 open-file limit for the process's own files.
+const connsPerProc = 15000
+
+func (o *options) check() error {
+	for _, u := range append(strings.Split(o.streams, ","), strings.Split(o.function, ",")...) {
+		if err := loopbackOnly(u); err != nil {
+			return err
+		}
+	}
+	switch {
+	case o.secret == "" && !o.publishOnly:
+		return errors.New("need -secret (or JWT_SECRET) to sign the clients' tokens")
+	case o.conns < 0 || o.rate <= 0 || o.duration <= 0 || o.connectRate <= 0 || o.inflight < 1:
+		return errors.New("-conns must be ≥ 0; -rate, -duration, -connect-rate and -inflight positive")
+	case o.sources < 1 || o.sources > 254:
+		return errors.New("-sources must be from 1 to 254")
+	}
+	if o.users == 0 {
+		o.users = max(o.conns, 1)
+	}
+	if o.procs == 0 {
+		o.procs = max(1, (o.conns+connsPerProc-1)/connsPerProc)
+	}
+	return nil
+}
+
+// loopbackOnly refuses any target that is not on 127.0.0.0/8: this tool generates load.
+func loopbackOnly(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("bad URL %q", raw)
+	}
+	ip := net.ParseIP(u.Hostname())
+	if u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback() && ip.To4() != nil) {
+		return nil
+	}
+	return fmt.Errorf("%s: only loopback (127.0.0.0/8) targets are allowed", raw)
+}
+
+type worker struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *json.Decoder
+}
+
+func run(o options) (summary, error) {
+	if err := o.check(); err != nil {
+		return summary{}, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	s := summary{Conns: o.conns, Users: o.users, Rate: o.rate, Duration: o.duration.String(), Procs: o.procs}
+	watch, err := parsePids(o.pids)
+	if err != nil {
+		return s, err
+	}
+	before := sample(watch)
+
+	workers, err := startWorkers(ctx, o)
+	if err != nil {
+		return s, err
+	}
+	defer func() {
+		for _, w := range workers {
+			_ = w.cmd.Process.Kill()
+			_ = w.cmd.Wait()
+		}
+	}()
+	connectStart := time.Now()
+	var connect []int64
+	for _, w := range workers {
+		var r workerReady
+		if err := w.out.Decode(&r); err != nil {
+			return s, fmt.Errorf("worker: %w", err)
+		}
+		connect = append(connect, r.ConnectMicros...)
+		s.ConnectFailed += r.Failed
+		s.ConnectErrors = append(s.ConnectErrors, r.Errors...)
+	}
+	s.ConnectSeconds = time.Since(connectStart).Seconds()
+	s.Connect = percentiles(connect, 1e3) // µs → ms
+	time.Sleep(time.Second)               // let the servers settle before reading idle memory
+	idle := sample(watch)
+	s.Servers = serverMemory(before, idle, o.conns-s.ConnectFailed)
+
+	sent, err := publishAll(ctx, o, &s)
+	if err != nil {
+		return s, err
+	}
+	time.Sleep(o.settle)
+	after := sample(watch)
+
+	// Finish: close each worker's stdin and read its results.
+	expected := map[string]int{} // user → notifications sent to them
+	for _, u := range sent {
+		expected[u]++
+	}
+	var lat []int64
+	received := map[string]map[int]int{}
+	for _, w := range workers {
+		w.in.Close()
+		var r workerResult
+		if err := w.out.Decode(&r); err != nil {
+			return s, fmt.Errorf("worker results: %w", err)
+		}
+		lat = append(lat, r.LatencyNanos...)
+		s.Dropped += r.Dropped
+		for user, seqs := range r.Received {
+			m := received[user]
+			if m == nil {
+				m = map[int]int{}
+				received[user] = m
+			}
+			for _, q := range seqs {
+				m[q]++
+			}
+		}
+	}
+	s.countDeliveries(sent, received, connsPerUser(o))
+	s.Latency = percentiles(lat, 1e6) // ns → ms
+	s.latencies = lat
+	s.cpu(before, idle, after)
+	return s, nil
+}
+
+// connsPerUser says how many connections each user holds (users are dealt round-robin).
+func connsPerUser(o options) map[string]int {
+	m := map[string]int{}
+	for i := range o.conns {
+		m[userName(i%o.users)]++
+	}
+	return m
+}
+
+func userName(i int) string { return fmt.Sprintf("lt-%d", i) }
+
+func startWorkers(ctx context.Context, o options) ([]*worker, error) {
+	if o.publishOnly || o.conns == 0 {
+		return nil, nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	streams := strings.Split(o.streams, ",")
+	shares := make([][]connSpec, o.procs)
+	tokens := map[string]string{}
+	for i := range o.conns {
+		user := userName(i % o.users)
+		tok, ok := tokens[user]
+		if !ok {
+			tok, err = jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": user,
+				"exp": time.Now().Add(o.timeout + time.Hour).Unix()}).SignedString([]byte(o.secret))
+			if err != nil {
+				return nil, err
+			}
+			tokens[user] = tok
+		}
+		shares[i%o.procs] = append(shares[i%o.procs], connSpec{User: user, Token: tok})
+	}
+	var workers []*worker
+	for p := range o.procs {
+		cmd := exec.CommandContext(ctx, self, "-worker")
+		cmd.Stderr = os.Stderr
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			return nil, err
+		}
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			return nil, err
+		}
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		w := &worker{cmd: cmd, in: in, out: json.NewDecoder(bufio.NewReaderSize(out, 1<<20))}
+		workers = append(workers, w)
+		a := assignment{Streams: streams, Conns: shares[p], ConnectRate: o.connectRate / float64(o.procs),
+			Sources: o.sources, Timeout: o.timeout}
+		if err := json.NewEncoder(in).Encode(a); err != nil {
+			return nil, err
+		}
+	}
+	return workers, nil
+}
+
+// publishAll posts CloudEvents to the function endpoints at o.rate for o.duration
+// (or, with -publish-only, as fast as they answer) and returns the user of each
+// sequence number. Each request id carries its sequence number and send time. Each
+// endpoint gets o.inflight requests at a time.
+func publishAll(ctx context.Context, o options, s *summary) ([]string, error) {
+	endpoints := strings.Split(o.function, ",")
+	publishers := len(endpoints) * o.inflight
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.inflight}}
+	total := int(o.rate * o.duration.Seconds())
+	users := make([]string, total)
+	jobs := make(chan int, publishers)
+	var failed atomic.Int64
+	var firstErr atomic.Value
+	failedSeqs := make(chan int, total) // their outcome is unknown: not expected, not counted
+	var wg sync.WaitGroup
+	for p := range publishers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seq := range jobs {
+				if err := publish(ctx, client, endpoints[p%len(endpoints)], users[seq], seq); err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+					failedSeqs <- seq
+				}
+			}
+		}()
+	}
+	start := time.Now()
+	interval := time.Duration(float64(time.Second) / o.rate)
+	dispatched := 0
+	for seq := range total {
+		if o.publishOnly && time.Since(start) >= o.duration {
+			break
+		}
+		users[seq] = userName(seq % o.users)
+		if !o.publishOnly {
+			time.Sleep(time.Until(start.Add(time.Duration(seq) * interval)))
+		}
+		select {
+		case jobs <- seq:
+			dispatched++
+		case <-ctx.Done():
+			close(jobs)
+			wg.Wait()
+			return nil, ctx.Err()
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	users = users[:dispatched]
+	total = dispatched
+	close(failedSeqs)
+	for seq := range failedSeqs {
+		users[seq] = ""
+	}
+	elapsed := time.Since(start).Seconds()
+	s.Published = total
+	s.PublishFailed = int(failed.Load())
+	s.PublishedPerSecond = float64(total) / elapsed
+	if e := firstErr.Load(); e != nil {
+		s.PublishError = e.(error).Error()
+	}
+	return users, nil
+}
+
+func publish(ctx context.Context, c *http.Client, url, user string, seq int) error {
+	rid := fmt.Sprintf("lt-%d-%d", seq, time.Now().UnixNano())
+	job, _ := json.Marshal(map[string]string{"request_id": rid, "user_id": user, "status": "completed",
+		"video_url": "https://cdn.example/v/" + rid + ".mp4", "title": "Load test"})
+	body, _ := json.Marshal(map[string]any{"message": map[string]any{"data": base64.StdEncoding.EncodeToString(job),
+		"messageId": rid, "publishTime": time.Now().UTC().Format(time.RFC3339Nano)}})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("ce-id", rid)
+	req.Header.Set("ce-specversion", "1.0")
+	req.Header.Set("ce-type", "google.cloud.pubsub.topic.v1.messagePublished")
+	req.Header.Set("ce-source", "//pubsub.googleapis.com/projects/local/topics/content-job-finished")
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("function answered %s", resp.Status)
+	}
+	return nil
+}

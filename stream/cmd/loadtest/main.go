@@ -1,0 +1,56 @@
+// Command loadtest measures the whole pipeline under load, on loopback only: it opens
+// N SSE connections for U users at a bounded rate (spread over 127.0.0.x source
+// addresses and several worker processes), publishes R notifications/s through the
+// function's CloudEvent endpoint, and reports connect times, publish→receive latency,
+// delivered/lost/duplicated, and the servers' RSS per connection and CPU per 1,000
+// notifications read from /proc. docs/PERFORMANCE.md shows how to run it.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+)
+
+func main() {
+	var o options
+	flag.StringVar(&o.streams, "stream", "http://127.0.0.1:8080", "stream service base URLs, comma-separated (connections are spread over them)")
+	flag.StringVar(&o.function, "function", "http://127.0.0.1:8081/", "function endpoint URLs (CloudEvents), comma-separated")
+	flag.StringVar(&o.secret, "secret", os.Getenv("JWT_SECRET"), "HS256 secret for the clients' tokens")
+	flag.IntVar(&o.conns, "conns", 1000, "SSE connections to open")
+	flag.IntVar(&o.users, "users", 0, "distinct users (default: one per connection)")
+	flag.Float64Var(&o.connectRate, "connect-rate", 1000, "new connections per second")
+	flag.Float64Var(&o.rate, "rate", 1000, "notifications published per second")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long to publish")
+	flag.IntVar(&o.inflight, "inflight", 1, "requests in flight per function endpoint (1, as Cloud Run runs the function: see docs/PERFORMANCE.md)")
+	flag.DurationVar(&o.settle, "settle", 2*time.Second, "wait after the last publish before counting")
+	flag.IntVar(&o.procs, "procs", 0, "worker processes holding the connections (default: enough for the file limit)")
+	flag.IntVar(&o.sources, "sources", 16, "source addresses 127.0.0.1..N to spread connections over")
+	flag.StringVar(&o.pids, "pids", "", "server processes to watch: name=pid,... (stream pids are counted for RSS per connection)")
+	flag.StringVar(&o.jsonOut, "json", "", "write the summary as JSON to this file")
+	flag.StringVar(&o.pngOut, "png", "", "write a latency histogram and CDF to this PNG file")
+	flag.BoolVar(&o.publishOnly, "publish-only", false, "no connections: publish as fast as the endpoints answer, to measure the function alone")
+	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this long")
+	worker := flag.Bool("worker", false, "internal: run as a worker process (driven over stdin/stdout)")
+	flag.Parse()
+
+	var err error
+	if *worker {
+		err = runWorker(os.Stdin, os.Stdout)
+	} else {
+		var s summary
+		s, err = run(o)
+		if err == nil {
+			fmt.Print(s.text())
+			err = s.write(o)
+			if err == nil && !s.ok() {
+				err = fmt.Errorf("FAILED: %d lost, %d duplicated, %d connections failed", s.Lost, s.Duplicated, s.ConnectFailed)
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// A worker holds a share of the connections. The coordinator sends it one JSON
+// assignment on stdin; the worker answers {"ready":…} once its connections are open,
+// then, when stdin closes, its results.
+type assignment struct {
+	Streams     []string      `json:"streams"`
+	Conns       []connSpec    `json:"conns"`
+	ConnectRate float64       `json:"connect_rate"` // this worker's share
+	Sources     int           `json:"sources"`
+	Timeout     time.Duration `json:"timeout"`
+}
+
+type connSpec struct {
+	User  string `json:"user"`
+	Token string `json:"token"`
+}
+
+type workerReady struct {
+	ConnectMicros []int64  `json:"connect_us"`
+	Failed        int      `json:"failed"`
+	Errors        []string `json:"errors,omitempty"`
+}
+
+type workerResult struct {
+	LatencyNanos []int64          `json:"latency_ns"`
+	Received     map[string][]int `json:"received"` // user → seqs received, per connection concatenated
+	Dropped      int              `json:"dropped"`  // connections that ended before the end
+}
+
+func runWorker(in io.Reader, out io.Writer) error {
+	raiseFileLimit()
+	dec := json.NewDecoder(in)
+	var a assignment
+	if err := dec.Decode(&a); err != nil {
+		return fmt.Errorf("worker: assignment: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.Timeout)
+	defer cancel()
+
+	var mu sync.Mutex
+	res := workerResult{Received: map[string][]int{}}
+	ready := workerReady{}
+	var wg sync.WaitGroup
+	var conns []net.Conn
+	var closing atomic.Bool // set once the coordinator has said finish
+	interval := time.Duration(float64(time.Second) / a.ConnectRate)
+	next := time.Now()
+	for i, c := range a.Conns {
+		time.Sleep(time.Until(next))
+		next = next.Add(interval)
+		base := a.Streams[i%len(a.Streams)]
+		src := net.IPv4(127, 0, 0, byte(1+i%a.Sources))
+		start := time.Now()
+		conn, body, err := openStream(ctx, base, c.Token, src)
+		if err != nil {
+			ready.Failed++
+			if len(ready.Errors) < 5 {
+				ready.Errors = append(ready.Errors, err.Error())
+			}
+			continue
+		}
+		ready.ConnectMicros = append(ready.ConnectMicros, time.Since(start).Microseconds())
+		wg.Add(1)
+		go func(user string) {
+			defer wg.Done()
+			defer conn.Close()
+			var seqs []int
+			var lats []int64
+			err := readFrames(body, func(seq int, sent int64) {
+				seqs = append(seqs, seq)
+				lats = append(lats, time.Now().UnixNano()-sent)
+			})
+			mu.Lock()
+			res.Received[user] = append(res.Received[user], seqs...)
+			res.LatencyNanos = append(res.LatencyNanos, lats...)
+			if err != nil && ctx.Err() == nil && !closing.Load() {
+				res.Dropped++
+			}
+			mu.Unlock()
+		}(c.User)
+		conns = append(conns, conn)
+	}
+	if err := json.NewEncoder(out).Encode(ready); err != nil {
+		return err
+	}
+	// Wait for the coordinator to say "finish" by closing stdin.
+	_, _ = io.Copy(io.Discard, in)
+	closing.Store(true)
+	for _, c := range conns {
+		c.Close()
+	}
+	wg.Wait()
+	return json.NewEncoder(out).Encode(res)
+}
+
+// openStream connects from src and sends the request by hand: one goroutine and one
+// small buffer per connection keep the load generator light next to the server.
+func openStream(ctx context.Context, base, token string, src net.IP) (net.Conn, io.Reader, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: 10 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", u.Host)
+	if err != nil {
+		return nil, nil, err
+	}
+	req := "GET /api/v1/notifications/stream HTTP/1.1\r\nHost: " + u.Host +
+		"\r\nAuthorization: Bearer " + token + "\r\nAccept: text/event-stream\r\n\r\n"
+	if _, err := io.WriteString(conn, req); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(conn, 1024)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		conn.Close()
+		return nil, nil, fmt.Errorf("stream: %s", resp.Status)
+	}
+	return conn, resp.Body, nil
+}
+
+var requestIDKey = []byte(`"request_id":"lt-`)
+
+// readFrames calls onNote with the sequence number and send time carried in each
+// notification's request id (lt-<seq>-<unix nanos>), until the stream ends.
+func readFrames(body io.Reader, onNote func(seq int, sent int64)) error {
+	sc := bufio.NewScanner(body)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if !bytes.HasPrefix(line, []byte("data: ")) {
+			continue
+		}
+		i := bytes.Index(line, requestIDKey)
+		if i < 0 {
+			continue
+		}
+		rest := line[i+len(requestIDKey):]
+		end := bytes.IndexByte(rest, '"')
+		if end < 0 {
+			continue
+		}
+		seqStr, sentStr, ok := bytes.Cut(rest[:end], []byte("-"))
+		if !ok {
+			continue
+		}
+		seq, err1 := strconv.Atoi(string(seqStr))
+		sent, err2 := strconv.ParseInt(string(sentStr), 10, 64)
+		if err1 == nil && err2 == nil {
+			onNote(seq, sent)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	return io.EOF
+}
+
+// raiseFileLimit lifts the soft open-file limit to the hard one: each connection is
+// a file.
+func raiseFileLimit() {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
+		l.Cur = l.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
+}

@@ -32,29 +32,45 @@ export JWT_SECRET=loadtest-secret-loadtest-secret-0123 REDIS_ADDR=127.0.0.1:$rp 
 # what one file limit allows.
 export RATE_LIMIT_PER_IP=1000000 RATE_LIMIT_BURST=1000000 MAX_CONNS=100000 MAX_CONNS_PER_USER=1000
 
+# serve NAME URL_PATH CMD...: starts CMD with PORT set to a free port and waits until
+# URL_PATH answers; a port taken in the meantime (the test's own client sockets use the
+# same ephemeral range) means another try. Sets $url to the server's base URL.
+serve() {
+  local name=$1 path=$2
+  shift 2
+  for _ in 1 2 3 4 5; do
+    local p
+    p=$(port)
+    PORT=$p "$@" >"$dir/$name.log" 2>&1 &
+    local pid=$!
+    for _ in $(seq 100); do
+      if curl -s -o /dev/null "http://127.0.0.1:$p$path"; then
+        pids+=("$pid")
+        watch="$watch,$name=$pid"
+        url="http://127.0.0.1:$p"
+        return 0
+      fi
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill "$pid" 2>/dev/null || true
+  done
+  echo "loadtest.sh: $name did not start; see $dir/$name.log" >&2
+  cat "$dir/$name.log" >&2
+  return 1
+}
+
 fns=()
 for i in $(seq "${FUNCTIONS:-1}"); do
-  fp=$(port)
-  PORT=$fp ./bin/notify >"$dir/notify$i.log" 2>&1 &
-  pids+=($!)
-  watch="$watch,notify$i=$!"
-  fns+=("http://127.0.0.1:$fp/")
+  serve "notify$i" / ./bin/notify
+  fns+=("$url/")
 done
 urls=()
 for i in $(seq "$streams"); do
-  sp=$(port)
   admin=
   if [ "${ADMIN:-}" = 1 ] && [ "$i" = 1 ]; then admin=127.0.0.1:6060; fi
-  PORT=$sp ADMIN_ADDR=$admin ./bin/stream >"$dir/stream$i.log" 2>&1 &
-  pids+=($!)
-  watch="$watch,stream$i=$!"
-  urls+=("http://127.0.0.1:$sp")
-done
-for u in "${urls[@]}"; do
-  for _ in $(seq 100); do curl -fsS "$u/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
-done
-for f in "${fns[@]}"; do
-  for _ in $(seq 100); do curl -s -o /dev/null "$f" && break; sleep 0.1; done
+  ADMIN_ADDR=$admin serve "stream$i" /readyz ./bin/stream
+  urls+=("$url")
 done
 
 stream_list=$(IFS=,; echo "${urls[*]}")

@@ -16,7 +16,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -26,7 +25,7 @@ type options struct {
 	streams, function, secret, pids, jsonOut, pngOut string
 	conns, users, inflight, procs, sources           int
 	connectRate, rate                                float64
-	duration, settle, timeout                        time.Duration
+	duration, idle, settle, timeout                  time.Duration
 	publishOnly                                      bool
 }
 
@@ -47,11 +46,14 @@ func (o *options) check() error {
 	case o.sources < 1 || o.sources > 254:
 		return errors.New("-sources must be from 1 to 254")
 	}
+	if o.publishOnly {
+		o.conns = 0
+	}
 	if o.users == 0 {
 		o.users = max(o.conns, 1)
 	}
 	if o.procs == 0 {
-		o.procs = max(1, (o.conns+connsPerProc-1)/connsPerProc)
+		o.procs = (o.conns + connsPerProc - 1) / connsPerProc
 	}
 	return nil
 }
@@ -111,9 +113,16 @@ func run(o options) (summary, error) {
 	}
 	s.ConnectSeconds = time.Since(connectStart).Seconds()
 	s.Connect = percentiles(connect, 1e3) // µs → ms
-	time.Sleep(time.Second)               // let the servers settle before reading idle memory
-	idle := sample(watch)
-	s.Servers = serverMemory(before, idle, o.conns-s.ConnectFailed)
+	connected := sample(watch)
+	idle := connected
+	if o.conns > 0 {
+		// Idle: the runtime collects at least every 2 minutes and returns freed pages
+		// in the background, so a long -idle shows the steady state.
+		time.Sleep(o.idle)
+		idle = sample(watch)
+	}
+	s.Idle = o.idle.String()
+	s.Servers = serverMemory(before, connected, idle, o.conns-s.ConnectFailed)
 
 	sent, err := publishAll(ctx, o, &s)
 	if err != nil {
@@ -224,40 +233,47 @@ func publishAll(ctx context.Context, o options, s *summary) ([]string, error) {
 	endpoints := strings.Split(o.function, ",")
 	publishers := len(endpoints) * o.inflight
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.inflight}}
-	total := int(o.rate * o.duration.Seconds())
-	users := make([]string, total)
-	jobs := make(chan int, publishers)
-	var failed atomic.Int64
-	var firstErr atomic.Value
-	failedSeqs := make(chan int, total) // their outcome is unknown: not expected, not counted
+	type job struct {
+		seq  int
+		user string
+	}
+	jobs := make(chan job, publishers)
+	var failedMu sync.Mutex
+	var failed []int // their outcome is unknown: not expected, not counted
 	var wg sync.WaitGroup
 	for p := range publishers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for seq := range jobs {
-				if err := publish(ctx, client, endpoints[p%len(endpoints)], users[seq], seq); err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-					failedSeqs <- seq
+			for j := range jobs {
+				if err := publish(ctx, client, endpoints[p%len(endpoints)], j.user, j.seq); err != nil {
+					failedMu.Lock()
+					if len(failed) == 0 {
+						s.PublishError = err.Error()
+					}
+					failed = append(failed, j.seq)
+					failedMu.Unlock()
 				}
 			}
 		}()
 	}
+	var users []string // user of each sequence number
 	start := time.Now()
 	interval := time.Duration(float64(time.Second) / o.rate)
-	dispatched := 0
-	for seq := range total {
-		if o.publishOnly && time.Since(start) >= o.duration {
+	total := int(o.rate * o.duration.Seconds())
+	for seq := 0; ; seq++ {
+		if o.publishOnly {
+			if time.Since(start) >= o.duration {
+				break
+			}
+		} else if seq == total {
 			break
-		}
-		users[seq] = userName(seq % o.users)
-		if !o.publishOnly {
+		} else {
 			time.Sleep(time.Until(start.Add(time.Duration(seq) * interval)))
 		}
+		users = append(users, userName(seq%o.users))
 		select {
-		case jobs <- seq:
-			dispatched++
+		case jobs <- job{seq, users[seq]}:
 		case <-ctx.Done():
 			close(jobs)
 			wg.Wait()
@@ -266,19 +282,13 @@ func publishAll(ctx context.Context, o options, s *summary) ([]string, error) {
 	}
 	close(jobs)
 	wg.Wait()
-	users = users[:dispatched]
-	total = dispatched
-	close(failedSeqs)
-	for seq := range failedSeqs {
+	elapsed := time.Since(start).Seconds()
+	for _, seq := range failed {
 		users[seq] = ""
 	}
-	elapsed := time.Since(start).Seconds()
-	s.Published = total
-	s.PublishFailed = int(failed.Load())
-	s.PublishedPerSecond = float64(total) / elapsed
-	if e := firstErr.Load(); e != nil {
-		s.PublishError = e.(error).Error()
-	}
+	s.Published = len(users)
+	s.PublishFailed = len(failed)
+	s.PublishedPerSecond = float64(len(users)) / elapsed
 	return users, nil
 }
 

@@ -24,6 +24,7 @@ func main() {
 	flag.Float64Var(&o.rate, "rate", 1000, "notifications published per second")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long to publish")
 	flag.IntVar(&o.inflight, "inflight", 1, "requests in flight per function endpoint (1, as Cloud Run runs the function: see docs/PERFORMANCE.md)")
+	flag.DurationVar(&o.idle, "idle", time.Second, "wait with every connection open before reading idle memory and publishing")
 	flag.DurationVar(&o.settle, "settle", 2*time.Second, "wait after the last publish before counting")
 	flag.IntVar(&o.procs, "procs", 0, "worker processes holding the connections (default: enough for the file limit)")
 	flag.IntVar(&o.sources, "sources", 16, "source addresses 127.0.0.1..N to spread connections over")

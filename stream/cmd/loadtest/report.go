@@ -40,9 +40,11 @@ func percentiles(v []int64, unit float64) dist {
 
 type serverStat struct {
 	Name           string  `json:"name"`
-	IdleRSSMiB     float64 `json:"rss_before_mib"`
+	StartRSSMiB    float64 `json:"rss_before_mib"`
 	ConnRSSMiB     float64 `json:"rss_connected_mib"`
-	RSSPerConnKiB  float64 `json:"rss_per_conn_kib,omitempty"`
+	IdleRSSMiB     float64 `json:"rss_idle_mib"`
+	ConnPerConnKiB float64 `json:"rss_per_conn_connected_kib,omitempty"`
+	RSSPerConnKiB  float64 `json:"rss_per_conn_idle_kib,omitempty"`
 	CPUSeconds     float64 `json:"cpu_seconds_publishing"`
 	ConnectCPUSecs float64 `json:"cpu_seconds_connecting"`
 }
@@ -53,6 +55,7 @@ type summary struct {
 	Procs              int          `json:"worker_procs"`
 	Rate               float64      `json:"rate_per_s"`
 	Duration           string       `json:"duration"`
+	Idle               string       `json:"idle"`
 	ConnectFailed      int          `json:"connect_failed"`
 	ConnectErrors      []string     `json:"connect_errors,omitempty"`
 	ConnectSeconds     float64      `json:"connect_seconds"`
@@ -92,7 +95,7 @@ func (s *summary) countDeliveries(sent []string, received map[string]map[int]int
 	}
 }
 
-func serverMemory(before, idle []procSample, conns int) []serverStat {
+func serverMemory(before, connected, idle []procSample, conns int) []serverStat {
 	streams := 0
 	for _, b := range before {
 		if strings.HasPrefix(b.name, "stream") {
@@ -101,11 +104,13 @@ func serverMemory(before, idle []procSample, conns int) []serverStat {
 	}
 	out := make([]serverStat, len(before))
 	for i := range before {
-		out[i] = serverStat{Name: before[i].name, IdleRSSMiB: float64(before[i].rssKiB) / 1024,
-			ConnRSSMiB: float64(idle[i].rssKiB) / 1024,
-			ConnectCPUSecs: float64(idle[i].cpuTicks-before[i].cpuTicks) / clockTicks}
+		out[i] = serverStat{Name: before[i].name, StartRSSMiB: float64(before[i].rssKiB) / 1024,
+			ConnRSSMiB: float64(connected[i].rssKiB) / 1024, IdleRSSMiB: float64(idle[i].rssKiB) / 1024,
+			ConnectCPUSecs: float64(connected[i].cpuTicks-before[i].cpuTicks) / clockTicks}
 		if strings.HasPrefix(before[i].name, "stream") && conns > 0 {
-			out[i].RSSPerConnKiB = float64(idle[i].rssKiB-before[i].rssKiB) / (float64(conns) / float64(streams))
+			per := float64(conns) / float64(streams)
+			out[i].ConnPerConnKiB = float64(connected[i].rssKiB-before[i].rssKiB) / per
+			out[i].RSSPerConnKiB = float64(idle[i].rssKiB-before[i].rssKiB) / per
 		}
 	}
 	return out
@@ -152,9 +157,9 @@ func (s summary) text() string {
 			s.Latency.P50, s.Latency.P90, s.Latency.P99, s.Latency.P999, s.Latency.Max)
 	}
 	for _, v := range s.Servers {
-		fmt.Fprintf(&b, "  %-10s RSS %.1f → %.1f MiB", v.Name, v.IdleRSSMiB, v.ConnRSSMiB)
+		fmt.Fprintf(&b, "  %-10s RSS %.1f → %.1f MiB connected → %.1f MiB after %s idle", v.Name, v.StartRSSMiB, v.ConnRSSMiB, v.IdleRSSMiB, s.Idle)
 		if v.RSSPerConnKiB > 0 {
-			fmt.Fprintf(&b, " (%.1f KiB per connection)", v.RSSPerConnKiB)
+			fmt.Fprintf(&b, " (%.1f → %.1f KiB per connection)", v.ConnPerConnKiB, v.RSSPerConnKiB)
 		}
 		fmt.Fprintf(&b, "; CPU connecting %.2f s, publishing %.2f s\n", v.ConnectCPUSecs, v.CPUSeconds)
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"hash/maphash"
 	"sync"
-	"sync/atomic"
 
 	"github.com/vividly-edu/notifications/shared/notification"
 )
@@ -43,13 +42,19 @@ type user struct {
 	err   error         // its result, readable after ready is closed
 }
 
-// Sub is one connection's subscription.
+// Sub is one connection's subscription. Its queue is a slice that exists only while
+// something waits in it: an idle connection holds no queue memory (a buffered channel
+// of the same bound cost 5 KiB per connection).
 type Sub struct {
 	hub    *Hub
 	userID string
-	c      chan notification.Envelope
-	gone   bool         // dropped or closed; guarded by hub.mu
-	queued atomic.Int64 // bytes delivered to c and not yet Released
+	ready  chan struct{} // holds a token while q is non-empty or the Sub was dropped
+	gone   bool          // dropped or closed; guarded by hub.mu
+
+	mu      sync.Mutex
+	q       []notification.Envelope
+	qBytes  int64
+	dropped bool
 }
 
 // New returns a hub over b. Each subscriber queues at most queueSize notifications and
@@ -73,7 +78,7 @@ func (h *Hub) opLock(userID string) *sync.Mutex {
 // Join subscribes a new connection of userID. When it returns without error, every
 // notification the broker receives for userID from then on is queued on the Sub.
 func (h *Hub) Join(ctx context.Context, userID string) (*Sub, error) {
-	s := &Sub{hub: h, userID: userID, c: make(chan notification.Envelope, h.queueSize)}
+	s := &Sub{hub: h, userID: userID, ready: make(chan struct{}, 1)}
 	h.mu.Lock()
 	u := h.users[userID]
 	first := u == nil
@@ -105,18 +110,54 @@ func (h *Hub) Join(ctx context.Context, userID string) (*Sub, error) {
 	return s, nil
 }
 
-// C delivers the user's notifications, and resync markers (IsResync) in their place
-// in the order: at a marker, live delivery was interrupted and the consumer must replay
-// from its log before taking what follows. C is closed when the hub drops the
-// subscriber for falling behind: the connection should end, and the client resume from
-// its last event ID.
-func (s *Sub) C() <-chan notification.Envelope { return s.c }
+// Ready receives when there is something to Take.
+func (s *Sub) Ready() <-chan struct{} { return s.ready }
+
+// Take appends what is queued to dst, oldest first: the user's notifications, and
+// resync markers (IsResync) in their place in the order — at a marker, live delivery
+// was interrupted and the consumer must replay from its log before what follows.
+// dropped reports that the hub dropped the subscriber for falling behind: after
+// sending what was taken, the connection should end and the client resume from its
+// last event ID.
+func (s *Sub) Take(dst []notification.Envelope) (out []notification.Envelope, dropped bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dst = append(dst, s.q...)
+	clear(s.q)
+	if cap(s.q) > 8 {
+		s.q = nil // a burst's backing array is not kept for an idle connection
+	} else {
+		s.q = s.q[:0]
+	}
+	s.qBytes = 0
+	return dst, s.dropped
+}
 
 // IsResync reports whether e is a resync marker rather than a notification.
 func IsResync(e notification.Envelope) bool { return e.ID == "" }
 
-// Release says the consumer has written n bytes taken from C, freeing queue space.
-func (s *Sub) Release(n int) { s.queued.Add(-int64(n)) }
+// push queues e unless that would exceed a bound; it reports success. hub.mu held.
+func (s *Sub) push(e notification.Envelope, maxLen int, maxBytes int64) bool {
+	size := int64(len(e.Data))
+	s.mu.Lock()
+	ok := len(s.q) < maxLen && s.qBytes+size <= maxBytes
+	if ok {
+		s.q = append(s.q, e)
+		s.qBytes += size
+	}
+	s.mu.Unlock()
+	if ok {
+		s.signal()
+	}
+	return ok
+}
+
+func (s *Sub) signal() {
+	select {
+	case s.ready <- struct{}{}:
+	default: // a token is already waiting
+	}
+}
 
 // Close ends the subscription; the user is unsubscribed after their last one closes.
 // Safe to call more than once.
@@ -160,22 +201,13 @@ func (h *Hub) remove(s *Sub) bool {
 }
 
 // Deliver queues e for every local subscriber of userID. It never blocks: a subscriber
-// whose queue is full, by count or by bytes, is dropped (its channel closed).
-// Implements broker.Sink.
+// whose queue is full, by count or by bytes, is dropped. Implements broker.Sink.
 func (h *Hub) Deliver(userID string, e notification.Envelope) {
 	var dropped []*Sub
 	h.mu.Lock()
 	if u := h.users[userID]; u != nil {
-		size := int64(len(e.Data))
 		for s := range u.subs {
-			if s.queued.Load()+size > h.queueBytes {
-				dropped = append(dropped, s)
-				continue
-			}
-			select {
-			case s.c <- e:
-				s.queued.Add(size)
-			default:
+			if !s.push(e, h.queueSize, h.queueBytes) {
 				dropped = append(dropped, s)
 			}
 		}
@@ -187,10 +219,13 @@ func (h *Hub) Deliver(userID string, e notification.Envelope) {
 	}
 }
 
-// dropLocked closes and detaches subscribers that fell behind. h.mu must be held.
+// dropLocked marks and detaches subscribers that fell behind. h.mu must be held.
 func (h *Hub) dropLocked(subs []*Sub) {
 	for _, s := range subs {
-		close(s.c)
+		s.mu.Lock()
+		s.dropped = true
+		s.mu.Unlock()
+		s.signal()
 		if h.remove(s) {
 			go h.unsubscribe(s.userID) // the feed must not wait on Redis
 		}
@@ -205,9 +240,7 @@ func (h *Hub) Resync() {
 	h.mu.Lock()
 	for _, u := range h.users {
 		for s := range u.subs {
-			select {
-			case s.c <- notification.Envelope{}:
-			default:
+			if !s.push(notification.Envelope{}, h.queueSize, h.queueBytes) {
 				dropped = append(dropped, s)
 			}
 		}

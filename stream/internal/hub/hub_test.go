@@ -53,6 +53,61 @@ func env(id string) notification.Envelope {
 
 var _ broker.Sink = (*Hub)(nil)
 
+// reader takes from a Sub one envelope at a time.
+type reader struct {
+	t       *testing.T
+	s       *Sub
+	buf     []notification.Envelope
+	dropped bool
+}
+
+func rd(t *testing.T, s *Sub) *reader { return &reader{t: t, s: s} }
+
+// next returns the next envelope; ok is false once the Sub was dropped and drained.
+func (r *reader) next() (e notification.Envelope, ok bool) {
+	r.t.Helper()
+	for len(r.buf) == 0 {
+		if r.dropped {
+			return e, false
+		}
+		select {
+		case <-r.s.Ready():
+		case <-time.After(2 * time.Second):
+			r.t.Fatal("nothing to take")
+		}
+		r.buf, r.dropped = r.s.Take(r.buf)
+	}
+	e = r.buf[0]
+	r.buf = r.buf[1:]
+	return e, true
+}
+
+// count takes until the Sub is dropped and reports how many it took.
+func (r *reader) count() int {
+	n := 0
+	for {
+		if _, ok := r.next(); !ok {
+			return n
+		}
+		n++
+	}
+}
+
+func TestIdleSubHoldsNoQueue(t *testing.T) {
+	t.Parallel()
+	h, _ := New(newCounting(), 64, 1<<20, nil)
+	s, _ := h.Join(context.Background(), "u")
+	for range 20 {
+		h.Deliver("u", env("1-0"))
+	}
+	if got, _ := s.Take(nil); len(got) != 20 {
+		t.Fatalf("took %d, want 20", len(got))
+	}
+	if s.q != nil {
+		t.Errorf("after a burst the Sub keeps a queue of capacity %d", cap(s.q))
+	}
+}
+
 func TestFanOutAndRefCount(t *testing.T) {
 	t.Parallel()
 	b := newCounting()
@@ -66,13 +121,13 @@ func TestFanOutAndRefCount(t *testing.T) {
 	}
 	h.Deliver("alice", env("1-0"))
 	for _, s := range []*Sub{a1, a2} {
-		if got := <-s.C(); got.ID != "1-0" {
+		if got, _ := rd(t, s).next(); got.ID != "1-0" {
 			t.Errorf("got %v", got)
 		}
 	}
 	select {
-	case got := <-bob.C():
-		t.Fatalf("bob received alice's %v", got)
+	case <-bob.Ready():
+		t.Fatalf("bob was given alice's notification")
 	default:
 	}
 	a1.Close()
@@ -97,19 +152,16 @@ func TestSlowSubscriberIsDroppedNotWaitedOn(t *testing.T) {
 	ctx := context.Background()
 	slow, _ := h.Join(ctx, "u")
 	fast, _ := h.Join(ctx, "u")
+	fr := rd(t, fast)
 	for i := range 3 {
 		h.Deliver("u", env(fmt.Sprint(i+1, "-0")))
-		<-fast.C()
+		fr.next()
 	}
-	var got int
-	for range slow.C() { // closed after the two it could hold
-		got++
-	}
-	if got != 2 || drops != 1 {
-		t.Fatalf("slow got %d then closed, drops %d; want 2, 1", got, drops)
+	if got := rd(t, slow).count(); got != 2 || drops != 1 { // dropped after the two it could hold
+		t.Fatalf("slow got %d then dropped, drops %d; want 2, 1", got, drops)
 	}
 	h.Deliver("u", env("4-0"))
-	if e := <-fast.C(); e.ID != "4-0" {
+	if e, _ := fr.next(); e.ID != "4-0" {
 		t.Fatalf("fast got %v", e)
 	}
 	slow.Close() // after a drop: harmless
@@ -123,16 +175,12 @@ func TestQueueBoundedByBytes(t *testing.T) {
 	h, _ := New(newCounting(), 100, 50, nil)
 	s, _ := h.Join(context.Background(), "u")
 	big := notification.Envelope{ID: "1-0", Data: make([]byte, 30)}
+	r := rd(t, s)
 	h.Deliver("u", big)
-	e := <-s.C()
-	s.Release(len(e.Data)) // consumed: the space is free again
+	r.next() // taken: the space is free again
 	h.Deliver("u", big)
 	h.Deliver("u", big) // 60 bytes queued > 50: dropped
-	n := 0
-	for range s.C() {
-		n++
-	}
-	if n != 1 {
+	if n := r.count(); n != 1 {
 		t.Fatalf("received %d before the drop, want 1", n)
 	}
 }
@@ -162,16 +210,17 @@ func TestResyncIsInBand(t *testing.T) {
 	h.Deliver("a", env("1-0"))
 	h.Resync()
 	h.Deliver("a", env("2-0"))
-	if e := <-a.C(); e.ID != "1-0" {
+	ar := rd(t, a)
+	if e, _ := ar.next(); e.ID != "1-0" {
 		t.Fatalf("got %v first", e)
 	}
-	if e := <-a.C(); !IsResync(e) {
+	if e, _ := ar.next(); !IsResync(e) {
 		t.Fatalf("got %v, want the resync marker between 1-0 and 2-0", e)
 	}
-	if e := <-a.C(); e.ID != "2-0" {
+	if e, _ := ar.next(); e.ID != "2-0" {
 		t.Fatalf("got %v after the marker", e)
 	}
-	if e := <-b.C(); !IsResync(e) {
+	if e, _ := rd(t, b).next(); !IsResync(e) {
 		t.Fatalf("b got %v, want a marker", e)
 	}
 	// A subscriber with no room for the marker is dropped (it will reconnect and replay).
@@ -179,11 +228,7 @@ func TestResyncIsInBand(t *testing.T) {
 	s, _ := full.Join(context.Background(), "u")
 	full.Deliver("u", env("1-0"))
 	full.Resync()
-	n := 0
-	for range s.C() {
-		n++
-	}
-	if n != 1 {
+	if n := rd(t, s).count(); n != 1 {
 		t.Fatalf("full subscriber got %d then should be closed", n)
 	}
 }
@@ -256,11 +301,13 @@ func BenchmarkDeliver(b *testing.B) {
 				subs[i], _ = h.Join(context.Background(), "u")
 			}
 			e := env("1-0")
+			var buf []notification.Envelope
 			b.ReportAllocs()
 			for b.Loop() {
 				h.Deliver("u", e)
 				for _, s := range subs {
-					<-s.c
+					<-s.Ready()
+					buf, _ = s.Take(buf[:0])
 				}
 			}
 		})

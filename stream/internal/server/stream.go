@@ -22,9 +22,6 @@ import (
 // replayPage is how many log entries one read fetches while replaying.
 const replayPage = 100
 
-// maxBatch bounds how many queued frames are written before one flush.
-const maxBatch = 64
-
 // conn is one open stream.
 type conn struct {
 	s      *Server
@@ -214,7 +211,7 @@ func (s *Server) lifetime(id auth.Identity) time.Duration {
 // live forwards queued notifications until the stream must end.
 func (c *conn) live(ctx context.Context, sub *hub.Sub, life time.Duration) {
 	s := c.s
-	queue := sub.C()
+	var batch []notification.Envelope
 	lifeTimer := time.NewTimer(life)
 	defer lifeTimer.Stop()
 	beat := time.NewTicker(s.cfg.Heartbeat)
@@ -246,32 +243,21 @@ func (c *conn) live(ctx context.Context, sub *hub.Sub, life time.Duration) {
 				c.fail("write", err)
 				return
 			}
-		case e, ok := <-queue:
-			if !ok {
+		case <-sub.Ready():
+			var dropped bool
+			batch, dropped = sub.Take(batch[:0])
+			if len(batch) > 0 {
+				if err := c.forward(ctx, batch); err != nil {
+					return
+				}
+				clear(batch)
+				beat.Reset(s.cfg.Heartbeat)
+			}
+			if dropped {
 				c.closed = "too slow"
 				s.log.WarnContext(ctx, "dropping slow client", logging.KeyUserID, c.user)
 				return
 			}
-			batch := []notification.Envelope{e}
-		drain:
-			for len(batch) < maxBatch {
-				select {
-				case e, ok := <-queue:
-					if !ok {
-						break drain // flush what we have; the closed queue ends us next round
-					}
-					batch = append(batch, e)
-				default:
-					break drain
-				}
-			}
-			for _, e := range batch {
-				sub.Release(len(e.Data))
-			}
-			if err := c.forward(ctx, batch); err != nil {
-				return
-			}
-			beat.Reset(s.cfg.Heartbeat)
 		}
 	}
 }

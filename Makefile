@@ -7,7 +7,7 @@ MODULES := ./shared ./functions ./stream
 PKGS = $$($(GO) list -m -f '{{.Path}}/...')
 FUZZTIME ?= 20s
 
-.PHONY: all build run test test-go test-faults test-security deps lint vet fmt-check cover bench fuzz latency function-zip clean
+.PHONY: all build run test test-go test-faults test-load test-security deps lint vet fmt-check cover bench fuzz loadtest function-zip clean
 
 all: build
 
@@ -16,7 +16,7 @@ build:
 	$(GO) build -o bin/stream ./stream/cmd/stream
 	$(GO) build -o bin/notify ./functions/cmd/local
 	$(GO) build -o bin/local ./stream/cmd/local
-	$(GO) build -o bin/latency ./stream/cmd/latency
+	$(GO) build -o bin/loadtest ./stream/cmd/loadtest
 
 ## run: the whole system on one machine (in-memory broker; Redis when REDIS_ADDR is set)
 run: build
@@ -30,6 +30,7 @@ deps:
 ## function's uploaded source), then the fault-injection suite
 test: deps lint test-go
 	@$(MAKE) --no-print-directory test-faults
+	@$(MAKE) --no-print-directory test-load
 
 test-go: deps
 	$(GO) test -race -shuffle=on -count=1 -timeout 15m $(PKGS)
@@ -73,9 +74,17 @@ fuzz:
 	$(GO) test ./stream/internal/auth -run '^$$' -fuzz FuzzExtract -fuzztime $(FUZZTIME)
 	$(GO) test ./stream/internal/ticket -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 
-## latency: publish→SSE latency through bin/notify and bin/stream on a private Redis
-latency: build deps
-	./scripts/latency.sh
+## test-load: a short load smoke through the real binaries; fails if any notification
+## is lost or duplicated, or any connection fails
+test-load: build deps
+	@mkdir -p artifacts
+	./scripts/loadtest.sh -conns 500 -users 250 -rate 300 -duration 3s -json artifacts/load-smoke.json
+
+## loadtest: a small load test (docs/PERFORMANCE.md has the full scenarios); summary,
+## JSON and a latency histogram/CDF PNG in artifacts/
+loadtest: build deps
+	@mkdir -p artifacts
+	./scripts/loadtest.sh -conns 500 -rate 500 -duration 10s -json artifacts/loadtest.json -png artifacts/loadtest.png
 
 ## function-zip: the function's deployable source (what Cloud Build uploads), zipped
 ## for Terraform's first deploy (terraform/function.tf)

@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // dist is a distribution in milliseconds.
@@ -224,10 +225,22 @@ func plotLatency(s summary, path string) error {
 	cdf.Add(line, plotter.NewGrid())
 
 	img := vg.Length(18) * vg.Centimeter
-	c := vgimgCanvas(img, img*1.1)
+	c := vgimg.New(img, img*1.1)
 	tiles := draw.Tiles{Rows: 2, Cols: 1, PadY: vg.Centimeter / 2, PadTop: vg.Centimeter / 4, PadBottom: vg.Centimeter / 4}
 	canvases := plot.Align([][]*plot.Plot{{hist}, {cdf}}, tiles, draw.New(c))
 	hist.Draw(canvases[0][0])
 	cdf.Draw(canvases[1][0])
 	return savePNG(c, path)
+}
+
+func savePNG(c *vgimg.Canvas, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

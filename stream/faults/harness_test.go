@@ -256,8 +256,8 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 type fleet struct {
 	tabs      []*tab
 	mu        sync.Mutex
-	published map[string][]string // user → ids in publish order
-	sentAt    map[string]time.Time
+	published map[string][]string  // user → ids in publish order
+	sentAt    map[string]time.Time // by sentKey: ids are per user, so two users' can be equal
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 }
@@ -306,6 +306,8 @@ func newPublisher(t *testing.T, addr string) *publisher {
 	return &publisher{b: b}
 }
 
+func sentKey(user, id string) string { return user + "\x00" + id }
+
 func (p *publisher) publish(t *testing.T, f *fleet, user string) {
 	t.Helper()
 	msg := fmt.Sprint("m-", p.n.Add(1))
@@ -316,7 +318,7 @@ func (p *publisher) publish(t *testing.T, f *fleet, user string) {
 		if err == nil {
 			f.mu.Lock()
 			f.published[user] = append(f.published[user], id)
-			f.sentAt[id] = start
+			f.sentAt[sentKey(user, id)] = start
 			f.mu.Unlock()
 			return
 		}

@@ -54,7 +54,7 @@ func TestFault5_StalledClient(t *testing.T) {
 			<-reader.connected
 			defer cancel()
 		}
-		var ids []string
+		var sent [][2]string // user, id
 		for i := range 500 {
 			for j := range 6 { // the flood: six for the slow user per normal one
 				if _, _, err := p.b.Publish(context.Background(), flooded, fmt.Sprint(name, "-flood-", i, "-", j), brokertest.Sample(i)); err != nil {
@@ -64,11 +64,11 @@ func TestFault5_StalledClient(t *testing.T) {
 			user := fmt.Sprint("user-", i%20)
 			p.publish(t, f, user)
 			f.mu.Lock()
-			ids = append(ids, f.published[user][len(f.published[user])-1])
+			sent = append(sent, [2]string{user, f.published[user][len(f.published[user])-1]})
 			f.mu.Unlock()
 		}
 		f.verify(t, "5 "+name, 20*time.Second)
-		return f.latencies(ids)
+		return f.latencies(sent)
 	}
 	base := phase("no stall (the flooded client reads)", "flood-a", false)
 	before := drops(t, url)
@@ -90,19 +90,24 @@ func TestFault5_StalledClient(t *testing.T) {
 	}
 }
 
-// latencies returns publish→first-arrival times of ids, sorted (each counted once, on
-// the first tab that got it).
-func (f *fleet) latencies(ids []string) []time.Duration {
+// latencies returns publish→first-arrival times of the (user, id) pairs, sorted (each
+// counted once, on the first of the user's tabs that got it). Ids are per user: two
+// users' logs can hold the same id, so only the publishing user's tabs are looked at.
+func (f *fleet) latencies(sent [][2]string) []time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []time.Duration
-	for _, id := range ids {
+	for _, p := range sent {
+		user, id := p[0], p[1]
 		for _, tb := range f.tabs {
+			if tb.user != user {
+				continue
+			}
 			tb.mu.Lock()
 			at, ok := tb.got[id]
 			tb.mu.Unlock()
 			if ok {
-				out = append(out, at.Sub(f.sentAt[id]))
+				out = append(out, at.Sub(f.sentAt[sentKey(user, id)]))
 				break
 			}
 		}

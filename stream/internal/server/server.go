@@ -81,6 +81,8 @@ type Server struct {
 	conns    map[string]string // presence member → user, refreshed while open
 
 	extra []route // added by Mount
+
+	streams sync.WaitGroup // streams served on connections taken over from net/http
 }
 
 type route struct {
@@ -201,6 +203,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	err := srv.Shutdown(shutdownCtx) // waits for the stream handlers, which are ending
 	if err != nil {
 		_ = srv.Close()
+	}
+	// Shutdown does not know the connections taken over from it; they end on the
+	// drain signal too.
+	done := make(chan struct{})
+	go func() { s.streams.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-shutdownCtx.Done():
+		err = errors.Join(err, errors.New("streams still open at the shutdown deadline"))
 	}
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -33,8 +34,20 @@ type conn struct {
 }
 
 // stream serves GET /api/v1/notifications/stream. See DESIGN.md for the contract.
+//
+// Once the stream is open, an HTTP/1.1 connection is taken over from net/http and
+// served by a goroutine of its own, and the handler returns: an idle stream then holds
+// one small goroutine and its frame buffer instead of net/http's ~11 KiB of buffers,
+// its background reader and the handler's grown stack (docs/PERFORMANCE.md).
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	ctx := logging.WithTrace(r.Context(), r.Header)
+	var cleanup []func() // run newest first when the stream ends
+	detached := false
+	defer func() {
+		if !detached {
+			runCleanup(cleanup)
+		}
+	}()
 	select {
 	case <-s.draining:
 		s.refuse(w, http.StatusServiceUnavailable, "draining", "shutting down", 1)
@@ -49,7 +62,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, http.StatusServiceUnavailable, "ceiling", "instance at its connection ceiling", 1)
 		return
 	}
-	defer s.active.Add(-1)
+	cleanup = append(cleanup, func() { s.active.Add(-1) })
 	id, status, err := s.authenticate(r)
 	if err != nil {
 		s.refuse(w, status, "auth", err.Error(), 0)
@@ -70,7 +83,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.track(member, id.UserID)
-	defer s.untrack(member, id.UserID)
+	cleanup = append(cleanup, func() { s.untrack(member, id.UserID) })
 
 	// Where to resume: the client's last id, or — for a fresh stream — the log's newest
 	// id read before subscribing, so a resync can replay what was published since.
@@ -98,7 +111,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(ctx, w, id.UserID, "subscribe", err)
 		return
 	}
-	defer sub.Close()
+	cleanup = append(cleanup, sub.Close)
 
 	// The first page is read before any header is sent, so a Redis failure is a clean
 	// 503 the client can retry rather than a stream that dies at once.
@@ -108,7 +121,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(ctx, w, id.UserID, "replay", err)
 		return
 	}
-	sw, err := sse.Start(w, s.cfg.RetryHint, s.cfg.WriteTimeout)
+	sw, nc, err := s.open(w, r)
 	if err != nil {
 		s.metrics.ConnErrors.WithLabelValues("write").Inc()
 		return
@@ -120,24 +133,80 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		// notification arrives, what was published meanwhile is replayed, not lost.
 		if err := sw.ID(from); err != nil || sw.Flush() != nil {
 			s.metrics.ConnErrors.WithLabelValues("write").Inc()
+			if nc != nil {
+				nc.Close()
+			}
 			return
 		}
 	}
-
-	s.metrics.Active.Inc()
-	defer s.metrics.Active.Dec()
-	start := time.Now()
-	s.log.InfoContext(ctx, "stream opened", logging.KeyUserID, id.UserID, "resume_from", truncate(from, 64))
-	defer func() {
-		s.log.InfoContext(ctx, "stream closed", logging.KeyUserID, id.UserID, "reason", c.closed,
-			"sent", c.sent, "duration_s", time.Since(start).Seconds())
-	}()
-
-	if err := c.catchUp(ctx, page, reset); err != nil {
-		c.closed = "replay failed: " + err.Error()
+	run := func(ctx context.Context) {
+		s.metrics.Active.Inc()
+		defer s.metrics.Active.Dec()
+		start := time.Now()
+		s.log.InfoContext(ctx, "stream opened", logging.KeyUserID, id.UserID, "resume_from", truncate(from, 64))
+		defer func() {
+			s.log.InfoContext(ctx, "stream closed", logging.KeyUserID, id.UserID, "reason", c.closed,
+				"sent", c.sent, "duration_s", time.Since(start).Seconds())
+		}()
+		if err := c.catchUp(ctx, page, reset); err != nil {
+			c.closed = "replay failed: " + err.Error()
+			return
+		}
+		c.live(ctx, sub, s.lifetime(id))
+	}
+	if nc == nil {
+		run(ctx)
 		return
 	}
-	c.live(ctx, sub, s.lifetime(id))
+	detached = true
+	s.streams.Add(1)
+	go func() {
+		defer s.streams.Done()
+		defer runCleanup(cleanup)
+		defer nc.Close()
+		// The request's context ends when the handler returns; this one ends when the
+		// client goes away (watchClose) or the stream does.
+		ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		defer cancel()
+		go watchClose(nc, cancel)
+		run(ctx)
+		_ = sw.Close()
+	}()
+}
+
+// open starts the SSE response. On HTTP/1.1 it takes the connection over from
+// net/http and returns it; otherwise (HTTP/2, or a ResponseWriter that cannot be
+// hijacked) it streams through net/http and returns a nil connection.
+func (s *Server) open(w http.ResponseWriter, r *http.Request) (*sse.Writer, net.Conn, error) {
+	if r.ProtoMajor == 1 && r.ProtoMinor == 1 {
+		header := w.Header().Clone()
+		if nc, rw, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = rw // a GET stream has no body; anything the client pipelines is ignored
+			_ = nc.SetDeadline(time.Time{})
+			sw, err := sse.StartConn(nc, header, s.cfg.RetryHint, s.cfg.WriteTimeout)
+			if err != nil {
+				nc.Close()
+				return nil, nil, err
+			}
+			return sw, nc, nil
+		}
+	}
+	sw, err := sse.Start(w, s.cfg.RetryHint, s.cfg.WriteTimeout)
+	return sw, nil, err
+}
+
+// watchClose cancels when the client closes the connection (a read returns), as
+// net/http's background read does for a handler's context.
+func watchClose(nc net.Conn, cancel context.CancelFunc) {
+	var b [1]byte
+	_, _ = nc.Read(b[:])
+	cancel()
+}
+
+func runCleanup(fns []func()) {
+	for i := len(fns) - 1; i >= 0; i-- {
+		fns[i]()
+	}
 }
 
 // authenticate resolves the request's credential to an identity, or says which status

@@ -476,3 +476,29 @@ func TestSecurity_DemoOffByDefault(t *testing.T) {
 		t.Errorf("demo with DEMO_ENABLED: %d, want 200", got)
 	}
 }
+
+// TestSecurity_StreamResponseHeaders: a stream served on the connection taken over from
+// net/http still carries the stream's headers, the security headers and CORS.
+func TestSecurity_StreamResponseHeaders(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.AllowedOrigins = []string{"https://app.example"} })
+	req := e.streamRequest("")
+	req.Header.Set("Authorization", "Bearer "+token(t, "hedy", time.Hour))
+	req.Header.Set("Origin", "https://app.example")
+	c, status := e.openRequest(req)
+	if status != http.StatusOK {
+		t.Fatalf("status %d", status)
+	}
+	h := c.resp.Header
+	for k, want := range map[string]string{
+		"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
+		"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+		"Access-Control-Allow-Origin": "https://app.example",
+	} {
+		if got := h.Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	if len(c.resp.TransferEncoding) != 1 || c.resp.TransferEncoding[0] != "chunked" || c.resp.ProtoMinor != 1 {
+		t.Errorf("transfer encoding %v over HTTP/1.%d", c.resp.TransferEncoding, c.resp.ProtoMinor)
+	}
+}

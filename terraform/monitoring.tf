@@ -152,6 +152,28 @@ resource "google_monitoring_alert_policy" "connector_throughput" {
   }
 }
 
+# Nothing scrapes a function's Prometheus counters in production, so the job events it
+# refuses (logged at ERROR as "job event rejected", with the reason) are counted from
+# its log lines instead.
+resource "google_logging_metric" "rejected_events" {
+  name   = "${local.name}-rejected-job-events"
+  filter = "${local.function_filter} AND jsonPayload.message = \"job event rejected\""
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    labels {
+      key         = "reason"
+      value_type  = "STRING"
+      description = "Why the function refused the event (invalid, stale, ...)."
+    }
+  }
+
+  label_extractors = {
+    reason = "EXTRACT(jsonPayload.reason)"
+  }
+}
+
 locals {
   # One widget per line: title, then either a Monitoring filter or a PromQL query.
   dashboard_widgets = [
@@ -165,6 +187,7 @@ locals {
     { title = "Connection errors/s by reason", promql = "sum by (reason) (rate(sse_connection_errors_total[5m]))" },
     { title = "Slow-client drops, resets, pub/sub resyncs per s", promql = "sum(rate(sse_slow_client_drops_total[5m])) or sum(rate(sse_resets_total[5m])) or sum(rate(sse_pubsub_resyncs_total[5m]))" },
     { title = "Function requests/s by response class", filter = "${local.function_filter} AND metric.type = \"run.googleapis.com/request_count\"", aligner = "ALIGN_RATE" },
+    { title = "Job events refused by the function, by reason", filter = "metric.type = \"logging.googleapis.com/user/${google_logging_metric.rejected_events.name}\"", aligner = "ALIGN_RATE" },
     { title = "Dead-letter backlog", filter = "${local.dead_letter_sub} AND metric.type = \"pubsub.googleapis.com/subscription/num_undelivered_messages\"", aligner = "ALIGN_MAX" },
     { title = "VPC connector bytes sent/s", filter = "${local.connector_filter} AND metric.type = \"vpcaccess.googleapis.com/connector/sent_bytes_count\"", aligner = "ALIGN_RATE" },
   ]

@@ -135,6 +135,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			s.metrics.ConnErrors.WithLabelValues("write").Inc()
 			if nc != nil {
 				nc.Close()
+				s.streams.Done()
 			}
 			return
 		}
@@ -159,7 +160,6 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	detached = true
-	s.streams.Add(1)
 	go func() {
 		defer s.streams.Done()
 		defer runCleanup(cleanup)
@@ -175,21 +175,27 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 }
 
 // open starts the SSE response. On HTTP/1.1 it takes the connection over from
-// net/http and returns it; otherwise (HTTP/2, or a ResponseWriter that cannot be
-// hijacked) it streams through net/http and returns a nil connection.
+// net/http and returns it, counted in s.streams (the caller calls Done once it is
+// finished with it); otherwise (HTTP/2, or a ResponseWriter that cannot be hijacked)
+// it streams through net/http and returns a nil connection.
 func (s *Server) open(w http.ResponseWriter, r *http.Request) (*sse.Writer, net.Conn, error) {
 	if r.ProtoMajor == 1 && r.ProtoMinor == 1 {
 		header := w.Header().Clone()
+		// Counted before the hijack: from the hijack on, http.Server.Shutdown stops
+		// waiting for this handler, and Serve's wait must already include it.
+		s.streams.Add(1)
 		if nc, rw, err := http.NewResponseController(w).Hijack(); err == nil {
 			_ = rw // a GET stream has no body; anything the client pipelines is ignored
 			_ = nc.SetDeadline(time.Time{})
 			sw, err := sse.StartConn(nc, header, s.cfg.RetryHint, s.cfg.WriteTimeout)
 			if err != nil {
 				nc.Close()
+				s.streams.Done()
 				return nil, nil, err
 			}
 			return sw, nc, nil
 		}
+		s.streams.Done()
 	}
 	sw, err := sse.Start(w, s.cfg.RetryHint, s.cfg.WriteTimeout)
 	return sw, nil, err

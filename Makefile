@@ -1,13 +1,18 @@
 # Vividly real-time notifications. `make run` starts the local system; `make test` runs
-# every test (installing redis-server and chromium first if they are missing).
+# every test (installing what the tests need first); `make test-short` is the fast loop.
 SHELL := /bin/bash
 GO ?= go
-MODULES := ./shared ./functions ./stream
+# Every module of the workspace (go.work): production modules shared, functions and
+# stream; system (local run, load tool, whole-system suites) and infra (deploy artifacts).
+MODULES := shared functions stream system infra
 # Every package of every workspace module (`go test ./...` fails at a module-less root).
 PKGS = $$($(GO) list -m -f '{{.Path}}/...')
+# The production modules' packages: unit, contract and Redis integration tests.
+SHORT_PKGS = $(foreach m,shared functions stream,./$(m)/...)
 FUZZTIME ?= 20s
 
-.PHONY: all build run test test-go test-faults test-load test-security deps lint vet fmt-check cover bench fuzz loadtest function-zip clean
+.PHONY: all build run test test-short test-go test-terraform test-faults test-load test-security \
+	deps lint vet fmt-check staticcheck tidy-check tracked-check cover bench fuzz loadtest function-zip clean
 
 all: build
 
@@ -15,8 +20,8 @@ build:
 	@mkdir -p bin
 	$(GO) build -o bin/stream ./stream/cmd/stream
 	$(GO) build -o bin/notify ./functions/cmd/local
-	$(GO) build -o bin/local ./stream/cmd/local
-	$(GO) build -o bin/loadtest ./stream/cmd/loadtest
+	$(GO) build -o bin/local ./system/cmd/local
+	$(GO) build -o bin/loadtest ./system/cmd/loadtest
 
 ## run: the whole system on one machine (in-memory broker; Redis when REDIS_ADDR is set)
 run: build
@@ -25,35 +30,58 @@ run: build
 deps:
 	@./scripts/ensure-deps.sh
 
-## test: vet, formatting, every test with the race detector in random order (the
-## infra module's tests check Terraform, cloudbuild.yaml, the Dockerfile and the
-## function's uploaded source), then the fault-injection suite
-test: deps lint test-go
+## test: the full suite CI runs: lint, every test of every module with the race
+## detector in random order, Terraform (validate + plan tests with the real provider),
+## the fault-injection suite and a load smoke
+test: deps lint test-go test-terraform
 	@$(MAKE) --no-print-directory test-faults
 	@$(MAKE) --no-print-directory test-load
+
+## test-short: the fast loop: lint, then the production modules' unit, contract and
+## Redis integration tests with -short (no race detector, no browser, fault, load or
+## Terraform suites)
+test-short: deps lint
+	$(GO) test -short -count=1 -timeout 5m $(SHORT_PKGS)
 
 test-go: deps
 	$(GO) test -race -shuffle=on -count=1 -timeout 15m $(PKGS)
 
+## test-terraform: fmt, init (registry, or the provider mirror offline), validate and
+## the plan tests in terraform/tests with the real google provider
+test-terraform:
+	./scripts/terraform-check.sh
+
 ## test-faults: the fault-injection suite without the race detector, so its timing
 ## comparison (fault 5) is asserted; prints the counts each fault verified
 test-faults: deps
-	@mkdir -p artifacts; set -o pipefail; $(GO) test -count=1 -timeout 10m -v -run 'Fault' ./stream/faults \
+	@mkdir -p artifacts; set -o pipefail; $(GO) test -count=1 -timeout 10m -v -run 'Fault' ./system/faults \
 		| grep -E '^(FAULT|--- FAIL|ok|FAIL|panic)' | tee artifacts/faults.txt
 
 ## test-security: the security suite alone (docs/SECURITY.md maps each test to a threat);
 ## make test runs it too
 test-security: deps
 	$(GO) test -race -count=1 -run 'Security|History|Verify|JWKS|Extract|Ticket|Issue|Redeem|Parse|Limiter|ClientIP' \
-		./stream/internal/server ./stream/internal/auth ./stream/internal/ticket ./stream/internal/admission
+		./stream/server ./stream/internal/auth ./stream/internal/ticket ./stream/internal/admission
 
-lint: vet fmt-check
+## lint: vet, gofmt, staticcheck, go.mod tidiness and no build output in git
+lint: vet fmt-check staticcheck tidy-check tracked-check
 
 vet:
 	$(GO) vet $(PKGS)
 
 fmt-check:
-	@out=$$(gofmt -l shared functions stream infra); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# staticcheck is a tool dependency of the system module (system/go.mod), so its version
+# is pinned and no production module requires it.
+staticcheck:
+	$(GO) tool staticcheck $(PKGS)
+
+tidy-check:
+	@for m in $(MODULES); do (cd $$m && $(GO) mod tidy -diff) || { echo "go mod tidy would change $$m/go.mod or go.sum"; exit 1; }; done
+
+tracked-check:
+	@./scripts/check-tracked.sh
 
 ## cover: statement coverage per module, counting what any package's tests run
 ## (target: shared/ and functions/ at 90 % or more)
@@ -68,7 +96,7 @@ bench:
 
 ## fuzz: run each fuzz target for FUZZTIME (new crashers land in testdata/fuzz)
 fuzz:
-	$(GO) test ./shared/notification -run '^$$' -fuzz FuzzDecodePush -fuzztime $(FUZZTIME)
+	$(GO) test ./functions/eventarc -run '^$$' -fuzz FuzzDecodePush -fuzztime $(FUZZTIME)
 	$(GO) test ./shared/rediskey -run '^$$' -fuzz FuzzParseStreamID -fuzztime $(FUZZTIME)
 	$(GO) test ./stream/internal/sse -run '^$$' -fuzz FuzzAppendEvent -fuzztime $(FUZZTIME)
 	$(GO) test ./stream/internal/auth -run '^$$' -fuzz FuzzExtract -fuzztime $(FUZZTIME)

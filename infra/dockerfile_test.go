@@ -97,8 +97,8 @@ func readIgnore(t *testing.T) dockerignore {
 func TestDockerignoreMatcher(t *testing.T) {
 	d := readIgnore(t)
 	for rel, want := range map[string]bool{
-		"stream/cmd/stream/main.go": true, "shared/go.mod": true, "functions/notify.go": true,
-		"stream/internal/server/stream_test.go": false, "shared/notification/testdata/x.json": false,
+		"stream/cmd/stream/main.go": true, "shared/go.mod": true, "functions/notify.go": false, "system/cmd/local/main.go": false,
+		"stream/server/stream_test.go": false, "shared/notification/testdata/x.json": false,
 		"terraform/main.tf": false, ".git/config": false, "bin/stream": false, "functions/vendor/modules.txt": false,
 	} {
 		if got := d.included(rel); got != want {

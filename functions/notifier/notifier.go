@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/vividly-edu/notifications/functions/eventarc"
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/notification"
 )
@@ -44,7 +45,7 @@ func New(pub Publisher, log *slog.Logger, metrics *Metrics, now func() time.Time
 // Input that can never succeed is logged at ERROR, counted and acknowledged (nil).
 func (h *Handler) Handle(ctx context.Context, e event.Event) error {
 	start := h.now()
-	msg, err := notification.DecodeEvent(e)
+	msg, err := eventarc.DecodeEvent(e)
 	if err != nil {
 		h.reject(ctx, "malformed", e.ID(), err)
 		return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vividly-edu/notifications/functions/eventarc"
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/notification"
 )
@@ -26,7 +27,7 @@ func pubsubEvent(t *testing.T, id string, data string, publishTime time.Time) ev
 	t.Helper()
 	e := event.New()
 	e.SetID(id)
-	e.SetType(notification.EventType)
+	e.SetType(eventarc.EventType)
 	e.SetSource("//pubsub.googleapis.com/projects/p/topics/content-generation-complete")
 	body := map[string]any{"message": map[string]any{
 		"data": base64.StdEncoding.EncodeToString([]byte(data)), "messageId": id,

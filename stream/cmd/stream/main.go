@@ -16,7 +16,7 @@ import (
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
 	"github.com/vividly-edu/notifications/stream/internal/admin"
-	"github.com/vividly-edu/notifications/stream/internal/server"
+	"github.com/vividly-edu/notifications/stream/server"
 )
 
 func main() {

@@ -48,8 +48,12 @@ func rsaJWK(kid string, k *rsa.PublicKey) map[string]string {
 }
 
 func ecJWK(kid string, k *ecdsa.PublicKey) map[string]string {
+	raw, err := k.Bytes() // 0x04 || X || Y, each 32 bytes on P-256
+	if err != nil {
+		panic(err)
+	}
 	return map[string]string{"kty": "EC", "kid": kid, "alg": "ES256", "use": "sig", "crv": "P-256",
-		"x": b64(k.X.FillBytes(make([]byte, 32))), "y": b64(k.Y.FillBytes(make([]byte, 32)))}
+		"x": b64(raw[1:33]), "y": b64(raw[33:])}
 }
 
 func signed(t *testing.T, m jwt.SigningMethod, kid string, key any) string {

@@ -29,7 +29,7 @@ import (
 	"github.com/vividly-edu/notifications/shared/config"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
 	"github.com/vividly-edu/notifications/shared/rediskey"
-	"github.com/vividly-edu/notifications/stream/internal/server"
+	"github.com/vividly-edu/notifications/stream/server"
 )
 
 const secret = "faults-secret-faults-secret-faults-0"

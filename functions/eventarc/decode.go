@@ -1,4 +1,7 @@
-package notification
+// Package eventarc decodes what Eventarc delivers to the function: a Pub/Sub
+// messagePublished CloudEvent (binary or structured mode) or a plain Pub/Sub push body,
+// and builds push bodies for local tools. Only the function links the CloudEvents SDK.
+package eventarc
 
 import (
 	"bytes"
@@ -9,6 +12,8 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/vividly-edu/notifications/shared/notification"
 )
 
 // EventType is the CloudEvent type Eventarc gives a Pub/Sub delivery.
@@ -19,7 +24,7 @@ type Message struct {
 	// ID is the Pub/Sub message ID, the key that makes redelivery idempotent.
 	ID          string
 	PublishTime time.Time
-	Job         Job
+	Job         notification.Job
 }
 
 // pushBody is the data of an Eventarc Pub/Sub CloudEvent, which is also the body of a
@@ -57,8 +62,8 @@ func DecodePush(body []byte, fallbackID string) (Message, error) {
 	}
 	m := p.Message
 	id := firstNonEmpty(m.MessageID, m.MessageIDSnake, fallbackID)
-	if id == "" || len(id) > MaxMessageIDLen || !printableASCII(id) {
-		return Message{}, invalid("message id must be 1-%d printable ASCII characters", MaxMessageIDLen)
+	if id == "" || len(id) > notification.MaxMessageIDLen || !printableASCII(id) {
+		return Message{}, invalid("message id must be 1-%d printable ASCII characters", notification.MaxMessageIDLen)
 	}
 	msg := Message{ID: id}
 	if ts := firstNonEmpty(m.PublishTime, m.PublishTimeSnake); ts != "" {
@@ -77,23 +82,23 @@ func DecodePush(body []byte, fallbackID string) (Message, error) {
 }
 
 // DecodeJob decodes and validates the JSON of message.data.
-func DecodeJob(data []byte) (Job, error) {
+func DecodeJob(data []byte) (notification.Job, error) {
 	if len(data) == 0 {
-		return Job{}, invalid("message.data is empty")
+		return notification.Job{}, invalid("message.data is empty")
 	}
-	if len(data) > MaxDataBytes {
-		return Job{}, invalid("message.data is %d bytes, over the %d byte limit", len(data), MaxDataBytes)
+	if len(data) > notification.MaxDataBytes {
+		return notification.Job{}, invalid("message.data is %d bytes, over the %d byte limit", len(data), notification.MaxDataBytes)
 	}
-	var j Job
+	var j notification.Job
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&j); err != nil {
-		return Job{}, invalid("message.data is not a JSON job event: %s", jsonReason(err))
+		return notification.Job{}, invalid("message.data is not a JSON job event: %s", jsonReason(err))
 	}
 	if dec.More() {
-		return Job{}, invalid("message.data has trailing data after the JSON object")
+		return notification.Job{}, invalid("message.data has trailing data after the JSON object")
 	}
 	if err := j.Validate(); err != nil {
-		return Job{}, err
+		return notification.Job{}, err
 	}
 	return j, nil
 }
@@ -132,4 +137,10 @@ func printableASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// invalid wraps notification.ErrInvalid with a reason that names the field, never the
+// input itself.
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", notification.ErrInvalid, fmt.Sprintf(format, args...))
 }

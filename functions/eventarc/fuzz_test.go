@@ -1,4 +1,4 @@
-package notification
+package eventarc
 
 import (
 	"bytes"
@@ -6,10 +6,12 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/vividly-edu/notifications/shared/notification"
 )
 
 // FuzzDecodePush checks that any body either decodes to a valid job whose notification
-// encodes to one line of JSON, or fails with ErrInvalid — never panics, never passes a
+// encodes to one line of JSON, or fails with notification.ErrInvalid — never panics, never passes a
 // field that could break an SSE frame or a Redis name.
 func FuzzDecodePush(f *testing.F) {
 	f.Add(readTestdata(f, "push-body.json"), "x")
@@ -19,19 +21,19 @@ func FuzzDecodePush(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, fallback string) {
 		m, err := DecodePush(body, fallback)
 		if err != nil {
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			if !errors.Is(err, notification.ErrInvalid) {
+				t.Fatalf("error %v does not wrap notification.ErrInvalid", err)
 			}
 			return
 		}
-		if !ValidUserID(m.Job.UserID) || m.ID == "" {
+		if !notification.ValidUserID(m.Job.UserID) || m.ID == "" {
 			t.Fatalf("accepted invalid ids: %+v", m)
 		}
 		b, err := m.Job.Notification(time.Unix(0, 0)).Body()
 		if err != nil {
 			t.Fatal(err)
 		}
-		full := WithID("1-0", b)
+		full := notification.WithID("1-0", b)
 		if bytes.ContainsAny(full, "\r\n") || !json.Valid(full) {
 			t.Fatalf("notification JSON is not one valid line: %q", full)
 		}

@@ -12,8 +12,6 @@ import (
 	"github.com/vividly-edu/notifications/shared/redistest"
 )
 
-type notificationT = notification.Notification
-
 func sampleN() notification.Notification { return brokertest.Sample(1) }
 
 // TestShutdownEndsStreamsAndClientResumes: the server drains (as on SIGTERM), every

@@ -21,7 +21,7 @@ import (
 	"github.com/vividly-edu/notifications/shared/config"
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
-	"github.com/vividly-edu/notifications/stream/internal/server"
+	"github.com/vividly-edu/notifications/stream/server"
 )
 
 // devSecret signs the development token when JWT_SECRET is unset. Local use only.

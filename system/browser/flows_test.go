@@ -318,9 +318,9 @@ func TestOverlappingReplayDropped(t *testing.T) {
 		sys.publish("overlap", title, "completed")
 		time.Sleep(500 * time.Millisecond) // 5 s: at least two reconnects replay everything
 	}
-	s := page.waitState(live, "every notification", func(s pageState) bool { return len(s.Toasts) >= len(want) })
+	page.waitState(live, "every notification", func(s pageState) bool { return len(s.Toasts) >= len(want) })
 	time.Sleep(300 * time.Millisecond)
-	s = page.state()
+	s := page.state()
 	if n := streams.Load(); n < 3 {
 		t.Fatalf("only %d stream requests: no overlapping replay happened", n)
 	}

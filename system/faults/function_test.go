@@ -12,8 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/vividly-edu/notifications/functions/eventarc"
 	"github.com/vividly-edu/notifications/functions/notifier"
-	"github.com/vividly-edu/notifications/shared/notification"
 	"github.com/vividly-edu/notifications/shared/redistest"
 )
 
@@ -35,7 +35,7 @@ func TestFault6_FunctionWithRedisOutOfMemory(t *testing.T) {
 
 	e := event.New()
 	e.SetID("oom-1")
-	e.SetType(notification.EventType)
+	e.SetType(eventarc.EventType)
 	e.SetSource("//pubsub.googleapis.com/projects/p/topics/t")
 	job := `{"request_id":"r-oom","user_id":"user-0","status":"completed","video_url":"https://cdn.example/v.mp4"}`
 	e.SetData(event.ApplicationJSON, map[string]any{"message": map[string]any{

@@ -1,4 +1,4 @@
-package notification
+package eventarc
 
 import (
 	"bufio"
@@ -18,6 +18,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/vividly-edu/notifications/shared/notification"
 )
 
 func readTestdata(t testing.TB, name string) []byte {
@@ -57,10 +59,10 @@ func eventFromHTTP(t *testing.T, raw []byte) event.Event {
 var wantDelivery = Message{
 	ID:          "12165864188103151",
 	PublishTime: time.Date(2026, 11, 26, 16, 30, 45, 123000000, time.UTC),
-	Job: Job{
+	Job: notification.Job{
 		RequestID: "0b9f5c1e-7d1a-4c53-9a55-2f1f0c6b9d10",
 		UserID:    "6f1c2a8e-3b7d-4e0f-9c1a-5d2e8b7f4a31",
-		Status:    StatusCompleted,
+		Status:    notification.StatusCompleted,
 		VideoURL:  "https://storage.googleapis.com/vividly-content-dev/videos/0b9f5c1e.mp4",
 		Title:     "Photosynthesis in 3 minutes",
 	},
@@ -140,20 +142,20 @@ func TestDecodeRejects(t *testing.T) {
 		{"no data", []byte(`{"message":{"messageId":"m"}}`), "x"},
 		{"no message id anywhere", []byte(`{"message":{"data":"` + base64.StdEncoding.EncodeToString([]byte(good)) + `"}}`), ""},
 		{"message id with space", push(good, `,"messageId":"a b"`), ""},
-		{"message id too long", []byte(`{"message":{"data":"` + base64.StdEncoding.EncodeToString([]byte(good)) + `","messageId":"` + strings.Repeat("9", MaxMessageIDLen+1) + `"}}`), ""},
+		{"message id too long", []byte(`{"message":{"data":"` + base64.StdEncoding.EncodeToString([]byte(good)) + `","messageId":"` + strings.Repeat("9", notification.MaxMessageIDLen+1) + `"}}`), ""},
 		{"bad publish time", push(good, `,"publishTime":"yesterday"`), ""},
 		{"data not json", push(`hello`, ""), ""},
 		{"data json array", push(`[1]`, ""), ""},
 		{"data trailing garbage", push(good+`{}`, ""), ""},
 		{"data wrong field type", push(`{"request_id":5,"user_id":"u","status":"failed"}`, ""), ""},
 		{"data invalid job", push(`{"request_id":"r","user_id":"u:1","status":"failed"}`, ""), ""},
-		{"data too big", push(`{"request_id":"r","user_id":"u","status":"failed","title":"`+strings.Repeat("t", MaxDataBytes)+`"}`, ""), ""},
+		{"data too big", push(`{"request_id":"r","user_id":"u","status":"failed","title":"`+strings.Repeat("t", notification.MaxDataBytes)+`"}`, ""), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := DecodePush(tc.body, tc.fallback)
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("DecodePush = %v, want ErrInvalid", err)
+			if !errors.Is(err, notification.ErrInvalid) {
+				t.Fatalf("DecodePush = %v, want notification.ErrInvalid", err)
 			}
 		})
 	}
@@ -165,8 +167,8 @@ func TestDecodeEventRejectsOtherTypes(t *testing.T) {
 	e.SetID("1")
 	e.SetType("google.cloud.storage.object.v1.finalized")
 	e.SetSource("//storage")
-	if _, err := DecodeEvent(e); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("DecodeEvent = %v, want ErrInvalid", err)
+	if _, err := DecodeEvent(e); !errors.Is(err, notification.ErrInvalid) {
+		t.Fatalf("DecodeEvent = %v, want notification.ErrInvalid", err)
 	}
 }
 

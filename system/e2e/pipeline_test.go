@@ -36,7 +36,7 @@ import (
 	"github.com/vividly-edu/notifications/shared/redisbroker"
 	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/shared/redistest"
-	"github.com/vividly-edu/notifications/stream/internal/server"
+	"github.com/vividly-edu/notifications/stream/server"
 )
 
 const (

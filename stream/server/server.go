@@ -117,7 +117,7 @@ func New(cfg Config, d Deps, v *auth.Verifier, log *slog.Logger, reg *prometheus
 	var id [6]byte
 	_, _ = rand.Read(id[:])
 	return &Server{cfg: cfg, log: log.With(logging.KeyComponent, "stream"), broker: d.Broker, hub: h, verifier: v,
-		tickets: is, presence: d.Presence, limiter: admission.NewLimiter(cfg.RateLimitPerIP, cfg.RateLimitBurst, time.Now),
+		tickets: is, presence: d.Presence, limiter: admission.NewLimiter(cfg.RateLimitPerIP, cfg.RateLimitBurst, 0, time.Now),
 		origins: origins, metrics: m, gatherer: reg, draining: make(chan struct{}),
 		instance: hex.EncodeToString(id[:]), conns: map[string]string{}}, nil
 }

@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	streamBin = filepath.Join(dir, "stream")
-	if out, err := exec.Command("go", "build", "-o", streamBin, "../cmd/stream").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", streamBin, "github.com/vividly-edu/notifications/stream/cmd/stream").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build bin/stream: %v\n%s", err, out)
 		os.Exit(1)
 	}
@@ -175,6 +175,7 @@ type tab struct {
 	got  map[string]time.Time // first arrival of each id
 
 	resets, reconnects atomic.Int64
+	openedAt           atomic.Int64 // unix ns of the latest successful open
 	connected          chan struct{} // closed on the first successful open
 	once               sync.Once
 }
@@ -218,6 +219,7 @@ func (tb *tab) read(body io.Reader, last string) string {
 		line := sc.Text()
 		switch {
 		case line == ": ok":
+			tb.openedAt.Store(time.Now().UnixNano())
 			tb.once.Do(func() { close(tb.connected) })
 		case strings.HasPrefix(line, "id: "):
 			id = line[4:]

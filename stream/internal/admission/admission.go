@@ -1,73 +1,15 @@
-// Package admission decides whether a new request may proceed: a token bucket per
-// client IP, so one client cannot flood the connect path.
+// Package admission decides whether a new request may proceed. Token buckets with a
+// bounded table: per authenticated user for what a user may do, and per client address
+// (IPv6 by /64) only for failed authentication, so a school behind one address is
+// never limited as one client while a guesser still is.
 package admission
 
 import (
-	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
-	"sync"
-	"time"
-
-	"golang.org/x/time/rate"
 )
-
-// Limiter is a token bucket per key. Safe for concurrent use.
-type Limiter struct {
-	rate  rate.Limit
-	burst int
-	now   func() time.Time
-
-	mu      sync.Mutex
-	buckets map[string]*bucket
-	calls   int
-}
-
-type bucket struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
-
-// idle is how long an unused bucket is kept; by then it is full again anyway.
-const idle = 10 * time.Minute
-
-// NewLimiter allows perSecond requests per key on average, burst at once.
-func NewLimiter(perSecond float64, burst int, now func() time.Time) *Limiter {
-	return &Limiter{rate: rate.Limit(perSecond), burst: burst, now: now, buckets: map[string]*bucket{}}
-}
-
-// Allow takes a token for key. When there is none it returns false and how long until
-// there will be one (for Retry-After).
-func (l *Limiter) Allow(key string) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	l.calls++
-	if l.calls%1024 == 0 {
-		for k, b := range l.buckets {
-			if now.Sub(b.seen) > idle {
-				delete(l.buckets, k)
-			}
-		}
-	}
-	b := l.buckets[key]
-	if b == nil {
-		b = &bucket{lim: rate.NewLimiter(l.rate, l.burst)}
-		l.buckets[key] = b
-	}
-	b.seen = now
-	if b.lim.AllowN(now, 1) {
-		return true, 0
-	}
-	r := b.lim.ReserveN(now, 1)
-	wait := r.DelayFrom(now)
-	r.CancelAt(now)
-	if !r.OK() {
-		wait = time.Duration(math.MaxInt64)
-	}
-	return false, wait
-}
 
 // ClientIP returns the address a request came from. With hops > 0 it trusts that many
 // proxies in front of us (Cloud Run's front end is one) and takes the address the
@@ -92,4 +34,20 @@ func ClientIP(r *http.Request, hops int) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// AddrKey is the limiter key for a client address: an IPv4 address as it is, an IPv6
+// address by its /64 (one subscriber's prefix: rotating addresses inside it must not
+// buy fresh buckets). Anything unparseable is its own key.
+func AddrKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }

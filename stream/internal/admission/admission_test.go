@@ -12,7 +12,7 @@ func TestLimiterEngagesAndRecovers(t *testing.T) {
 	var ns atomic.Int64
 	ns.Store(time.Now().UnixNano())
 	now := func() time.Time { return time.Unix(0, ns.Load()) }
-	l := NewLimiter(2, 3, now)
+	l := NewLimiter(2, 3, 0, now)
 	for i := range 3 {
 		if ok, _ := l.Allow("1.2.3.4"); !ok {
 			t.Fatalf("request %d of the burst refused", i)

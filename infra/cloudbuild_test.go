@@ -11,6 +11,9 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// cloudbuild.yaml's own consistency. Its agreement with Terraform (trigger
+// substitutions, the names of the registry, service, container and function, the
+// entry point, runtime and build account) is checked by terraform/tests/ci.tftest.hcl.
 type cloudBuild struct {
 	Substitutions map[string]string `yaml:"substitutions"`
 	Options       struct {
@@ -26,6 +29,10 @@ type cloudBuild struct {
 		Args    []string `yaml:"args"`
 		Dir     string   `yaml:"dir"`
 		WaitFor []string `yaml:"waitFor"`
+		Volumes []struct {
+			Name string `yaml:"name"`
+			Path string `yaml:"path"`
+		} `yaml:"volumes"`
 	} `yaml:"steps"`
 }
 
@@ -47,10 +54,10 @@ func loadCloudBuild(t *testing.T) cloudBuild {
 	return cb
 }
 
-// Variables Cloud Build defines itself.
+// Variables Cloud Build defines itself, and the shell's own PATH.
 var builtinSubs = []string{"PROJECT_ID", "PROJECT_NUMBER", "BUILD_ID", "LOCATION", "TRIGGER_NAME",
 	"COMMIT_SHA", "SHORT_SHA", "REVISION_ID", "BRANCH_NAME", "TAG_NAME", "REPO_NAME", "REPO_FULL_NAME",
-	"SERVICE_ACCOUNT_EMAIL", "SERVICE_ACCOUNT"}
+	"SERVICE_ACCOUNT_EMAIL", "SERVICE_ACCOUNT", "PATH"}
 
 var (
 	subRef  = regexp.MustCompile(`\$\{?(_[A-Z0-9_]+)`)
@@ -60,7 +67,7 @@ var (
 
 // TestCloudBuildReferences: every file a step names exists, every make target is in
 // the Makefile, every user substitution is defined with a default, every waitFor
-// names an earlier step, and the triggers set only substitutions the file defines.
+// names an earlier step, and a volume a step mounts is shared with another step.
 func TestCloudBuildReferences(t *testing.T) {
 	cb := loadCloudBuild(t)
 	if !cb.Options.AutomapSubstitutions {
@@ -112,50 +119,37 @@ func TestCloudBuildReferences(t *testing.T) {
 		}
 	}
 
-	// Every substitution a trigger sets must exist in the file.
-	m := loadModule(t)
-	body := m.resources["google_cloudbuild_trigger.main"]
-	if body == nil {
-		t.Fatal("no push-to-main trigger")
-	}
-	for _, key := range triggerSubstitutionKeys(t, m) {
-		if _, ok := cb.Substitutions[key]; !ok {
-			t.Errorf("a trigger sets %s, which cloudbuild.yaml does not define", key)
+	mounts := map[string]int{}
+	for _, st := range cb.Steps {
+		for _, v := range st.Volumes {
+			if v.Name == "" || !strings.HasPrefix(v.Path, "/") || strings.HasPrefix(v.Path, "/workspace") {
+				t.Errorf("step %s: volume %+v needs a name and an absolute path outside /workspace", st.ID, v)
+			}
+			mounts[v.Name+"\x00"+v.Path]++
 		}
 	}
-	for _, trig := range []string{"main", "pull_request", "manual", "daily"} {
-		if m.resources["google_cloudbuild_trigger."+trig] == nil {
-			t.Errorf("no %s trigger", trig)
+	for k, n := range mounts {
+		if n < 2 {
+			t.Errorf("volume %q is mounted by one step only: nothing passes through it", strings.Replace(k, "\x00", " at ", 1))
 		}
+	}
+	if !strings.Contains(stepScript(cb, "test"), `export PATH="/tools:$PATH"`) || !strings.Contains(stepScript(cb, "terraform-cli"), "/tools/terraform") {
+		t.Error("make test runs scripts/terraform-check.sh: the test step needs the terraform CLI on its PATH")
 	}
 }
 
-// triggerSubstitutionKeys lists the keys the triggers' substitutions set: those of
-// local.build_substitutions and of each trigger's own merge() argument.
-func triggerSubstitutionKeys(t *testing.T, m *module) []string {
-	keys := objectKeys(exprText(m.locals["build_substitutions"].Expr))
-	for name, r := range m.resources {
-		if strings.HasPrefix(name, "google_cloudbuild_trigger.") {
-			keys = append(keys, objectKeys(exprText(r.Body.Attributes["substitutions"].Expr))...)
+func stepScript(cb cloudBuild, id string) string {
+	for _, s := range cb.Steps {
+		if s.ID == id {
+			return s.Script
 		}
 	}
-	if len(keys) < 5 {
-		t.Fatalf("found only %v", keys)
-	}
-	return keys
-}
-
-func objectKeys(src string) []string {
-	var keys []string
-	for _, m := range regexp.MustCompile(`(_[A-Z0-9_]+)\s*=`).FindAllStringSubmatch(src, -1) {
-		keys = append(keys, m[1])
-	}
-	return keys
+	return ""
 }
 
 // TestCloudBuildImages: the image built is the image pushed and the image deployed,
-// into the registry and service Terraform creates; the function deployed is the
-// source staged, under the entry point the code registers.
+// into the registry Terraform creates; the function deployed is the source staged,
+// and its trigger and settings stay Terraform's.
 func TestCloudBuildImages(t *testing.T) {
 	cb := loadCloudBuild(t)
 	script := map[string]string{}
@@ -192,25 +186,9 @@ func TestCloudBuildImages(t *testing.T) {
 		t.Errorf("%d image references, want exactly build, push and deploy", images)
 	}
 
-	m := loadModule(t)
-	e := newEvaluator(t, m, "dev", nil)
-	if got := e.str("google_cloud_run_v2_service.stream", "name", "template", "containers"); got != "stream" {
-		t.Errorf("Terraform's container is named %s; the deploy step targets --container=stream", got)
-	}
 	if !strings.Contains(script["function-source"], "./scripts/function-source.sh build/function") ||
 		!strings.Contains(script["deploy-function"], "--source=build/function") {
 		t.Error("the function deployed is not the source staged by scripts/function-source.sh")
-	}
-	entry := e.str("google_cloudfunctions2_function.notify", "entry_point", "build_config")
-	if !strings.Contains(script["deploy-function"], "--entry-point="+entry) {
-		t.Errorf("deploy step's entry point differs from Terraform's %s", entry)
-	}
-	code, _ := os.ReadFile(filepath.Join(repoRoot, "functions", "notify.go"))
-	if !strings.Contains(string(code), `const EntryPoint = "`+entry+`"`) {
-		t.Errorf("functions/notify.go does not register %s", entry)
-	}
-	if cb.Substitutions["_FN_RUNTIME"] != e.vars["function_runtime"].AsString() {
-		t.Errorf("_FN_RUNTIME %s differs from Terraform's function_runtime", cb.Substitutions["_FN_RUNTIME"])
 	}
 	for _, word := range []string{"--trigger", "--retry", "--set-env-vars", "--env-vars-file"} {
 		if strings.Contains(script["deploy-function"], word) {

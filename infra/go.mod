@@ -2,19 +2,4 @@ module github.com/vividly-edu/notifications/infra
 
 go 1.26.8
 
-require (
-	github.com/hashicorp/hcl/v2 v2.25.0
-	github.com/zclconf/go-cty v1.20.0
-	go.yaml.in/yaml/v3 v3.0.6
-)
-
-require (
-	github.com/agext/levenshtein v1.2.1 // indirect
-	github.com/apparentlymart/go-textseg/v15 v15.0.0 // indirect
-	github.com/apparentlymart/go-textseg/v17 v17.0.1 // indirect
-	github.com/mitchellh/go-wordwrap v1.0.1 // indirect
-	golang.org/x/mod v0.29.0 // indirect
-	golang.org/x/sync v0.18.0 // indirect
-	golang.org/x/text v0.31.0 // indirect
-	golang.org/x/tools v0.38.0 // indirect
-)
+require go.yaml.in/yaml/v3 v3.0.6

@@ -1,10 +1,17 @@
-# Every API the plan uses. Disabling them on destroy would break whatever else the
-# project runs, so they stay on.
+# Every API the configuration uses. Disabling them on destroy would break whatever
+# else the project runs, so they stay on.
+#
+# A fresh project needs three of them before Terraform can do anything at all: Service
+# Usage (to enable the others), Resource Manager (data.google_project) and IAM (service
+# accounts). docs/DEPLOY.md enables those three with gcloud first; they are listed here
+# too so Terraform records them. Every service account depends_on this resource, so no
+# account is created before the IAM API is on.
 locals {
   apis = [
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com",
     "compute.googleapis.com",
     "eventarc.googleapis.com",
@@ -15,6 +22,8 @@ locals {
     "run.googleapis.com",
     "secretmanager.googleapis.com",
     "servicenetworking.googleapis.com",
+    "serviceusage.googleapis.com",
+    "storage.googleapis.com",
     "vpcaccess.googleapis.com",
   ]
 }

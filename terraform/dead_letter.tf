@@ -1,5 +1,6 @@
-# Events the function still fails after max_delivery_attempts land here instead of
-# being retried for 24 h and then dropped. The topic has its own subscription, or
+# Events the function still fails after dead_letter_max_attempts deliveries land here
+# (without the policy, Pub/Sub would retry them until the trigger subscription's
+# retention expired and then drop them). The topic has its own subscription, or
 # Pub/Sub would discard what it forwards (a topic without subscribers keeps nothing).
 resource "google_pubsub_topic" "dead_letter" {
   name                       = "${local.name}-notify-dead-letter"

@@ -9,6 +9,10 @@ resource "google_cloudfunctions2_function" "notify" {
   build_config {
     runtime     = var.function_runtime
     entry_point = "Notify"
+    # Builds run as their own account (service_accounts.tf), not the project's default
+    # Cloud Build or Compute account. cloudbuild.yaml passes the same account to
+    # `gcloud functions deploy --build-service-account`.
+    service_account = google_service_account.function_build.id
     source {
       storage_source {
         bucket = google_storage_bucket.function_source.name
@@ -98,6 +102,8 @@ resource "google_cloudfunctions2_function" "notify" {
     google_secret_manager_secret_version.redis,
     google_secret_manager_secret_iam_member.redis_function,
     google_project_iam_member.trigger_event_receiver,
+    google_project_iam_member.function_build,
+    google_project_iam_member.function_build_source,
   ]
 }
 

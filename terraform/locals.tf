@@ -16,5 +16,9 @@ locals {
   # The Pub/Sub service agent forwards undeliverable messages to the dead-letter topic.
   pubsub_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 
+  # Where `gcloud functions deploy` stores the function's uploaded source (created by
+  # Cloud Functions itself on the first deploy).
+  gcf_source_bucket = "gcf-v2-sources-${data.google_project.this.number}-${var.region}"
+
   image_repo = "${var.region}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.images.repository_id}"
 }

@@ -1,5 +1,5 @@
-# The plan's two Redis alerts and dashboard, plus alerts and widgets on the services'
-# own metrics. The stream service's Prometheus metrics reach Cloud Monitoring through
+# The plan's two Redis alerts, plus alerts on the services' own metrics (the dashboard
+# is in dashboard.tf). The stream service's Prometheus metrics reach Cloud Monitoring through
 # the Managed Service for Prometheus sidecar (stream.tf), so they are queried in PromQL;
 # the queries cover every stream service in the project (one per environment is the
 # norm: give each environment its own project to separate them).
@@ -9,8 +9,9 @@ locals {
   connector_filter = "resource.type = \"vpc_access_connector\" AND resource.labels.connector_name = \"${google_vpc_access_connector.main.name}\""
   function_filter  = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloudfunctions2_function.notify.name}\""
 
-  # The connector carries at most max_throughput Mbps; alert at 80 % of it, in bytes/s.
-  connector_alert_bytes = var.connector_max_throughput * 1000000 / 8 * 0.8
+  # The connector's capacity at its maximum instances (connector.tf), per direction;
+  # alert at 80 % of it, in bytes/s.
+  connector_alert_bytes = local.connector_capacity_mbps * 1000000 / 8 * 0.8
 }
 
 resource "google_monitoring_alert_policy" "redis_memory" {
@@ -38,17 +39,19 @@ resource "google_monitoring_alert_policy" "redis_memory" {
   }
 }
 
+# Memorystore's own limit is a fixed 65,000 clients; the plan's budget (10,000 dev,
+# 50,000 prod) is what this alert holds the deployment to.
 resource "google_monitoring_alert_policy" "redis_connections" {
-  display_name          = "${local.name}: Redis clients above 90 % of maxclients for 5 min"
+  display_name          = "${local.name}: Redis clients above 90 % of the ${var.redis_client_budget}-client budget for 5 min"
   combiner              = "OR"
   notification_channels = var.alert_notification_channels
 
   conditions {
-    display_name = "Connected clients > 90 % of ${var.redis_max_clients}"
+    display_name = "Connected clients > 90 % of ${var.redis_client_budget}"
     condition_threshold {
       filter          = "${local.redis_filter} AND metric.type = \"redis.googleapis.com/clients/connected\""
       comparison      = "COMPARISON_GT"
-      threshold_value = floor(var.redis_max_clients * 0.9)
+      threshold_value = floor(var.redis_client_budget * 0.9)
       duration        = "300s"
       aggregations {
         alignment_period   = "60s"
@@ -58,7 +61,7 @@ resource "google_monitoring_alert_policy" "redis_connections" {
   }
 
   documentation {
-    content   = "Redis is close to maxclients. See docs/RUNBOOK.md, \"Redis connections\"."
+    content   = "Redis clients near the planned budget (Memorystore's hard limit is 65,000). See docs/RUNBOOK.md, \"Redis connections\"."
     mime_type = "text/markdown"
   }
 }
@@ -126,28 +129,34 @@ resource "google_monitoring_alert_policy" "dead_letter_backlog" {
   }
 }
 
+# Traffic through the connector, in each direction, against what its instances can
+# carry at their maximum count (not the provider's max_throughput, which describes
+# e2-micro only).
 resource "google_monitoring_alert_policy" "connector_throughput" {
-  display_name          = "${local.name}: VPC connector above 80 % of ${var.connector_max_throughput} Mbps"
+  display_name          = "${local.name}: VPC connector above 80 % of ${local.connector_capacity_mbps} Mbps"
   combiner              = "OR"
   notification_channels = var.alert_notification_channels
 
-  conditions {
-    display_name = "Connector bytes sent per second"
-    condition_threshold {
-      filter          = "${local.connector_filter} AND metric.type = \"vpcaccess.googleapis.com/connector/sent_bytes_count\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = local.connector_alert_bytes
-      duration        = "300s"
-      aggregations {
-        alignment_period     = "60s"
-        per_series_aligner   = "ALIGN_RATE"
-        cross_series_reducer = "REDUCE_SUM"
+  dynamic "conditions" {
+    for_each = { sent = "sent_bytes_count", received = "received_bytes_count" }
+    content {
+      display_name = "Connector bytes ${conditions.key} per second"
+      condition_threshold {
+        filter          = "${local.connector_filter} AND metric.type = \"vpcaccess.googleapis.com/connector/${conditions.value}\""
+        comparison      = "COMPARISON_GT"
+        threshold_value = local.connector_alert_bytes
+        duration        = "300s"
+        aggregations {
+          alignment_period     = "60s"
+          per_series_aligner   = "ALIGN_RATE"
+          cross_series_reducer = "REDUCE_SUM"
+        }
       }
     }
   }
 
   documentation {
-    content   = "Traffic between the services and Redis nears the connector's throughput. See docs/RUNBOOK.md, \"Scaling\"."
+    content   = "Traffic between the services and Redis nears the connector's capacity (${var.connector_max_instances} x ${var.connector_machine_type}). See docs/RUNBOOK.md, \"Scaling\"."
     mime_type = "text/markdown"
   }
 }
@@ -172,55 +181,4 @@ resource "google_logging_metric" "rejected_events" {
   label_extractors = {
     reason = "EXTRACT(jsonPayload.reason)"
   }
-}
-
-locals {
-  # One widget per line: title, then either a Monitoring filter or a PromQL query.
-  dashboard_widgets = [
-    { title = "Redis memory usage (%)", filter = "${local.redis_filter} AND metric.type = \"redis.googleapis.com/stats/memory/usage_ratio\"", aligner = "ALIGN_MEAN" },
-    { title = "Redis connected clients", filter = "${local.redis_filter} AND metric.type = \"redis.googleapis.com/clients/connected\"", aligner = "ALIGN_MAX" },
-    { title = "Redis commands/s", filter = "${local.redis_filter} AND metric.type = \"redis.googleapis.com/commands/calls\"", aligner = "ALIGN_RATE" },
-    { title = "Redis network bytes/s", filter = "${local.redis_filter} AND metric.type = \"redis.googleapis.com/stats/network_traffic\"", aligner = "ALIGN_RATE" },
-    { title = "Open SSE streams", promql = "sum(sse_active_connections)" },
-    { title = "Delivery latency p50 / p99 (s)", promql = "histogram_quantile(0.99, sum by (le) (rate(sse_delivery_latency_seconds_bucket[5m]))) or histogram_quantile(0.5, sum by (le) (rate(sse_delivery_latency_seconds_bucket[5m])))" },
-    { title = "Notifications delivered/s", promql = "sum(rate(sse_notifications_delivered_total[5m]))" },
-    { title = "Connection errors/s by reason", promql = "sum by (reason) (rate(sse_connection_errors_total[5m]))" },
-    { title = "Slow-client drops, resets, pub/sub resyncs per s", promql = "sum(rate(sse_slow_client_drops_total[5m])) or sum(rate(sse_resets_total[5m])) or sum(rate(sse_pubsub_resyncs_total[5m]))" },
-    { title = "Function requests/s by response class", filter = "${local.function_filter} AND metric.type = \"run.googleapis.com/request_count\"", aligner = "ALIGN_RATE" },
-    { title = "Job events refused by the function, by reason", filter = "metric.type = \"logging.googleapis.com/user/${google_logging_metric.rejected_events.name}\"", aligner = "ALIGN_RATE" },
-    { title = "Dead-letter backlog", filter = "${local.dead_letter_sub} AND metric.type = \"pubsub.googleapis.com/subscription/num_undelivered_messages\"", aligner = "ALIGN_MAX" },
-    { title = "VPC connector bytes sent/s", filter = "${local.connector_filter} AND metric.type = \"vpcaccess.googleapis.com/connector/sent_bytes_count\"", aligner = "ALIGN_RATE" },
-  ]
-}
-
-resource "google_monitoring_dashboard" "main" {
-  dashboard_json = jsonencode({
-    displayName = "Notifications (${var.environment})"
-    mosaicLayout = {
-      columns = 12
-      tiles = [for i, w in local.dashboard_widgets : {
-        xPos   = (i % 2) * 6
-        yPos   = floor(i / 2) * 4
-        width  = 6
-        height = 4
-        widget = {
-          title = w.title
-          xyChart = {
-            dataSets = [can(w.promql) ? {
-              timeSeriesQuery = { prometheusQuery = w.promql }
-              plotType        = "LINE"
-              } : {
-              timeSeriesQuery = {
-                timeSeriesFilter = {
-                  filter      = w.filter
-                  aggregation = { alignmentPeriod = "60s", perSeriesAligner = w.aligner }
-                }
-              }
-              plotType = "LINE"
-            }]
-          }
-        }
-      }]
-    }
-  })
 }

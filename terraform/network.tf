@@ -33,26 +33,56 @@ resource "google_compute_subnetwork" "connector" {
   ip_cidr_range = var.connector_subnet_cidr
 }
 
-# Redis (6379; with in-transit encryption Memorystore serves TLS on the same port,
-# and 6378 is allowed for a later migration) from the egress ranges only: the
-# connector's subnet, and the Redis subnet when Direct VPC egress is chosen.
-resource "google_compute_firewall" "redis_from_egress" {
-  name        = "${local.name}-allow-redis"
-  network     = google_compute_network.main.id
-  direction   = "INGRESS"
-  priority    = 1000
-  target_tags = [var.redis_target_tag]
+# Who may open a connection to Redis, enforced where it can be: on the sending side.
+#
+# Memorystore's nodes live in a Google-managed network peered with this one, and VPC
+# firewall rules apply only to instances of this network, so an ingress rule "to
+# Redis" (the plan's wording) would restrict nothing. What this network can control
+# is egress: every instance here is denied TCP to Memorystore's range on 6379
+# (plain) and 6378 (Memorystore's TLS port), except the connector's VMs, which carry
+# Google's tag vpc-connector-REGION-NAME, and workloads tagged redis_client_tag
+# (Direct VPC egress instances, an operator's VM). AUTH and TLS (redis.tf) remain
+# the controls that hold whatever runs in the network (docs/DEPLOY.md, "Choices").
+locals {
+  redis_ports   = ["6378", "6379"]
+  connector_tag = "vpc-connector-${var.region}-${google_vpc_access_connector.main.name}"
+}
 
-  source_ranges = local.redis_client_ranges
+resource "google_compute_firewall" "redis_egress_allow" {
+  name               = "${local.name}-redis-egress-allow"
+  network            = google_compute_network.main.id
+  direction          = "EGRESS"
+  priority           = 900
+  target_tags        = [local.connector_tag, var.redis_client_tag]
+  destination_ranges = [var.redis_reserved_ip_range]
 
   allow {
     protocol = "tcp"
-    ports    = ["6379", "6378"]
+    ports    = local.redis_ports
+  }
+}
+
+resource "google_compute_firewall" "redis_egress_deny" {
+  name               = "${local.name}-redis-egress-deny"
+  network            = google_compute_network.main.id
+  direction          = "EGRESS"
+  priority           = 1000 # after the allow rule (lower numbers win)
+  destination_ranges = [var.redis_reserved_ip_range]
+
+  deny {
+    protocol = "tcp"
+    ports    = local.redis_ports
+  }
+
+  log_config {
+    metadata = "INCLUDE_ALL_METADATA" # a denied attempt is worth seeing
   }
 }
 
 # Google's health checkers, as the plan lists them, to instances tagged for health
-# checks. Not to the Redis tag: 6379 stays reachable from the egress ranges only.
+# checks. Nothing in this configuration carries the tag today (Cloud Run and
+# Memorystore are health-checked by Google itself); it is there for a VM or load
+# balancer backend added later, and it opens nothing to Redis.
 resource "google_compute_firewall" "health_checks" {
   name          = "${local.name}-allow-health-checks"
   network       = google_compute_network.main.id
@@ -64,8 +94,4 @@ resource "google_compute_firewall" "health_checks" {
   allow {
     protocol = "tcp"
   }
-}
-
-locals {
-  redis_client_ranges = var.stream_vpc_egress == "direct" ? [var.connector_subnet_cidr, var.redis_subnet_cidr] : [var.connector_subnet_cidr]
 }

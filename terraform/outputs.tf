@@ -9,7 +9,13 @@ output "redis_host" {
 }
 
 output "redis_port" {
-  value = google_redis_instance.main.port
+  description = "Memorystore's port: 6379, or 6378 with in-transit encryption."
+  value       = google_redis_instance.main.port
+}
+
+output "content_job_topic" {
+  description = "The existing topic the function listens to; the runbook republishes dead letters here."
+  value       = var.content_job_topic
 }
 
 output "dead_letter_topic" {
@@ -23,7 +29,8 @@ output "dead_letter_subscription" {
 }
 
 output "function_name" {
-  value = google_cloudfunctions2_function.notify.name
+  description = "The CloudEvents function (cloudbuild.yaml's _FUNCTION)."
+  value       = google_cloudfunctions2_function.notify.name
 }
 
 output "artifact_registry" {
@@ -34,4 +41,14 @@ output "artifact_registry" {
 output "jwt_secret_id" {
   description = "Add the backend's JWT signing secret here (docs/DEPLOY.md); null when JWKS is used."
   value       = local.jwt_from_secret ? google_secret_manager_secret.jwt[0].secret_id : null
+}
+
+output "deployer_service_account" {
+  description = "The CI account: the first `gcloud builds submit --service-account` runs as it (docs/DEPLOY.md)."
+  value       = google_service_account.deployer.id
+}
+
+output "build_staging_dir" {
+  description = "Pass as `gcloud builds submit --gcs-source-staging-dir`: the deployer can read its source only from here."
+  value       = "gs://${google_storage_bucket.build_source.name}/source"
 }

@@ -1,3 +1,7 @@
+# Memorystore for Redis (Basic or Standard tier). Its client limit is fixed at 65,000
+# per instance and the API refuses a maxclients parameter, so the plan's 10,000 /
+# 50,000 are an alert budget (redis_client_budget, monitoring.tf), not a setting;
+# only Memorystore for Redis Cluster or for Valkey would let maxclients be set.
 resource "google_redis_instance" "main" {
   name           = local.name
   region         = var.region
@@ -13,11 +17,20 @@ resource "google_redis_instance" "main" {
   # Only settable at creation: changing it replaces the instance (and its data).
   transit_encryption_mode = var.redis_transit_encryption ? "SERVER_AUTHENTICATION" : "DISABLED"
 
+  # Parameters from Memorystore's supported list only.
   redis_configs = {
     "maxmemory-policy"       = "volatile-lru"
     "notify-keyspace-events" = "Ex"
-    "maxclients"             = tostring(var.redis_max_clients)
     "timeout"                = "300"
+  }
+
+  # Redis is the only store: every student's history lives here (and Phase 2's read
+  # state and preferences). Prod snapshots it (RDB) so a restart or the loss of both
+  # nodes recovers from the last snapshot instead of starting empty. Off in dev (redis_rdb_snapshot_period = ""): docs/DEPLOY.md says
+  # what a restart then loses.
+  persistence_config {
+    persistence_mode    = var.redis_rdb_snapshot_period == "" ? "DISABLED" : "RDB"
+    rdb_snapshot_period = var.redis_rdb_snapshot_period == "" ? null : var.redis_rdb_snapshot_period
   }
 
   maintenance_policy {

@@ -43,3 +43,31 @@ resource "google_storage_bucket_object" "function_bootstrap" {
     ignore_changes = [source, detect_md5hash]
   }
 }
+
+# Where the first hand-run `gcloud builds submit --gcs-source-staging-dir` stages the
+# repository (docs/DEPLOY.md). A build that runs as the deployer reads its source
+# from here, so the deployer may read this bucket and no other; objects go after a week.
+resource "google_storage_bucket" "build_source" {
+  name                        = "${var.project_id}-${local.name}-build-src"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true
+
+  lifecycle_rule {
+    condition {
+      age = 7
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_storage_bucket_iam_member" "build_source_deployer" {
+  bucket = google_storage_bucket.build_source.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.deployer.member
+}

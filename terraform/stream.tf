@@ -5,6 +5,10 @@ resource "google_cloud_run_v2_service" "stream" {
   location            = var.region
   ingress             = "INGRESS_TRAFFIC_ALL" # browsers connect directly; every stream needs a JWT
   deletion_protection = local.is_prod
+  # Public without an allUsers binding (refused under the Domain Restricted Sharing
+  # org policy): Cloud Run skips its invoker IAM check and the service itself
+  # authenticates every request with the backend's JWT or a ticket.
+  invoker_iam_disabled = true
 
   template {
     service_account                  = google_service_account.stream.email
@@ -25,7 +29,7 @@ resource "google_cloud_run_v2_service" "stream" {
         content {
           network    = google_compute_network.main.id
           subnetwork = google_compute_subnetwork.redis.id
-          tags       = [var.redis_target_tag]
+          tags       = [var.redis_client_tag] # admitted by the Redis egress rule (network.tf)
         }
       }
     }
@@ -34,6 +38,9 @@ resource "google_cloud_run_v2_service" "stream" {
       name  = "stream"
       image = var.stream_image
 
+      # The only port Cloud Run routes requests to. It serves no /metrics: the
+      # container serves Prometheus metrics on METRICS_ADDR (loopback only), which
+      # the sidecar below scrapes.
       ports {
         container_port = 8080
       }
@@ -122,7 +129,10 @@ resource "google_cloud_run_v2_service" "stream" {
     }
 
     # Google Cloud Managed Service for Prometheus: scrapes the stream container's
-    # /metrics on :8080 and writes the series to Cloud Monitoring (monitoring.tf).
+    # loopback metrics port (the containers of an instance share one network
+    # namespace) as its RunMonitoring config says, and writes the series to Cloud
+    # Monitoring (monitoring.tf). The sidecar reads that config from
+    # /etc/rungmp/config.yaml; without it, it would scrape :8080/metrics.
     containers {
       name       = "metrics"
       image      = var.metrics_sidecar_image
@@ -134,6 +144,23 @@ resource "google_cloud_run_v2_service" "stream" {
           memory = "256Mi"
         }
         cpu_idle = false
+      }
+
+      volume_mounts {
+        name       = "rungmp-config"
+        mount_path = "/etc/rungmp"
+      }
+    }
+
+    volumes {
+      name = "rungmp-config"
+      secret {
+        secret = google_secret_manager_secret.metrics_config.secret_id
+        items {
+          # A pinned version, so a changed scrape config rolls a new revision.
+          version = google_secret_manager_secret_version.metrics_config.version
+          path    = "config.yaml"
+        }
       }
     }
 
@@ -164,6 +191,7 @@ resource "google_cloud_run_v2_service" "stream" {
     google_secret_manager_secret_version.redis,
     google_secret_manager_secret_iam_member.redis_stream,
     google_secret_manager_secret_iam_member.jwt_stream,
+    google_secret_manager_secret_iam_member.metrics_config_stream,
   ]
 }
 
@@ -179,6 +207,8 @@ locals {
       TRUSTED_PROXY_HOPS = "1"
       # Streams end before Cloud Run's 3600 s request timeout, with jitter.
       MAX_CONN_AGE = "55m"
+      # Prometheus metrics on loopback only, never on the public port.
+      METRICS_ADDR = local.metrics_addr
     },
     local.redis_tls ? { REDIS_TLS_CA = "${local.redis_ca_dir}/${local.redis_ca_file}" } : {},
     var.jwt_jwks_url != "" ? { JWT_JWKS_URL = var.jwt_jwks_url } : {},
@@ -187,10 +217,38 @@ locals {
   )
 }
 
-# Anyone may open a stream; the service itself requires a valid JWT or ticket.
-resource "google_cloud_run_v2_service_iam_member" "stream_public" {
-  name     = google_cloud_run_v2_service.stream.name
-  location = google_cloud_run_v2_service.stream.location
-  role     = "roles/run.invoker"
-  member   = "allUsers"
+# What the metrics sidecar scrapes: the stream container's loopback metrics port.
+locals {
+  metrics_port = 9090
+  metrics_addr = "127.0.0.1:${local.metrics_port}"
+
+  metrics_scrape_config = yamlencode({
+    apiVersion = "monitoring.googleapis.com/v1beta"
+    kind       = "RunMonitoring"
+    metadata   = { name = "${local.name}-stream" }
+    spec = {
+      endpoints = [{ port = tostring(local.metrics_port), path = "/metrics", interval = "30s" }]
+    }
+  })
+}
+
+resource "google_secret_manager_secret" "metrics_config" {
+  secret_id = "${local.name}-rungmp-config"
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_secret_manager_secret_version" "metrics_config" {
+  secret      = google_secret_manager_secret.metrics_config.id
+  secret_data = local.metrics_scrape_config
+}
+
+resource "google_secret_manager_secret_iam_member" "metrics_config_stream" {
+  secret_id = google_secret_manager_secret.metrics_config.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.stream.member
 }

@@ -4,7 +4,7 @@ terraform {
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = "~> 7.0"
+      version = "~> 7.45" # tested with 7.45.0 (the offline mirror); any later 7.x
     }
   }
 

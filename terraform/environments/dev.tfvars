@@ -11,15 +11,15 @@ connector_subnet_cidr = "10.10.1.0/28"
 redis_tier                = "BASIC"
 redis_memory_size_gb      = 1
 redis_version             = "REDIS_7_0"
-redis_max_clients         = 10000
+redis_client_budget       = 10000 # alert budget; Memorystore fixes maxclients at 65,000
 redis_auth_enabled        = true
 redis_transit_encryption  = true
 redis_deletion_protection = false
+redis_rdb_snapshot_period = "" # no persistence: a restart empties dev Redis (docs/DEPLOY.md)
 
-connector_machine_type   = "e2-micro"
-connector_min_instances  = 2
-connector_max_instances  = 10
-connector_max_throughput = 300
+connector_machine_type  = "e2-micro"
+connector_min_instances = 2
+connector_max_instances = 10
 
 stream_service_account_id = "vividly-notify-stream-dev"
 stream_min_instances      = 0

@@ -1,5 +1,7 @@
 # Production: the plan's prod numbers. Fill in project_id, content_job_topic, the
-# GitHub repository and the alert channels before the first apply (docs/DEPLOY.md).
+# GitHub repository, the JWT issuer and audience and the alert channels before the
+# first apply (docs/DEPLOY.md): as shipped, `terraform plan` refuses this file and
+# names each value still missing.
 project_id        = "vividly-prod"
 environment       = "prod"
 region            = "us-central1"
@@ -11,15 +13,15 @@ connector_subnet_cidr = "10.10.1.0/28"
 redis_tier                = "STANDARD_HA"
 redis_memory_size_gb      = 5
 redis_version             = "REDIS_7_0"
-redis_max_clients         = 50000
+redis_client_budget       = 50000 # alert budget; Memorystore fixes maxclients at 65,000
 redis_auth_enabled        = true
 redis_transit_encryption  = true
 redis_deletion_protection = true
+redis_rdb_snapshot_period = "ONE_HOUR" # students' history survives a restart
 
-connector_machine_type   = "e2-standard-4"
-connector_min_instances  = 2
-connector_max_instances  = 10
-connector_max_throughput = 1000
+connector_machine_type  = "e2-standard-4"
+connector_min_instances = 2
+connector_max_instances = 10
 
 stream_service_account_id = "vividly-notify-stream"
 stream_min_instances      = 2
@@ -28,7 +30,12 @@ stream_concurrency        = 1000
 allowed_origins           = ["https://app.vividly.example"]
 log_level                 = "info"
 
+# The iss and aud claims the backend puts in tokens for this service (required in prod).
+jwt_issuer   = ""
+jwt_audience = ""
+
 github_owner = "vividly-edu"
 github_repo  = "notifications"
 
-alert_notification_channels = []
+# At least one channel (gcloud beta monitoring channels list --format='value(name)').
+alert_notification_channels = ["projects/vividly-prod/notificationChannels/REPLACE_WITH_CHANNEL_ID"]

@@ -1,0 +1,115 @@
+# Values the real provider knows only after apply, made known at plan time
+# (override_during = plan in each test's mock_provider) so the tests can follow
+# references: which account runs or builds what, which connector and subnet the
+# services use, and the Redis instance the alerts and the dashboard filter on. Each
+# resource gets its own value, so an assertion that names the wrong one fails.
+
+override_resource {
+  target = google_service_account.stream
+  values = {
+    id     = "projects/test-project/serviceAccounts/stream@test-project.iam.gserviceaccount.com"
+    name   = "projects/test-project/serviceAccounts/stream@test-project.iam.gserviceaccount.com"
+    email  = "stream@test-project.iam.gserviceaccount.com"
+    member = "serviceAccount:stream@test-project.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_service_account.function
+  values = {
+    id     = "projects/test-project/serviceAccounts/function@test-project.iam.gserviceaccount.com"
+    name   = "projects/test-project/serviceAccounts/function@test-project.iam.gserviceaccount.com"
+    email  = "function@test-project.iam.gserviceaccount.com"
+    member = "serviceAccount:function@test-project.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_service_account.function_build
+  values = {
+    id     = "projects/test-project/serviceAccounts/function-build@test-project.iam.gserviceaccount.com"
+    name   = "projects/test-project/serviceAccounts/function-build@test-project.iam.gserviceaccount.com"
+    email  = "function-build@test-project.iam.gserviceaccount.com"
+    member = "serviceAccount:function-build@test-project.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_service_account.trigger
+  values = {
+    id     = "projects/test-project/serviceAccounts/trigger@test-project.iam.gserviceaccount.com"
+    name   = "projects/test-project/serviceAccounts/trigger@test-project.iam.gserviceaccount.com"
+    email  = "trigger@test-project.iam.gserviceaccount.com"
+    member = "serviceAccount:trigger@test-project.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_service_account.deployer
+  values = {
+    id     = "projects/test-project/serviceAccounts/deployer@test-project.iam.gserviceaccount.com"
+    name   = "projects/test-project/serviceAccounts/deployer@test-project.iam.gserviceaccount.com"
+    email  = "deployer@test-project.iam.gserviceaccount.com"
+    member = "serviceAccount:deployer@test-project.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_service_account.tester
+  values = {
+    id     = "projects/test-project/serviceAccounts/tester@test-project.iam.gserviceaccount.com"
+    name   = "projects/test-project/serviceAccounts/tester@test-project.iam.gserviceaccount.com"
+    email  = "tester@test-project.iam.gserviceaccount.com"
+    member = "serviceAccount:tester@test-project.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_service_account.scheduler
+  values = {
+    id     = "projects/test-project/serviceAccounts/scheduler@test-project.iam.gserviceaccount.com"
+    name   = "projects/test-project/serviceAccounts/scheduler@test-project.iam.gserviceaccount.com"
+    email  = "scheduler@test-project.iam.gserviceaccount.com"
+    member = "serviceAccount:scheduler@test-project.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_redis_instance.main
+  values = {
+    id              = "projects/test-project/locations/us-central1/instances/test-redis"
+    host            = "10.10.2.3"
+    port            = 6378
+    auth_string     = "test-auth-string"
+    server_ca_certs = [{ cert = "-----BEGIN CERTIFICATE-----test-----END CERTIFICATE-----" }]
+  }
+}
+
+override_resource {
+  target = google_vpc_access_connector.main
+  values = { id = "projects/test-project/locations/us-central1/connectors/test-connector" }
+}
+
+override_resource {
+  target = google_compute_network.main
+  values = { id = "projects/test-project/global/networks/test-network" }
+}
+
+override_resource {
+  target = google_compute_subnetwork.redis
+  values = { id = "projects/test-project/regions/us-central1/subnetworks/test-redis-subnet" }
+}
+
+mock_data "google_project" {
+  defaults = { number = "123456789012" }
+}
+
+override_resource {
+  target = google_pubsub_topic.dead_letter
+  values = { id = "projects/test-project/topics/test-dead-letter" }
+}
+
+override_resource {
+  target = google_cloudbuild_trigger.daily
+  values = { id = "projects/test-project/locations/us-central1/triggers/test-daily" }
+}

@@ -1,0 +1,109 @@
+# Plans prod from environments/prod.tfvars, with the values a user must fill in
+# supplied here (prod_placeholders.tftest.hcl checks that the file as shipped is
+# refused until they are):
+#   terraform test -var-file=environments/prod.tfvars -filter=tests/prod.tftest.hcl ...
+
+mock_provider "google" {
+  source          = "./tests/mocks"
+  override_during = plan
+}
+
+variables {
+  alert_notification_channels = ["projects/vividly-prod/notificationChannels/1234567890"]
+  jwt_issuer                  = "https://api.vividly.example"
+  jwt_audience                = "vividly-notifications"
+}
+
+run "redis" {
+  command = plan
+
+  assert {
+    condition     = google_redis_instance.main.tier == "STANDARD_HA" && google_redis_instance.main.memory_size_gb == 5 && google_redis_instance.main.redis_version == "REDIS_7_0"
+    error_message = "prod Redis must be STANDARD_HA, 5 GB, Redis 7"
+  }
+  assert {
+    condition     = google_redis_instance.main.persistence_config[0].persistence_mode == "RDB" && google_redis_instance.main.persistence_config[0].rdb_snapshot_period == "ONE_HOUR"
+    error_message = "prod must snapshot Redis (RDB) every hour: history, read state and preferences live there"
+  }
+  assert {
+    condition     = google_redis_instance.main.auth_enabled && google_redis_instance.main.transit_encryption_mode == "SERVER_AUTHENTICATION" && google_redis_instance.main.deletion_protection
+    error_message = "prod Redis: AUTH, TLS and deletion protection on"
+  }
+  assert {
+    condition     = !contains(keys(google_redis_instance.main.redis_configs), "maxclients") && google_redis_instance.main.redis_configs["maxmemory-policy"] == "volatile-lru" && google_redis_instance.main.redis_configs["timeout"] == "300"
+    error_message = "prod redis_configs: the plan's parameters, never maxclients"
+  }
+}
+
+run "connector" {
+  command = plan
+
+  assert {
+    condition     = google_vpc_access_connector.main.machine_type == "e2-standard-4" && google_vpc_access_connector.main.min_instances == 2 && google_vpc_access_connector.main.max_instances == 10
+    error_message = "prod connector: e2-standard-4, 2-10 instances"
+  }
+  assert {
+    # 10 e2-standard-4 instances carry 16,000 Mbps; 80 % is 1,600,000,000 bytes/s.
+    condition     = alltrue([for c in google_monitoring_alert_policy.connector_throughput.conditions : c.condition_threshold[0].threshold_value == 1600000000]) && length(google_monitoring_alert_policy.connector_throughput.conditions) == 2
+    error_message = "the prod connector alert must fire at 80 % of 10 x 1600 Mbps, in both directions"
+  }
+}
+
+run "stream_service" {
+  command = plan
+
+  assert {
+    condition     = google_cloud_run_v2_service.stream.template[0].scaling[0].min_instance_count == 2 && google_cloud_run_v2_service.stream.template[0].scaling[0].max_instance_count == 100 && google_cloud_run_v2_service.stream.template[0].max_instance_request_concurrency == 1000
+    error_message = "prod stream: 2-100 instances of 1000 streams (the plan's 100,000+)"
+  }
+  assert {
+    condition     = google_cloud_run_v2_service.stream.deletion_protection && google_cloud_run_v2_service.stream.invoker_iam_disabled
+    error_message = "prod stream: deletion-protected, public without allUsers"
+  }
+  assert {
+    condition     = { for e in google_cloud_run_v2_service.stream.template[0].containers[0].env : e.name => e.value if contains(["LOG_LEVEL", "JWT_ISSUER", "JWT_AUDIENCE", "METRICS_ADDR", "ALLOWED_ORIGINS"], e.name) } == { LOG_LEVEL = "info", JWT_ISSUER = "https://api.vividly.example", JWT_AUDIENCE = "vividly-notifications", METRICS_ADDR = "127.0.0.1:9090", ALLOWED_ORIGINS = "https://app.vividly.example" }
+    error_message = "prod stream must check issuer and audience, log at info, and keep metrics on loopback"
+  }
+}
+
+run "alerts_notify_someone" {
+  command = plan
+
+  assert {
+    condition = alltrue([for p in [
+      google_monitoring_alert_policy.redis_memory, google_monitoring_alert_policy.redis_connections,
+      google_monitoring_alert_policy.delivery_latency, google_monitoring_alert_policy.connection_errors,
+      google_monitoring_alert_policy.dead_letter_backlog, google_monitoring_alert_policy.connector_throughput,
+    ] : p.notification_channels == tolist(["projects/vividly-prod/notificationChannels/1234567890"])])
+    error_message = "every prod alert must notify the configured channel"
+  }
+  assert {
+    condition     = google_monitoring_alert_policy.redis_connections.conditions[0].condition_threshold[0].threshold_value == 45000
+    error_message = "prod Redis clients alert: 90 % of the 50,000 budget"
+  }
+  assert {
+    condition     = google_monitoring_alert_policy.delivery_latency.conditions[0].condition_prometheus_query_language[0].query == "histogram_quantile(0.99, sum by (le) (rate(sse_delivery_latency_seconds_bucket[5m]))) > 0.05"
+    error_message = "delivery latency alert: p99 above the plan's 50 ms"
+  }
+}
+
+run "dashboard_one_data_set_per_query" {
+  command = plan
+
+  assert {
+    condition     = alltrue(flatten([for t in jsondecode(google_monitoring_dashboard.main.dashboard_json).mosaicLayout.tiles : [for d in t.widget.xyChart.dataSets : !strcontains(try(d.timeSeriesQuery.prometheusQuery, ""), " or ")]]))
+    error_message = "a PromQL `a or b` of label-less aggregates draws only a: give each query its own data set"
+  }
+  assert {
+    condition     = [for t in jsondecode(google_monitoring_dashboard.main.dashboard_json).mosaicLayout.tiles : length(t.widget.xyChart.dataSets) if t.widget.title == "Delivery latency p50 / p99 (s)"] == [2] && [for t in jsondecode(google_monitoring_dashboard.main.dashboard_json).mosaicLayout.tiles : length(t.widget.xyChart.dataSets) if startswith(t.widget.title, "Slow-client drops")] == [3]
+    error_message = "p50/p99 must be two data sets, drops/resets/resyncs three"
+  }
+  assert {
+    condition     = length(jsondecode(google_monitoring_dashboard.main.dashboard_json).mosaicLayout.tiles) == 13 && alltrue([for t in jsondecode(google_monitoring_dashboard.main.dashboard_json).mosaicLayout.tiles : length(t.widget.xyChart.dataSets) > 0])
+    error_message = "every tile must draw something"
+  }
+  assert {
+    condition     = strcontains(google_monitoring_dashboard.main.dashboard_json, "redis.googleapis.com/stats/memory/usage_ratio") && strcontains(google_monitoring_dashboard.main.dashboard_json, "redis.googleapis.com/clients/connected") && strcontains(google_monitoring_dashboard.main.dashboard_json, "redis.googleapis.com/commands/calls") && strcontains(google_monitoring_dashboard.main.dashboard_json, "redis.googleapis.com/stats/network_traffic")
+    error_message = "the plan's four Redis charts: memory, clients, commands/s, network bytes/s"
+  }
+}

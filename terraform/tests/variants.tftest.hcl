@@ -1,0 +1,86 @@
+# The variants, each planned from environments/dev.tfvars with one choice changed:
+#   terraform test -var-file=environments/dev.tfvars -filter=tests/variants.tftest.hcl ...
+
+mock_provider "google" {
+  source          = "./tests/mocks"
+  override_during = plan
+}
+
+run "direct_vpc_egress" {
+  command = plan
+  variables {
+    stream_vpc_egress = "direct"
+  }
+
+  assert {
+    condition     = google_cloud_run_v2_service.stream.template[0].vpc_access[0].connector == null && length(google_cloud_run_v2_service.stream.template[0].vpc_access[0].network_interfaces) == 1
+    error_message = "Direct VPC egress replaces the connector on the stream service (the two cannot be combined)"
+  }
+  assert {
+    condition     = google_cloud_run_v2_service.stream.template[0].vpc_access[0].network_interfaces[0].subnetwork == google_compute_subnetwork.redis.id && google_cloud_run_v2_service.stream.template[0].vpc_access[0].network_interfaces[0].network == google_compute_network.main.id
+    error_message = "Direct VPC egress takes its addresses from the Redis subnet (with flow logs)"
+  }
+  assert {
+    condition     = google_cloud_run_v2_service.stream.template[0].vpc_access[0].network_interfaces[0].tags == tolist(["redis-client"]) && contains(google_compute_firewall.redis_egress_allow.target_tags, "redis-client")
+    error_message = "stream instances must carry the tag the Redis egress rule admits"
+  }
+  assert {
+    condition     = google_cloudfunctions2_function.notify.service_config[0].vpc_connector == google_vpc_access_connector.main.id
+    error_message = "the function keeps the connector"
+  }
+}
+
+run "auth_and_tls_off" {
+  command = plan
+  variables {
+    redis_auth_enabled       = false
+    redis_transit_encryption = false
+  }
+
+  assert {
+    condition     = !google_redis_instance.main.auth_enabled && google_redis_instance.main.transit_encryption_mode == "DISABLED"
+    error_message = "AUTH and TLS must follow the variables"
+  }
+  assert {
+    condition     = toset(keys(google_secret_manager_secret.redis)) == toset(["redis-addr"])
+    error_message = "without AUTH and TLS only the address is a secret"
+  }
+  assert {
+    condition     = length([for e in google_cloud_run_v2_service.stream.template[0].containers[0].env : e if contains(["REDIS_PASSWORD", "REDIS_TLS_CA"], e.name)]) == 0 && length([for v in google_cloud_run_v2_service.stream.template[0].volumes : v if v.name == "redis-ca"]) == 0
+    error_message = "the stream must not ask for an AUTH string or CA that do not exist"
+  }
+  assert {
+    condition     = length(google_cloudfunctions2_function.notify.service_config[0].secret_volumes) == 0 && toset([for e in google_cloudfunctions2_function.notify.service_config[0].secret_environment_variables : e.key]) == toset(["REDIS_ADDR"]) && !contains(keys(google_cloudfunctions2_function.notify.service_config[0].environment_variables), "REDIS_TLS_CA")
+    error_message = "the function must not ask for an AUTH string or CA that do not exist"
+  }
+}
+
+run "jwks" {
+  command = plan
+  variables {
+    jwt_jwks_url = "https://auth.vividly.example/.well-known/jwks.json"
+    jwt_issuer   = "https://auth.vividly.example"
+    jwt_audience = "vividly-notifications"
+  }
+
+  assert {
+    condition     = length(google_secret_manager_secret.jwt) == 0 && length(google_secret_manager_secret_iam_member.jwt_stream) == 0 && output.jwt_secret_id == null
+    error_message = "with a JWKS there is no HS256 secret"
+  }
+  assert {
+    condition     = { for e in google_cloud_run_v2_service.stream.template[0].containers[0].env : e.name => e.value if startswith(e.name, "JWT_") } == { JWT_JWKS_URL = "https://auth.vividly.example/.well-known/jwks.json", JWT_ISSUER = "https://auth.vividly.example", JWT_AUDIENCE = "vividly-notifications" }
+    error_message = "the stream must verify with the JWKS, issuer and audience, and read no JWT_SECRET"
+  }
+}
+
+run "go127_runtime" {
+  command = plan
+  variables {
+    function_runtime = "go127"
+  }
+
+  assert {
+    condition     = google_cloudfunctions2_function.notify.build_config[0].runtime == "go127" && google_cloudbuild_trigger.main.substitutions["_FN_RUNTIME"] == "go127"
+    error_message = "go127 must be accepted and reach the build"
+  }
+}

@@ -96,7 +96,10 @@ bench:
 
 ## fuzz: run each fuzz target for FUZZTIME (new crashers land in testdata/fuzz)
 fuzz:
-	$(GO) test ./functions/eventarc -run '^$$' -fuzz FuzzDecodePush -fuzztime $(FUZZTIME)
+	$(GO) test ./shared/notification -run '^$$' -fuzz '^FuzzClean$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./shared/notification -run '^$$' -fuzz '^FuzzCleanText$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./functions/eventarc -run '^$$' -fuzz '^FuzzDecodePush$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./functions/eventarc -run '^$$' -fuzz '^FuzzDisplayFieldsNeverRefused$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./shared/rediskey -run '^$$' -fuzz FuzzParseStreamID -fuzztime $(FUZZTIME)
 	$(GO) test ./stream/internal/sse -run '^$$' -fuzz FuzzAppendEvent -fuzztime $(FUZZTIME)
 	$(GO) test ./stream/internal/auth -run '^$$' -fuzz FuzzExtract -fuzztime $(FUZZTIME)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -15,9 +16,11 @@ import (
 	"time"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/vividly-edu/notifications/functions/eventarc"
 	"github.com/vividly-edu/notifications/shared/redistest"
 )
 
@@ -186,6 +189,57 @@ func TestFunctionOverHTTP(t *testing.T) {
 	}
 	if n := logLen(t); n != 1 { // the restarted Redis has no persistence: only the retry
 		t.Fatalf("after retry: log has %d, want 1", n)
+	}
+}
+
+// TestBenignContentOverHTTP: a job event as real pipelines send it (newline title,
+// stack trace, over-long text, a link that is not https) is delivered through the
+// function as a cleaned notification, not refused. It uses its own user and a fresh
+// message ID, so it neither sees nor disturbs TestFunctionOverHTTP's log.
+func TestBenignContentOverHTTP(t *testing.T) {
+	const benign = "benign-content-user"
+	for i, tc := range []struct {
+		name, job string
+		want      map[string]any
+	}{
+		{"completed with a newline title and a javascript link",
+			`{"request_id":"r-b1","user_id":"` + benign + `","status":"completed","video_url":"javascript:alert(1)","title":"Photosynthesis\nPart 2` + strings.Repeat("!", 400) + `"}`,
+			map[string]any{"type": "video_complete", "request_id": "r-b1", "title": "Photosynthesis Part 2" + strings.Repeat("!", 278) + "…"}},
+		{"failed with a stack trace",
+			`{"request_id":"r-b2","user_id":"` + benign + `","status":"failed","error":"Traceback:\r\n\tFile \"render.py\"\r\n"}`,
+			map[string]any{"type": "video_failed", "request_id": "r-b2", "error": "Traceback: File \"render.py\""}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := fmt.Sprintf("benign-%d-%d", i, time.Now().UnixNano())
+			req, _ := http.NewRequest(http.MethodPost, baseURL, bytes.NewReader(eventarc.PushBody([]byte(tc.job), id, time.Now())))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("ce-id", id)
+			req.Header.Set("ce-specversion", "1.0")
+			req.Header.Set("ce-type", eventarc.EventType)
+			req.Header.Set("ce-source", "//pubsub.googleapis.com/projects/p/topics/content-job-finished")
+			if got := post(t, req); got/100 != 2 {
+				t.Fatalf("status %d", got)
+			}
+			rdb := redis.NewClient(&redis.Options{Addr: server.Addr})
+			defer rdb.Close()
+			entries, err := rdb.XRevRangeN(context.Background(), "notifications:{"+benign+"}:log", "+", "-", 1).Result()
+			if err != nil || len(entries) != 1 {
+				t.Fatalf("log of %s: %v, %v; want the notification", benign, entries, err)
+			}
+			raw, _ := entries[0].Values["n"].(string)
+			if strings.ContainsAny(raw, "\r\n") {
+				t.Fatalf("stored JSON is not one line: %q", raw)
+			}
+			var got map[string]any
+			if err := json.Unmarshal([]byte(raw), &got); err != nil {
+				t.Fatal(err)
+			}
+			delete(got, "created_at")
+			delete(got, "id")
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("stored notification (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

@@ -19,12 +19,16 @@ import (
 // EventType is the CloudEvent type Eventarc gives a Pub/Sub delivery.
 const EventType = "google.cloud.pubsub.topic.v1.messagePublished"
 
-// Message is one decoded, validated job event as it arrived from Pub/Sub.
+// Message is one decoded job event as it arrived from Pub/Sub: routable (valid user_id
+// and status) and cleaned.
 type Message struct {
 	// ID is the Pub/Sub message ID, the key that makes redelivery idempotent.
 	ID          string
 	PublishTime time.Time
-	Job         notification.Job
+	// Job is the job with its display fields cleaned (notification.Job.Clean).
+	Job notification.Job
+	// Cleaned says what cleaning changed or dropped, for the function's WARN log.
+	Cleaned notification.Cleaned
 }
 
 // pushBody is the data of an Eventarc Pub/Sub CloudEvent, which is also the body of a
@@ -73,34 +77,38 @@ func DecodePush(body []byte, fallbackID string) (Message, error) {
 		}
 		msg.PublishTime = t
 	}
-	job, err := DecodeJob(m.Data)
+	var err error
+	msg.Job, msg.Cleaned, err = DecodeJob(m.Data)
 	if err != nil {
 		return Message{}, err
 	}
-	msg.Job = job
 	return msg, nil
 }
 
-// DecodeJob decodes and validates the JSON of message.data.
-func DecodeJob(data []byte) (notification.Job, error) {
+// DecodeJob decodes the JSON of message.data, refuses what cannot be routed or
+// understood (notification.Job.Validate) and cleans the rest: it returns the cleaned
+// job and what cleaning changed. Display fields never make it fail.
+func DecodeJob(data []byte) (notification.Job, notification.Cleaned, error) {
+	var none notification.Cleaned
 	if len(data) == 0 {
-		return notification.Job{}, invalid("message.data is empty")
+		return notification.Job{}, none, invalid("message.data is empty")
 	}
 	if len(data) > notification.MaxDataBytes {
-		return notification.Job{}, invalid("message.data is %d bytes, over the %d byte limit", len(data), notification.MaxDataBytes)
+		return notification.Job{}, none, invalid("message.data is %d bytes, over the %d byte limit", len(data), notification.MaxDataBytes)
 	}
 	var j notification.Job
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&j); err != nil {
-		return notification.Job{}, invalid("message.data is not a JSON job event: %s", jsonReason(err))
+		return notification.Job{}, none, invalid("message.data is not a JSON job event: %s", jsonReason(err))
 	}
 	if dec.More() {
-		return notification.Job{}, invalid("message.data has trailing data after the JSON object")
+		return notification.Job{}, none, invalid("message.data has trailing data after the JSON object")
 	}
 	if err := j.Validate(); err != nil {
-		return notification.Job{}, err
+		return notification.Job{}, none, err
 	}
-	return j, nil
+	j, cleaned := j.Clean()
+	return j, cleaned, nil
 }
 
 // jsonReason describes a JSON error without quoting the input back: reasons end up in

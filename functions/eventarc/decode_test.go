@@ -94,9 +94,45 @@ func TestDecodeRealDeliveries(t *testing.T) {
 func TestDecodeJobFiles(t *testing.T) {
 	t.Parallel()
 	for _, name := range []string{"job-completed.json", "job-failed.json"} {
-		if _, err := DecodeJob(readTestdata(t, name)); err != nil {
-			t.Errorf("%s: %v", name, err)
+		if _, cleaned, err := DecodeJob(readTestdata(t, name)); err != nil || cleaned.Any() {
+			t.Errorf("%s: cleaned %+v, %v", name, cleaned, err)
 		}
+	}
+}
+
+// TestDecodeCleansDisplayFields: display fields are never a reason to refuse a job
+// event (each of these was refused before); DecodePush cleans them and says what it did.
+func TestDecodeCleansDisplayFields(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, data string
+		want       notification.Job
+		cleaned    notification.Cleaned
+	}{
+		{"recorded messy job", string(readTestdata(t, "job-messy.json")),
+			notification.Job{RequestID: "7e1d", UserID: "u-42", Status: notification.StatusFailed,
+				Error: "Traceback (most recent call last):   File \"render.py\", line 42, in narrate TimeoutError: narration step took 301 s"},
+			notification.Cleaned{Error: notification.FixControl}},
+		{"newline title, http link", `{"request_id":"r","user_id":"u","status":"completed","video_url":"http://x.example/v","title":"A\nB"}`,
+			notification.Job{RequestID: "r", UserID: "u", Status: notification.StatusCompleted, Title: "A B"},
+			notification.Cleaned{Title: notification.FixControl, VideoURL: notification.FixBadURL}},
+		{"no link, no request id", `{"user_id":"u","status":"completed","title":"T"}`,
+			notification.Job{UserID: "u", Status: notification.StatusCompleted, Title: "T"},
+			notification.Cleaned{RequestID: notification.FixMissing, VideoURL: notification.FixMissing}},
+		{"escaped controls, long title", `{"request_id":"r\u0000","user_id":"u","status":"completed","video_url":"https://x.example/v","title":"` + strings.Repeat("t", 400) + `"}`,
+			notification.Job{RequestID: "r", UserID: "u", Status: notification.StatusCompleted, VideoURL: "https://x.example/v", Title: strings.Repeat("t", notification.MaxTitleLen-1) + "…"},
+			notification.Cleaned{RequestID: notification.FixControl, Title: notification.FixTruncated}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m, err := DecodePush(push(tc.data, ""), "")
+			if err != nil {
+				t.Fatalf("DecodePush = %v, want a cleaned job", err)
+			}
+			if m.Job != tc.want || m.Cleaned != tc.cleaned {
+				t.Errorf("got %+v %+v\nwant %+v %+v", m.Job, m.Cleaned, tc.want, tc.cleaned)
+			}
+		})
 	}
 }
 

@@ -42,7 +42,9 @@ func New(pub Publisher, log *slog.Logger, metrics *Metrics, now func() time.Time
 
 // Handle processes one CloudEvent. It returns an error only when a retry can succeed
 // (Redis unavailable): the Functions Framework answers 5xx and Pub/Sub redelivers.
-// Input that can never succeed is logged at ERROR, counted and acknowledged (nil).
+// Input that cannot be routed or understood is logged at ERROR, counted and
+// acknowledged (nil). Display fields never cause that: a job whose title, error or
+// video_url needed cleaning is published, logged at WARN and counted by field.
 func (h *Handler) Handle(ctx context.Context, e event.Event) error {
 	start := h.now()
 	msg, err := eventarc.DecodeEvent(e)
@@ -72,8 +74,33 @@ func (h *Handler) Handle(ctx context.Context, e event.Event) error {
 		return nil
 	}
 	h.metrics.Published.WithLabelValues(string(n.Type)).Inc()
-	h.log.InfoContext(ctx, "notification published", attrs...)
+	if !msg.Cleaned.Any() {
+		h.log.InfoContext(ctx, "notification published", attrs...)
+		return nil
+	}
+	h.published(ctx, msg.Cleaned, attrs)
 	return nil
+}
+
+// keyCleaned is the log attribute listing what cleaning changed, field → changes.
+const keyCleaned = "cleaned"
+
+// published logs a notification delivered with cleaned or dropped fields: one WARN line
+// per event (the fields, never their values), and counts each field.
+func (h *Handler) published(ctx context.Context, c notification.Cleaned, attrs []any) {
+	for field := range c.All() {
+		h.metrics.Cleaned.WithLabelValues(field).Inc()
+	}
+	attrs = append(attrs, keyCleaned, c)
+	if c.LinkDropped() {
+		reason := "video_url is not an absolute https URL"
+		if c.VideoURL&notification.FixMissing != 0 {
+			reason = "video_url is missing"
+		}
+		h.log.WarnContext(ctx, "notification published without a link", append(attrs, logging.KeyReason, reason)...)
+		return
+	}
+	h.log.WarnContext(ctx, "notification published with cleaned fields", attrs...)
 }
 
 func (h *Handler) reject(ctx context.Context, reason, messageID string, err error) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -153,6 +154,98 @@ func TestRejectedInputIsAcknowledged(t *testing.T) {
 			}
 			if line["level"] != "ERROR" || line["message_id"] == "" || line["reason"] != tc.reason {
 				t.Errorf("log line %v lacks ERROR level, message id or reason", line)
+			}
+		})
+	}
+}
+
+// TestBenignContentIsDelivered: what real pipelines send — titles with newlines, stack
+// traces, over-long text, links that are not https — produces a notification, cleaned
+// and (for a bad link) without the link, logged once at WARN and never refused.
+func TestBenignContentIsDelivered(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("é", notification.MaxTitleLen) + "ü"
+	trace := strings.Repeat("Traceback (most recent call last):\r\n\tFile \"render.py\", line 42\r\n", 200)
+	job := func(status, videoURL, title, errText string) string {
+		b, _ := json.Marshal(map[string]string{"request_id": "r-9", "user_id": "u-42", "status": status,
+			"video_url": videoURL, "title": title, "error": errText})
+		return string(b)
+	}
+	const cdn = "https://cdn.example/v.mp4"
+	for _, tc := range []struct {
+		name, data string
+		typ        notification.Type
+		wantURL    string
+		wantTitle  string
+		wantError  string
+		warn       string
+		cleaned    map[string]string
+		counted    []string
+	}{
+		{"newline title", job("completed", cdn, "Photosynthesis\nPart 2", ""), notification.VideoComplete, cdn, "Photosynthesis Part 2", "",
+			"notification published with cleaned fields", map[string]string{"title": "control"}, []string{"title"}},
+		{"301 character title", job("completed", cdn, long, ""), notification.VideoComplete, cdn, strings.Repeat("é", notification.MaxTitleLen-1) + "…", "",
+			"notification published with cleaned fields", map[string]string{"title": "truncated"}, []string{"title"}},
+		{"stack trace", job("failed", "", "T", trace), notification.VideoFailed, "", "T", "",
+			"notification published with cleaned fields", map[string]string{"error": "control,truncated"}, []string{"error"}},
+		{"http link", job("completed", "http://cdn.example/v.mp4", "T", ""), notification.VideoComplete, "", "T", "",
+			"notification published without a link", map[string]string{"video_url": "bad_url"}, []string{"video_url"}},
+		{"javascript link", job("completed", "javascript:alert(1)", "T", ""), notification.VideoComplete, "", "T", "",
+			"notification published without a link", map[string]string{"video_url": "bad_url"}, []string{"video_url"}},
+		{"relative link", job("completed", "/v.mp4", "T", ""), notification.VideoComplete, "", "T", "",
+			"notification published without a link", map[string]string{"video_url": "bad_url"}, []string{"video_url"}},
+		{"no link", `{"request_id":"r-9","user_id":"u-42","status":"completed","title":"T\r\n"}`, notification.VideoComplete, "", "T", "",
+			"notification published without a link", map[string]string{"title": "control", "video_url": "missing"}, []string{"title", "video_url"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, nil)
+			if err := f.h.Handle(context.Background(), pubsubEvent(t, "m-9", tc.data, now)); err != nil {
+				t.Fatalf("Handle = %v", err)
+			}
+			got, _ := f.mem.Latest(context.Background(), "u-42", 10)
+			if len(got) != 1 {
+				t.Fatalf("stored %d notifications, want 1", len(got))
+			}
+			if bytes.ContainsAny(got[0].Data, "\r\n") {
+				t.Errorf("stored JSON is not one line: %q", got[0].Data)
+			}
+			var n notification.Notification
+			if err := json.Unmarshal(got[0].Data, &n); err != nil {
+				t.Fatal(err)
+			}
+			if n.Type != tc.typ || n.VideoURL != tc.wantURL || n.Title != tc.wantTitle || (tc.typ == notification.VideoFailed) != (n.Error != "") {
+				t.Errorf("stored %+v", n)
+			}
+			if v := testutil.ToFloat64(f.metrics.Rejected.WithLabelValues("malformed")); v != 0 {
+				t.Errorf("rejected = %v, want 0", v)
+			}
+			for _, field := range tc.counted {
+				if v := testutil.ToFloat64(f.metrics.Cleaned.WithLabelValues(field)); v != 1 {
+					t.Errorf("cleaned{%s} = %v, want 1", field, v)
+				}
+			}
+			var line struct {
+				Level, Msg, Reason string
+				MessageID          string `json:"message_id"`
+				Cleaned            map[string]string
+			}
+			if err := json.Unmarshal(f.logs.Bytes(), &line); err != nil {
+				t.Fatalf("log is not one JSON line: %q", f.logs.String())
+			}
+			if line.Level != "WARN" || line.Msg != tc.warn || line.MessageID != "m-9" {
+				t.Errorf("log line %+v, want WARN %q for m-9", line, tc.warn)
+			}
+			if diff := cmp.Diff(tc.cleaned, line.Cleaned); diff != "" {
+				t.Errorf("logged cleaned fields (-want +got):\n%s", diff)
+			}
+			if (tc.wantURL == "" && tc.typ == notification.VideoComplete) != (line.Reason != "") {
+				t.Errorf("reason %q for a link drop", line.Reason)
+			}
+			for _, secret := range []string{"javascript", "http://", "/v.mp4", "Photosynthesis", "Traceback"} {
+				if strings.Contains(f.logs.String(), secret) {
+					t.Errorf("log echoes the payload (%q): %s", secret, f.logs.String())
+				}
 			}
 		})
 	}

@@ -1,5 +1,7 @@
-// Package notification defines the notification sent to browsers, the job event it is
-// made from, and the decoding of the Eventarc Pub/Sub deliveries that carry job events.
+// Package notification defines the notification sent to browsers and the job event it
+// is made from: which job events are refused (Validate) and how the fields a student
+// sees are made safe to show (Clean). Decoding the Eventarc delivery that carries a job
+// event lives with the function (functions/eventarc).
 package notification
 
 import (
@@ -59,7 +61,9 @@ func (t *Timestamp) UnmarshalJSON(b []byte) error {
 }
 
 // Body encodes n without its ID: the form in which it is stored before the log assigns
-// the ID. WithID turns a body into the full JSON.
+// the ID. WithID turns a body into the full JSON. The JSON is always one line: encoding/json
+// escapes every control character, and (with its default HTML escaping) U+2028 and
+// U+2029, so no field can put a line break into an SSE frame.
 func (n Notification) Body() ([]byte, error) {
 	n.ID = ""
 	return json.Marshal(n)
@@ -68,12 +72,34 @@ func (n Notification) Body() ([]byte, error) {
 // WithID returns the JSON of a stored notification: body (an object, as Body makes it)
 // with "id" as its first field. Both brokers and both delivery paths (live and replay)
 // build the payload this way, so a notification has the same bytes however it arrives.
+// Log IDs are plain ASCII ("1764174645123-0") and are copied as they are; any other id
+// is JSON-encoded, so the result stays one line of valid JSON whatever id holds.
 func WithID(id string, body []byte) []byte {
+	rest := bytes.TrimPrefix(body, []byte("{"))
 	out := make([]byte, 0, len(body)+len(id)+8)
-	out = append(out, `{"id":"`...)
-	out = append(out, id...)
-	out = append(out, `",`...)
-	return append(out, bytes.TrimPrefix(body, []byte("{"))...)
+	out = append(out, `{"id":`...)
+	if plainID(id) {
+		out = append(out, '"')
+		out = append(out, id...)
+		out = append(out, '"')
+	} else {
+		quoted, _ := json.Marshal(id) // a string always encodes
+		out = append(out, quoted...)
+	}
+	if len(rest) > 0 && rest[0] != '}' {
+		out = append(out, ',')
+	}
+	return append(out, rest...)
+}
+
+// plainID reports whether id can go into JSON between quotes as it is.
+func plainID(id string) bool {
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // Envelope is a stored notification as the stream delivers it: the log ID, the type and

@@ -1,10 +1,12 @@
 package notification
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,6 +44,9 @@ func TestNotificationGolden(t *testing.T) {
 		{"video_complete", Job{RequestID: "r-123", UserID: "u-42", Status: StatusCompleted, VideoURL: "https://cdn.example/v/r-123.mp4", Title: "Photosynthesis"}},
 		{"video_failed", Job{RequestID: "r-124", UserID: "u-42", Status: StatusFailed, Error: "Rendering failed: the script was too long."}},
 		{"escaping", Job{RequestID: "r-<125>", UserID: "u-42", Status: StatusCompleted, VideoURL: "https://cdn.example/v?a=1&b=2", Title: "Ünïcode \"quoted\" </script>"}},
+		// What a pipeline may send: the notification is delivered, cleaned and without
+		// the link.
+		{"cleaned", Job{RequestID: "r-126", UserID: "u-42", Status: StatusCompleted, VideoURL: "javascript:alert(1)", Title: "Line one\r\n\tLine two\u2028</script>\xff"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -72,6 +77,37 @@ func TestNotificationGolden(t *testing.T) {
 				t.Errorf("envelope = %+v, want id %s type %s", env, want.ID, want.Type)
 			}
 		})
+	}
+}
+
+// TestJSONIsOneLine: whatever a notification's fields or id hold, Body and WithID
+// give one line of valid JSON — no raw CR, LF, U+2028 or U+2029 to split an SSE frame
+// or a JavaScript string. Fields are set directly here, bypassing Clean.
+func TestJSONIsOneLine(t *testing.T) {
+	t.Parallel()
+	nasty := "a\r\nb\x00c\u2028d\u2029e\u0085f\x7fg\xffh\"i\\j</script>"
+	n := Notification{Type: VideoComplete, RequestID: nasty, VideoURL: nasty, Title: nasty, Error: nasty, CreatedAt: Timestamp{created}}
+	body, err := n.Body()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"1764174645123-0", "", nasty, "\"},\"type\":\"forged"} {
+		full := WithID(id, body)
+		if bytes.ContainsAny(full, "\r\n\u2028\u2029") || !json.Valid(full) {
+			t.Fatalf("WithID(%q) = %q: not one line of valid JSON", id, full)
+		}
+		for _, c := range full {
+			if c < 0x20 {
+				t.Fatalf("WithID(%q) holds control byte %#x", id, c)
+			}
+		}
+		var back Notification
+		if err := json.Unmarshal(full, &back); err != nil || back.ID != strings.ToValidUTF8(id, "\ufffd") || back.Type != VideoComplete {
+			t.Fatalf("WithID(%q) reads back as %+v, %v", id, back, err)
+		}
+	}
+	if got := string(WithID("1-0", []byte("{}"))); got != `{"id":"1-0"}` {
+		t.Errorf("WithID of an empty object = %s", got)
 	}
 }
 

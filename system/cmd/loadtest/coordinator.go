@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/vividly-edu/notifications/functions/eventarc"
 )
 
 type options struct {
@@ -296,13 +297,12 @@ func publish(ctx context.Context, c *http.Client, url, user string, seq int) err
 	rid := fmt.Sprintf("lt-%d-%d", seq, time.Now().UnixNano())
 	job, _ := json.Marshal(map[string]string{"request_id": rid, "user_id": user, "status": "completed",
 		"video_url": "https://cdn.example/v/" + rid + ".mp4", "title": "Load test"})
-	body, _ := json.Marshal(map[string]any{"message": map[string]any{"data": base64.StdEncoding.EncodeToString(job),
-		"messageId": rid, "publishTime": time.Now().UTC().Format(time.RFC3339Nano)}})
+	body := eventarc.PushBody(job, rid, time.Now())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("ce-id", rid)
 	req.Header.Set("ce-specversion", "1.0")
-	req.Header.Set("ce-type", "google.cloud.pubsub.topic.v1.messagePublished")
+	req.Header.Set("ce-type", eventarc.EventType)
 	req.Header.Set("ce-source", "//pubsub.googleapis.com/projects/local/topics/content-job-finished")
 	resp, err := c.Do(req)
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/vividly-edu/notifications/functions/eventarc"
 )
 
 // The demo page's two local-only helpers. Neither exists in bin/stream: production
@@ -77,11 +78,7 @@ func publishHandler(secret, functionURL string) http.Handler {
 			job["error"] = "The narration step timed out."
 		}
 		data, _ := json.Marshal(job)
-		push, _ := json.Marshal(map[string]any{
-			"message": map[string]any{"data": base64.StdEncoding.EncodeToString(data),
-				"messageId": req, "publishTime": time.Now().UTC().Format(time.RFC3339Nano)},
-			"subscription": "projects/local/subscriptions/demo",
-		})
+		push := eventarc.PushBody(data, req, time.Now())
 		resp, err := client.Post(functionURL, "application/json", bytes.NewReader(push))
 		if err != nil {
 			http.Error(w, `{"error":"function unreachable"}`, http.StatusBadGateway)

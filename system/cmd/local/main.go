@@ -5,17 +5,20 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/vividly-edu/notifications/functions/eventarc"
 	"github.com/vividly-edu/notifications/functions/notifier"
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/config"
@@ -137,7 +140,11 @@ func devToken(secret, user string, ttl time.Duration) (string, error) {
 }
 
 func printBanner(out io.Writer, brokerName, port, fnPort, user, token string, demo bool) {
-	data := `{"request_id":"demo-'"$(date +%s)"'","user_id":"` + user + `","status":"completed","video_url":"https://cdn.example/v/demo.mp4","title":"Photosynthesis"}`
+	// The message ID is left out of the body: the function takes the ce-id header,
+	// which the command makes unique, so each paste stores a new notification.
+	data, _ := json.Marshal(map[string]string{"request_id": "demo-banner", "user_id": user, "status": "completed",
+		"video_url": "https://cdn.example/v/demo.mp4", "title": "Photosynthesis"})
+	body := strings.ReplaceAll(string(eventarc.PushBody(data, "", time.Time{})), "'", `'\''`) // shell single quotes
 	fmt.Fprintf(out, `
 Vividly notifications — local system (%s)
   stream   http://127.0.0.1:%[2]s/api/v1/notifications/stream   (health: /healthz /readyz, metrics: /metrics)
@@ -156,11 +163,11 @@ Watch the stream (terminal 1):
 Publish a sample job event as Eventarc would (terminal 2):
   curl -sS -X POST http://127.0.0.1:%[3]s/ -H 'Content-Type: application/json' \
     -H "ce-id: $(date +%%s%%N)" -H 'ce-specversion: 1.0' \
-    -H 'ce-type: google.cloud.pubsub.topic.v1.messagePublished' \
+    -H 'ce-type: %[7]s' \
     -H 'ce-source: //pubsub.googleapis.com/projects/local/topics/content-job-finished' \
-    -d '{"message":{"data":"'"$(printf '%%s' '%[6]s' | base64 -w0)"'"}}'
+    -d '%[6]s'
 
-`, brokerName, port, fnPort, user, token, data)
+`, brokerName, port, fnPort, user, token, body, eventarc.EventType)
 	if demo {
 		fmt.Fprintf(out, "Open the demo notification centre: http://127.0.0.1:%s/demo/\n"+
 			"  (publish a job from the page; open it in several tabs: they share one connection)\n\n", port)

@@ -1,0 +1,122 @@
+package webpush
+
+import (
+	"context"
+	"crypto/ecdh"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// MaxSubscriptions is how many subscriptions (browsers, devices) one user may hold.
+const MaxSubscriptions = 10
+
+// SubscriptionTTL is how long a user's subscriptions live without use. Adding one or
+// pushing to them renews it; the key expiring lets volatile-lru evict abandoned ones.
+const SubscriptionTTL = 60 * 24 * time.Hour
+
+// maxEndpointLen bounds what we store per subscription; real endpoints are ~200 bytes.
+const maxEndpointLen = 2048
+
+// Sentinel errors callers branch on (errors.Is).
+var (
+	// ErrInvalidSubscription: the endpoint or keys are malformed (HTTP 400).
+	ErrInvalidSubscription = errors.New("invalid push subscription")
+	// ErrTooManySubscriptions: the user already has MaxSubscriptions (HTTP 409).
+	ErrTooManySubscriptions = errors.New("too many push subscriptions")
+)
+
+// Subscription is the browser's PushSubscription as JSON (PushSubscription.toJSON()).
+// The endpoint is a capability URL: anyone holding it can push to the browser (though
+// not decrypt-ably without the keys), so logs show only its origin (Origin).
+type Subscription struct {
+	Endpoint string  `json:"endpoint"`
+	Keys     SubKeys `json:"keys"`
+}
+
+// SubKeys are the browser's ECDH public key and authentication secret, base64url.
+type SubKeys struct {
+	P256dh string `json:"p256dh"`
+	Auth   string `json:"auth"`
+}
+
+// Store keeps each user's subscriptions. User IDs must already be valid
+// (notification.ValidUserID). Safe for concurrent use.
+type Store interface {
+	// Add stores s for user, replacing a subscription with the same endpoint (a browser
+	// re-subscribing gets new keys). It validates s, refuses a new endpoint beyond
+	// MaxSubscriptions with ErrTooManySubscriptions, and renews the TTL.
+	Add(ctx context.Context, user string, s Subscription) error
+	// Remove deletes the subscription with endpoint; removing an unknown one is no error.
+	Remove(ctx context.Context, user, endpoint string) error
+	// List returns the user's subscriptions in no particular order and renews the TTL.
+	List(ctx context.Context, user string) ([]Subscription, error)
+}
+
+// Validate checks s as the contract requires: an absolute https endpoint (or, with
+// allowLoopback, http://127.0.0.1:<port>), a p256dh that is a 65-byte uncompressed
+// P-256 point and a 16-byte auth secret. Errors wrap ErrInvalidSubscription and never
+// repeat the endpoint or keys.
+func (s Subscription) Validate(allowLoopback bool) error {
+	if err := validEndpoint(s.Endpoint, allowLoopback); err != nil {
+		return fmt.Errorf("%w: %s", ErrInvalidSubscription, err)
+	}
+	p, err := decodeB64URL(s.Keys.P256dh)
+	if err != nil || len(p) != 65 || p[0] != 4 {
+		return fmt.Errorf("%w: keys.p256dh must be base64url of a 65-byte uncompressed P-256 point", ErrInvalidSubscription)
+	}
+	if _, err := ecdh.P256().NewPublicKey(p); err != nil {
+		return fmt.Errorf("%w: keys.p256dh is not a point on P-256", ErrInvalidSubscription)
+	}
+	if a, err := decodeB64URL(s.Keys.Auth); err != nil || len(a) != 16 {
+		return fmt.Errorf("%w: keys.auth must be base64url of 16 bytes", ErrInvalidSubscription)
+	}
+	return nil
+}
+
+// Origin is the endpoint's scheme and host: what logs may show of it.
+func (s Subscription) Origin() string { return origin(s.Endpoint) }
+
+func origin(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "?"
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// validEndpoint refuses anything but a plain absolute https URL on a DNS name: no
+// credentials, no IP literals or localhost (the server would POST there: server-side
+// request forgery), and the dialer refuses private addresses too (see newHTTPClient).
+func validEndpoint(endpoint string, allowLoopback bool) error {
+	if endpoint == "" || len(endpoint) > maxEndpointLen {
+		return fmt.Errorf("endpoint must be 1-%d bytes", maxEndpointLen)
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || u.Fragment != "" || u.Opaque != "" {
+		return errors.New("endpoint must be an absolute URL without credentials or fragment")
+	}
+	host := u.Hostname()
+	if allowLoopback && u.Scheme == "http" && host == "127.0.0.1" && u.Port() != "" {
+		return nil
+	}
+	if u.Scheme != "https" {
+		return errors.New("endpoint must be https")
+	}
+	if net.ParseIP(host) != nil || strings.EqualFold(host, "localhost") || !strings.Contains(host, ".") {
+		return errors.New("endpoint host must be a public DNS name")
+	}
+	return nil
+}
+
+// decodeB64URL decodes base64url with or without padding, as browsers and key tools
+// differ on it.
+func decodeB64URL(s string) ([]byte, error) {
+	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+}
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

@@ -1,0 +1,292 @@
+package webpush
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// WorkerOptions tune a Worker. Queue is required; zero values get the defaults shown.
+type WorkerOptions struct {
+	Queue       string        // the Redis Stream the function writes to, e.g. "notifications:{push}"
+	Group       string        // consumer group: "push"
+	Consumer    string        // this instance's name in the group: hostname + random suffix
+	Window      time.Duration // coalescing window (Config.Window): 60s
+	TTL         time.Duration // push TTL (Config.TTL): 24h
+	Concurrency int           // requests to push services in flight (Config.Concurrency): 256
+	PerOrigin   int           // of which to one push service (origin): Concurrency/2
+	MaxInFlight int           // queue entries handled at once: 1024
+	ClaimIdle   time.Duration // a pending entry idle this long belongs to a dead consumer: 30s
+	RetryFor    time.Duration // how long one push is retried on 429/5xx/timeouts: 5m
+	Backoff     time.Duration // first retry delay, doubling up to a minute: 1s
+	Tick        time.Duration // how often ended windows are summarised: 500ms
+	Block       time.Duration // XREADGROUP BLOCK, which also bounds how long Run takes to stop: 1s
+	Drain       time.Duration // on shutdown, how long running requests may finish: 3s
+	Log         *slog.Logger
+	Now         func() time.Time
+}
+
+// Worker consumes the push queue. Run it once per instance; instances share the work.
+type Worker struct {
+	rdb      redis.UniversalClient
+	store    Store
+	sender   *Sender
+	presence Presence
+	prefs    Preferences
+	opts     WorkerOptions
+	log      *slog.Logger
+
+	slots chan struct{} // one per queue entry being handled
+	limit *limiter      // requests to push services
+	stats counters
+
+	mu       sync.Mutex
+	inFlight map[string]struct{}         // entry IDs being handled here, whose claim we renew
+	waiting  map[string][]redis.XMessage // users being decided → their entries read since
+
+	groupReady  atomic.Bool // the consumer group exists (readLoop made sure)
+	claimCursor string      // where XAUTOCLAIM goes on; only maintainLoop touches it
+}
+
+// NewWorker returns a Worker; it does nothing until Run.
+func NewWorker(rdb redis.UniversalClient, store Store, sender *Sender, presence Presence, prefs Preferences, opts WorkerOptions) (*Worker, error) {
+	if rdb == nil || store == nil || sender == nil || presence == nil || prefs == nil {
+		return nil, errors.New("webpush: NewWorker needs a redis client, store, sender, presence and preferences")
+	}
+	if opts.Queue == "" {
+		return nil, errors.New("webpush: WorkerOptions.Queue is required")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&opts.Window, time.Minute)
+	def(&opts.TTL, 24*time.Hour)
+	def(&opts.ClaimIdle, 30*time.Second)
+	def(&opts.RetryFor, 5*time.Minute)
+	def(&opts.Backoff, time.Second)
+	def(&opts.Tick, 500*time.Millisecond)
+	def(&opts.Block, time.Second)
+	def(&opts.Drain, 3*time.Second)
+	if opts.Group == "" {
+		opts.Group = "push"
+	}
+	if opts.Consumer == "" {
+		host, _ := os.Hostname()
+		opts.Consumer = host + "-" + strings.ToLower(rand.Text()[:8])
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 256
+	}
+	if opts.PerOrigin <= 0 {
+		opts.PerOrigin = max(1, opts.Concurrency/2)
+	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 1024
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	w := &Worker{rdb: rdb, store: store, sender: sender, presence: presence, prefs: prefs, opts: opts,
+		log:      opts.Log.With(slog.String("consumer", opts.Consumer)),
+		slots:    make(chan struct{}, opts.MaxInFlight),
+		limit:    newLimiter(opts.Concurrency, opts.PerOrigin),
+		inFlight: map[string]struct{}{},
+		waiting:  map[string][]redis.XMessage{}}
+	return w, nil
+}
+
+// Run consumes the queue until ctx ends, then lets requests already on the wire finish
+// for up to Drain and returns (after at most Block + Drain: go-redis does not interrupt
+// a blocked XREADGROUP). Entries it did not finish stay pending in the group and
+// another instance reclaims them after ClaimIdle. Run returns nil after ctx ends; a
+// Redis outage is logged and retried, not returned.
+func (w *Worker) Run(ctx context.Context) error {
+	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(w.opts.Drain, cancel) })
+	defer stop()
+	defer cancel()
+	var handlers, loops sync.WaitGroup
+	loops.Go(func() { w.readLoop(ctx, hctx, &handlers) })
+	loops.Go(func() { w.maintainLoop(ctx, hctx, &handlers) })
+	loops.Wait()
+	handlers.Wait()
+	return nil
+}
+
+func (w *Worker) ensureGroup(ctx context.Context) error {
+	err := w.rdb.XGroupCreateMkStream(ctx, w.opts.Queue, w.opts.Group, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("xgroup create %s: %w", w.opts.Queue, err)
+	}
+	return nil
+}
+
+// readLoop hands new entries to handlers, reading only as many as there are free slots
+// so a backlog waits in Redis (where another instance can take it), not in memory.
+func (w *Worker) readLoop(ctx, hctx context.Context, handlers *sync.WaitGroup) {
+	needGroup := true
+	for ctx.Err() == nil {
+		if needGroup {
+			if err := w.ensureGroup(ctx); err != nil {
+				w.pause(ctx, "create consumer group", err)
+				continue
+			}
+			needGroup = false
+			w.groupReady.Store(true)
+		}
+		n := w.takeSlots(ctx)
+		if n == 0 {
+			return
+		}
+		res, err := w.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: w.opts.Group, Consumer: w.opts.Consumer,
+			Streams: []string{w.opts.Queue, ">"}, Count: int64(n), Block: w.opts.Block}).Result()
+		var msgs []redis.XMessage
+		if len(res) > 0 {
+			msgs = res[0].Messages
+		}
+		w.dispatch(ctx, hctx, handlers, msgs, n)
+		if err != nil && !errors.Is(err, redis.Nil) && ctx.Err() == nil {
+			needGroup = strings.HasPrefix(err.Error(), "NOGROUP")
+			w.pause(ctx, "read push queue", err)
+		}
+	}
+}
+
+// maintainLoop summarises ended windows every Tick and, every ClaimIdle/3, renews the
+// claim on entries still being handled here and takes over those of dead consumers.
+func (w *Worker) maintainLoop(ctx, hctx context.Context, handlers *sync.WaitGroup) {
+	tick := time.NewTicker(w.opts.Tick)
+	defer tick.Stop()
+	var lastClaim, lastPrune time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := w.flushDue(ctx, w.opts.Now()); err != nil && ctx.Err() == nil {
+			w.log.WarnContext(ctx, "push windows", slog.Any("error", err))
+		}
+		if !w.groupReady.Load() || time.Since(lastClaim) < w.opts.ClaimIdle/3 {
+			continue
+		}
+		lastClaim = time.Now()
+		if err := w.renewClaims(ctx); err != nil && ctx.Err() == nil {
+			w.log.WarnContext(ctx, "renew push queue claims", slog.Any("error", err))
+		}
+		if err := w.reclaim(ctx, hctx, handlers); err != nil && ctx.Err() == nil {
+			w.log.WarnContext(ctx, "reclaim push queue entries", slog.Any("error", err))
+		}
+		if time.Since(lastPrune) > 10*time.Minute {
+			lastPrune = time.Now()
+			if err := w.pruneConsumers(ctx, time.Hour); err != nil && ctx.Err() == nil {
+				w.log.WarnContext(ctx, "prune push queue consumers", slog.Any("error", err))
+			}
+		}
+	}
+}
+
+// renewClaims resets the idle time of entries this Worker is still handling (a push
+// being retried can take minutes), so no other instance takes them over meanwhile.
+func (w *Worker) renewClaims(ctx context.Context) error {
+	w.mu.Lock()
+	ids := make([]string, 0, len(w.inFlight))
+	for id := range w.inFlight {
+		ids = append(ids, id)
+	}
+	w.mu.Unlock()
+	if len(ids) == 0 {
+		return nil
+	}
+	return w.rdb.XClaimJustID(ctx, &redis.XClaimArgs{Stream: w.opts.Queue, Group: w.opts.Group,
+		Consumer: w.opts.Consumer, Messages: ids}).Err()
+}
+
+// reclaim takes over entries pending longer than ClaimIdle: their consumer died (or
+// failed on a Redis error and left them for a retry).
+func (w *Worker) reclaim(ctx, hctx context.Context, handlers *sync.WaitGroup) error {
+	free := w.opts.MaxInFlight - len(w.slots)
+	if free <= 0 {
+		return nil
+	}
+	if w.claimCursor == "" {
+		w.claimCursor = "0-0"
+	}
+	msgs, next, err := w.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: w.opts.Queue, Group: w.opts.Group,
+		Consumer: w.opts.Consumer, MinIdle: w.opts.ClaimIdle, Start: w.claimCursor, Count: int64(free)}).Result()
+	if err != nil {
+		return err
+	}
+	w.claimCursor = next // "0-0" once the whole pending list has been scanned
+	w.stats.reclaimed.Add(uint64(len(msgs)))
+	n := 0
+	for n < len(msgs) && w.tryTakeSlot() {
+		n++
+	}
+	w.dispatch(ctx, hctx, handlers, msgs, n)
+	return nil
+}
+
+// pruneConsumers deletes consumers of instances that are gone (each instance joins
+// under a new name): idle for staleAfter with nothing pending, since what they had
+// pending was reclaimed first. A live consumer reads every Block, never that idle.
+func (w *Worker) pruneConsumers(ctx context.Context, staleAfter time.Duration) error {
+	consumers, err := w.rdb.XInfoConsumers(ctx, w.opts.Queue, w.opts.Group).Result()
+	if err != nil {
+		return err
+	}
+	for _, c := range consumers {
+		if c.Name != w.opts.Consumer && c.Pending == 0 && c.Idle > staleAfter {
+			if err := w.rdb.XGroupDelConsumer(ctx, w.opts.Queue, w.opts.Group, c.Name).Err(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// takeSlots blocks for one free handler slot, then takes up to 99 more without waiting.
+func (w *Worker) takeSlots(ctx context.Context) int {
+	select {
+	case w.slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0
+	}
+	n := 1
+	for n < 100 && w.tryTakeSlot() {
+		n++
+	}
+	return n
+}
+
+func (w *Worker) tryTakeSlot() bool {
+	select {
+	case w.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// pause logs a Redis failure and waits a second before the loop tries again.
+func (w *Worker) pause(ctx context.Context, what string, err error) {
+	w.log.WarnContext(ctx, what, slog.Any("error", err))
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Second):
+	}
+}

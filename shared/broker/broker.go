@@ -1,6 +1,8 @@
-// Package broker holds what every broker implementation shares: the resume rules of a
-// user's log, the limits of that log, the interface live deliveries arrive through, and
-// Memory, the in-process implementation used by `make run` and unit tests.
+// Package broker declares the broker contract (Broker, Sink) and holds what every
+// implementation shares: the resume rules of a user's log, the limits of that log, and
+// Memory, the in-process implementation used by `make run` and unit tests. The Redis
+// implementation is shared/redisbroker; shared/broker/brokertest is the contract suite
+// both pass.
 package broker
 
 import (
@@ -8,7 +10,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/vividly-edu/notifications/shared/notification"
 	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
@@ -34,18 +35,6 @@ func (l Limits) Validate() error {
 		return fmt.Errorf("broker limits must be positive: %+v", l)
 	}
 	return nil
-}
-
-// Sink receives live notifications from Run. Its methods are called from one goroutine,
-// in the order the broker received the notifications, and must not block.
-type Sink interface {
-	// Deliver hands over one notification for userID.
-	Deliver(userID string, e notification.Envelope)
-	// Resync says live delivery was interrupted (a lost pub/sub connection, now back):
-	// notifications may have been missed, and every consumer must replay from its log.
-	// It comes before every notification received after the interruption, so a
-	// consumer that handles the two in order replays from where the gap began.
-	Resync()
 }
 
 // ErrReset is matched (errors.Is) by a *ResetError.

@@ -11,7 +11,7 @@ import (
 )
 
 func TestMemoryContract(t *testing.T) {
-	brokertest.Run(t, func(t *testing.T) brokertest.Broker {
+	brokertest.Run(t, func(t *testing.T) broker.Broker {
 		m, err := broker.NewMemory(broker.Limits{MaxLen: brokertest.MaxLen, Retention: time.Hour, DedupeTTL: time.Hour}, time.Now)
 		if err != nil {
 			t.Fatal(err)

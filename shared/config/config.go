@@ -4,10 +4,10 @@ package config
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
+	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/sethvargo/go-envconfig"
@@ -17,26 +17,75 @@ import (
 type Getenv func(string) string
 
 // Load fills target, a pointer to a struct with `env` tags, from getenv. An empty value
-// counts as unset. A malformed value is an error that names its variable.
+// counts as unset. Every missing or malformed variable is reported, not only the first:
+// the error joins one error per variable (errors.Join), each naming it and never
+// echoing its value. On error, target holds what could be read, with defaults in place
+// of the bad values, so callers can go on checking the rest.
 func Load(ctx context.Context, getenv Getenv, target any) error {
-	// Fields are looked up one at a time, each just before it is decoded, so the last
-	// key looked up names the variable of a decoding error.
-	var current string
-	err := envconfig.ProcessWith(ctx, &envconfig.Config{
-		Target: target,
-		Lookuper: envconfig.LookuperFunc(func(key string) (string, bool) {
-			current = key
-			v := getenv(key)
-			return v, v != ""
-		}),
-	})
-	if err == nil {
-		return nil
+	rv := reflect.ValueOf(target)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+		return errors.New("config.Load: target must be a pointer to a struct")
 	}
+	// envconfig stops at the first error. Fields are looked up one at a time, each just
+	// before it is decoded, so the last key looked up names the variable at fault. The
+	// next pass treats a malformed variable as unset (its default applies) and a
+	// missing required one as set but empty, and so gets past it to the following
+	// variables. Each pass gets past one more variable, so this ends; a variable that
+	// fails twice ends it early.
+	orig := reflect.New(rv.Elem().Type()).Elem()
+	orig.Set(rv.Elem()) // each pass starts from what the caller passed
+	failed := map[string]bool{}
+	missing := map[string]bool{}
+	var errs []error
+	for {
+		rv.Elem().Set(orig)
+		var current string
+		err := envconfig.ProcessWith(ctx, &envconfig.Config{
+			Target: target,
+			Lookuper: envconfig.LookuperFunc(func(key string) (string, bool) {
+				current = key
+				switch {
+				case missing[key]:
+					return "", true
+				case failed[key]:
+					return "", false
+				}
+				v := getenv(key)
+				return v, v != ""
+			}),
+		})
+		if err == nil {
+			return errors.Join(errs...)
+		}
+		if current == "" || failed[current] || missing[current] {
+			if current == "" { // not about a variable: the target's tags are wrong
+				errs = append(errs, fmt.Errorf("config: %w", err))
+			}
+			return errors.Join(errs...)
+		}
+		if errors.Is(err, envconfig.ErrMissingRequired) {
+			missing[current] = true
+		} else {
+			failed[current] = true
+		}
+		errs = append(errs, variableError(current, getenv(current), err))
+	}
+}
+
+// variableError says what is wrong with variable name, whose value was value, without
+// repeating the value (it may be a secret set in the wrong place).
+func variableError(name, value string, err error) error {
 	if errors.Is(err, envconfig.ErrMissingRequired) {
-		return fmt.Errorf("config: %w", err)
+		return fmt.Errorf("config: %s: %w", name, envconfig.ErrMissingRequired)
 	}
-	return fmt.Errorf("config: %s: %s", current, cause(err))
+	msg := cause(err)
+	if value != "" {
+		for _, q := range []string{strconv.Quote(value), `"` + value + `"`} {
+			msg = strings.ReplaceAll(msg, " "+q, "")
+			msg = strings.ReplaceAll(msg, q, "value")
+		}
+	}
+	return fmt.Errorf("config: %s: %s", name, msg)
 }
 
 // cause drops envconfig's "Field: Field: " prefixes, which name Go fields rather than
@@ -50,76 +99,4 @@ func cause(err error) string {
 		}
 		msg = rest
 	}
-}
-
-// Secret is a string that never appears in logs or formatted output.
-type Secret string
-
-// LogValue implements slog.LogValuer.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
-
-// MarshalJSON implements json.Marshaler: a config logged as a whole (slog's JSON
-// handler marshals nested structs with encoding/json, bypassing LogValue) stays redacted.
-func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
-
-// String implements fmt.Stringer.
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return "[redacted]"
-}
-
-// Redis is how to reach Redis (REDIS_*).
-type Redis struct {
-	// Addr is host:port; empty means "no Redis" where a binary has an alternative.
-	Addr     string `env:"ADDR"`
-	Password Secret `env:"PASSWORD"`
-	// TLSCA is the path of a PEM file with the server's CA certificates; it turns TLS on.
-	TLSCA string `env:"TLS_CA"`
-	// KeyPrefix starts every key and channel name, so environments can share a Redis.
-	KeyPrefix KeyPrefix `env:"KEY_PREFIX, default=notifications"`
-}
-
-// KeyPrefix is a Redis name prefix: no braces (they would break the per-user hash tag),
-// no spaces or control bytes.
-type KeyPrefix string
-
-// EnvDecode implements envconfig.Decoder.
-func (p *KeyPrefix) EnvDecode(v string) error {
-	if len(v) > 64 || strings.ContainsAny(v, "{}*?[] \t\r\n") {
-		return errors.New("must be at most 64 characters without braces, glob characters or spaces")
-	}
-	*p = KeyPrefix(v)
-	return nil
-}
-
-// Logging configures the log output (LOG_LEVEL, GOOGLE_CLOUD_PROJECT).
-type Logging struct {
-	Level Level `env:"LOG_LEVEL, default=info"`
-	// Project names the Google Cloud project in trace links; Cloud Run sets it.
-	Project string `env:"GOOGLE_CLOUD_PROJECT"`
-}
-
-// Level is a log level spelt debug, info, warn or error. It is a slog.Leveler.
-type Level slog.Level
-
-// Level implements slog.Leveler.
-func (l Level) Level() slog.Level { return slog.Level(l) }
-
-// EnvDecode implements envconfig.Decoder.
-func (l *Level) EnvDecode(v string) error {
-	switch strings.ToLower(v) {
-	case "debug":
-		*l = Level(slog.LevelDebug)
-	case "info":
-		*l = Level(slog.LevelInfo)
-	case "warn", "warning":
-		*l = Level(slog.LevelWarn)
-	case "error":
-		*l = Level(slog.LevelError)
-	default:
-		return fmt.Errorf("%q is not one of debug, info, warn, error", v)
-	}
-	return nil
 }

@@ -44,7 +44,7 @@ func newBroker(t *testing.T, limits broker.Limits) (*redisbroker.Broker, *redis.
 }
 
 func TestRedisContract(t *testing.T) {
-	brokertest.Run(t, func(t *testing.T) brokertest.Broker {
+	brokertest.Run(t, func(t *testing.T) broker.Broker {
 		b, _ := newBroker(t, broker.Limits{MaxLen: brokertest.MaxLen, Retention: time.Hour, DedupeTTL: time.Hour})
 		return b
 	})

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -68,40 +70,72 @@ type Config struct {
 	DrainTime time.Duration `env:"DRAIN_TIME, default=3s"`
 }
 
-// LoadConfig reads and checks the configuration.
+// LogValue implements slog.LogValuer for the start-up log: each variable by its name,
+// durations as 15s rather than nanoseconds, secrets redacted.
+func (c Config) LogValue() slog.Value { return config.LogValue(c) }
+
+// LoadConfig reads and checks the configuration. It reports every bad variable at once
+// (errors.Join), each error naming its variable; none repeats a raw value.
 func LoadConfig(ctx context.Context, getenv config.Getenv) (Config, error) {
 	var c Config
-	if err := config.Load(ctx, getenv, &c); err != nil {
-		return c, err
+	// On a malformed variable Load still fills the rest (defaults in place of the bad
+	// ones), so the checks below add what they find to its errors.
+	errs := []error{config.Load(ctx, getenv, &c)}
+	bad := func(variable, rule string, args ...any) {
+		errs = append(errs, fmt.Errorf("config: %s: "+rule, append([]any{variable}, args...)...))
 	}
-	for _, o := range c.AllowedOrigins {
+	for i, o := range c.AllowedOrigins {
 		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" || o == "*" {
-			return c, fmt.Errorf("config: ALLOWED_ORIGINS: %q is not an origin like https://app.example", o)
+			bad("ALLOWED_ORIGINS", "entry %d is not an origin like https://app.example", i+1)
 		}
 	}
-	switch {
-	case c.JWTJWKSURL != "" && !strings.HasPrefix(c.JWTJWKSURL, "https://") && !strings.HasPrefix(c.JWTJWKSURL, "http://127.0.0.1"):
-		return c, fmt.Errorf("config: JWT_JWKS_URL must be an https URL")
-	case c.TicketTTL < time.Second || c.TicketTTL > 10*time.Minute:
-		return c, fmt.Errorf("config: TICKET_TTL must be between 1s and 10m, got %s", c.TicketTTL)
-	case c.MaxConnsPerUser < 1 || c.MaxConns < 1:
-		return c, fmt.Errorf("config: MAX_CONNS_PER_USER and MAX_CONNS must be at least 1")
-	case c.RateLimitPerIP <= 0 || c.RateLimitBurst < 1:
-		return c, fmt.Errorf("config: RATE_LIMIT_PER_IP must be positive and RATE_LIMIT_BURST at least 1")
-	case c.TrustedProxyHops < 0:
-		return c, fmt.Errorf("config: TRUSTED_PROXY_HOPS must not be negative")
-	case c.RequestTimeout <= 0 || c.ReadHeaderTimeout <= 0:
-		return c, fmt.Errorf("config: REQUEST_TIMEOUT and READ_HEADER_TIMEOUT must be positive")
-	case c.Heartbeat < 100*time.Millisecond:
-		return c, fmt.Errorf("config: HEARTBEAT_INTERVAL must be at least 100ms, got %s", c.Heartbeat)
-	case c.MaxConnAge < time.Second:
-		return c, fmt.Errorf("config: MAX_CONN_AGE must be at least 1s, got %s", c.MaxConnAge)
-	case c.RetryHint < 0 || c.WriteTimeout <= 0:
-		return c, fmt.Errorf("config: SSE_RETRY must not be negative and WRITE_TIMEOUT must be positive")
-	case c.QueueSize < 1 || c.QueueBytes < 1024:
-		return c, fmt.Errorf("config: CONN_QUEUE_SIZE must be at least 1 and CONN_QUEUE_BYTES at least 1024")
-	case c.DrainTime < 0 || c.DrainTime > 8*time.Second:
-		return c, fmt.Errorf("config: DRAIN_TIME must be between 0 and 8s (Cloud Run allows 10s), got %s", c.DrainTime)
+	if c.JWTJWKSURL != "" && !strings.HasPrefix(c.JWTJWKSURL, "https://") && !strings.HasPrefix(c.JWTJWKSURL, "http://127.0.0.1") {
+		bad("JWT_JWKS_URL", "must be an https URL")
 	}
-	return c, nil
+	if c.TicketTTL < time.Second || c.TicketTTL > 10*time.Minute {
+		bad("TICKET_TTL", "must be between 1s and 10m, got %s", c.TicketTTL)
+	}
+	if c.MaxConnsPerUser < 1 {
+		bad("MAX_CONNS_PER_USER", "must be at least 1")
+	}
+	if c.MaxConns < 1 {
+		bad("MAX_CONNS", "must be at least 1")
+	}
+	if c.RateLimitPerIP <= 0 {
+		bad("RATE_LIMIT_PER_IP", "must be positive")
+	}
+	if c.RateLimitBurst < 1 {
+		bad("RATE_LIMIT_BURST", "must be at least 1")
+	}
+	if c.TrustedProxyHops < 0 {
+		bad("TRUSTED_PROXY_HOPS", "must not be negative")
+	}
+	if c.RequestTimeout <= 0 {
+		bad("REQUEST_TIMEOUT", "must be positive")
+	}
+	if c.ReadHeaderTimeout <= 0 {
+		bad("READ_HEADER_TIMEOUT", "must be positive")
+	}
+	if c.Heartbeat < 100*time.Millisecond {
+		bad("HEARTBEAT_INTERVAL", "must be at least 100ms, got %s", c.Heartbeat)
+	}
+	if c.MaxConnAge < time.Second {
+		bad("MAX_CONN_AGE", "must be at least 1s, got %s", c.MaxConnAge)
+	}
+	if c.RetryHint < 0 {
+		bad("SSE_RETRY", "must not be negative")
+	}
+	if c.WriteTimeout <= 0 {
+		bad("WRITE_TIMEOUT", "must be positive")
+	}
+	if c.QueueSize < 1 {
+		bad("CONN_QUEUE_SIZE", "must be at least 1")
+	}
+	if c.QueueBytes < 1024 {
+		bad("CONN_QUEUE_BYTES", "must be at least 1024")
+	}
+	if c.DrainTime < 0 || c.DrainTime > 8*time.Second {
+		bad("DRAIN_TIME", "must be between 0 and 8s (Cloud Run allows 10s), got %s", c.DrainTime)
+	}
+	return c, errors.Join(errs...)
 }

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +31,60 @@ func TestLoadConfig(t *testing.T) {
 		_, err := LoadConfig(context.Background(), get(tc.env))
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s: error %v does not name it", name, err)
+		}
+	}
+}
+
+// TestLoadConfigReportsEveryBadVariable: one start names every bad variable, from
+// parsing (Load) and from the checks alike, each in its own error.
+func TestLoadConfigReportsEveryBadVariable(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"HEARTBEAT_INTERVAL": "soon", "MAX_CONNS": "lots", "LOG_LEVEL": "deafening", // malformed
+		"DRAIN_TIME": "20s", "CONN_QUEUE_SIZE": "0", "ALLOWED_ORIGINS": "*", "TICKET_TTL": "1h", // out of range
+		"JWT_SECRET": "do-not-print-me",
+	}
+	_, err := LoadConfig(context.Background(), func(k string) string { return env[k] })
+	if err == nil {
+		t.Fatal("LoadConfig succeeded")
+	}
+	for _, name := range []string{"HEARTBEAT_INTERVAL", "MAX_CONNS", "LOG_LEVEL", "DRAIN_TIME", "CONN_QUEUE_SIZE", "ALLOWED_ORIGINS", "TICKET_TTL"} {
+		if !strings.Contains(err.Error(), "config: "+name+":") {
+			t.Errorf("error does not name %s:\n%v", name, err)
+		}
+	}
+	if n := len(err.(interface{ Unwrap() []error }).Unwrap()); n != 5 { // Load's joined three count as one
+		t.Errorf("%d errors, want Load's and four checks':\n%v", n, err)
+	}
+	for _, v := range []string{"soon", "lots", "deafening", "do-not-print-me"} {
+		if strings.Contains(err.Error(), v) {
+			t.Errorf("error echoes the value %q:\n%v", v, err)
+		}
+	}
+}
+
+// TestConfigLogShowsDurations: the start-up log shows durations as Go durations (60s
+// is 1m0s), not nanoseconds, keyed by variable, with the secret redacted.
+func TestConfigLogShowsDurations(t *testing.T) {
+	t.Parallel()
+	c, err := LoadConfig(context.Background(), func(k string) string {
+		return map[string]string{"JWT_SECRET": "do-not-print-me", "REDIS_PASSWORD": "nor-me"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("stream service configured", "config", c)
+	out := buf.String()
+	for _, want := range []string{`"TICKET_TTL":"1m0s"`, `"HEARTBEAT_INTERVAL":"15s"`, `"MAX_CONN_AGE":"55m0s"`,
+		`"DRAIN_TIME":"3s"`, `"JWT_SECRET":"[redacted]"`, `"REDIS_PASSWORD":"[redacted]"`, `"PORT":"8080"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config log lacks %s:\n%s", want, out)
+		}
+	}
+	for _, leak := range []string{"do-not-print-me", "nor-me", "60000000000", "15000000000"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("config log shows %s:\n%s", leak, out)
 		}
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
 	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/stream/internal/auth"
@@ -13,6 +16,26 @@ import (
 
 // jwksRefresh is the fastest an unknown kid may trigger a JWKS refetch.
 const jwksRefresh = 30 * time.Second
+
+// Broker is the broker contract, broker.Broker (an alias, not a second declaration).
+type Broker = broker.Broker
+
+// Presence records open streams across instances, for the per-user cap.
+type Presence interface {
+	Acquire(ctx context.Context, user, conn string, limit int) (bool, error)
+	Release(ctx context.Context, user, conn string) error
+	Refresh(ctx context.Context, conns map[string]string) error
+}
+
+// Deps are the server's collaborators. The server uses them until Serve returns; the
+// caller closes them after that.
+type Deps struct {
+	Broker   Broker
+	Tickets  ticket.Store
+	Presence Presence
+	// JWKS resolves RS256/ES256 keys; nil when JWT_JWKS_URL is unset.
+	JWKS jwt.Keyfunc
+}
 
 // RedisDeps are the production collaborators: everything shared through Redis, so any
 // instance can redeem any ticket and the per-user cap holds across instances.

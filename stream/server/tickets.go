@@ -6,7 +6,6 @@ import (
 	"net/http"
 
 	"github.com/vividly-edu/notifications/shared/logging"
-	"github.com/vividly-edu/notifications/stream/internal/admission"
 	"github.com/vividly-edu/notifications/stream/internal/auth"
 )
 
@@ -40,27 +39,4 @@ func (s *Server) issueTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.InfoContext(ctx, "ticket issued", logging.KeyUserID, id.UserID)
 	writeJSON(w, http.StatusCreated, map[string]any{"ticket": t, "expires_in": int(ttl.Seconds())})
-}
-
-// bearer authenticates a request by its Authorization header alone; it answers 401
-// itself on failure.
-func (s *Server) bearer(w http.ResponseWriter, r *http.Request) (auth.Identity, bool) {
-	tok, err := auth.BearerToken(r)
-	if err == nil {
-		var id auth.Identity
-		if id, err = s.verifier.Verify(tok); err == nil {
-			return id, true
-		}
-	}
-	s.refuse(w, http.StatusUnauthorized, "auth", err.Error(), 0)
-	return auth.Identity{}, false
-}
-
-// admit applies the per-IP rate limit; it answers 429 itself when over it.
-func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
-	ok, wait := s.limiter.Allow(admission.ClientIP(r, s.cfg.TrustedProxyHops))
-	if !ok {
-		s.refuse(w, http.StatusTooManyRequests, "rate_limited", "too many requests", int(wait.Seconds())+1)
-	}
-	return ok
 }

@@ -175,7 +175,7 @@ type tab struct {
 	got  map[string]time.Time // first arrival of each id
 
 	resets, reconnects atomic.Int64
-	openedAt           atomic.Int64 // unix ns of the latest successful open
+	openedAt           atomic.Int64  // unix ns of the latest successful open
 	connected          chan struct{} // closed on the first successful open
 	once               sync.Once
 }

@@ -1,33 +1,49 @@
-// Package hub fans live notifications out to the connections of this process. It owns
-// the contract of the broker that feeds it: one subscription per user, however many
-// connections that user has here, taken on the first and dropped after the last.
+// Package hub fans live notifications out to the connections of this process. It
+// keeps the broker's subscriptions (broker.Broker) per user, however many connections
+// that user has here: taken on the first and dropped after the last.
 package hub
 
 import (
 	"context"
 	"errors"
 	"hash/maphash"
+	"log/slog"
 	"sync"
 
+	"github.com/vividly-edu/notifications/shared/broker"
+	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/notification"
 )
 
-// Broker moves notifications between processes. Safe for concurrent use.
-type Broker interface {
-	// Subscribe returns once live delivery for userID has started.
-	Subscribe(ctx context.Context, userID string) error
-	Unsubscribe(ctx context.Context, userID string) error
+var _ broker.Sink = (*Hub)(nil)
+
+// Options bound the queues and say where trouble is reported.
+type Options struct {
+	// QueueSize and QueueBytes bound each subscriber's queue, in notifications and in
+	// bytes of their JSON; a subscriber that would exceed either is dropped.
+	QueueSize  int
+	QueueBytes int64
+	// OnDrop, if set, is called each time a subscriber is dropped for falling behind.
+	OnDrop func()
+	// Log receives what the hub cannot return to anyone: failed unsubscribes and
+	// notifications refused for lacking an id. Nil discards.
+	Log *slog.Logger
 }
 
 // Hub tracks the local subscribers of each user. It implements broker.Sink.
 type Hub struct {
-	broker     Broker
+	broker     broker.Broker
 	queueSize  int
 	queueBytes int64
 	onDrop     func()
+	log        *slog.Logger
 
 	mu    sync.Mutex
 	users map[string]*user
+
+	// background counts the unsubscribes started off the feed's goroutine; Wait joins
+	// them, so the broker is not closed under one.
+	background sync.WaitGroup
 
 	// ops orders the Subscribe/Unsubscribe calls of each user (striped by user): an
 	// UNSUBSCRIBE sent after the last connection left must never overtake the SUBSCRIBE
@@ -42,32 +58,18 @@ type user struct {
 	err   error         // its result, readable after ready is closed
 }
 
-// Sub is one connection's subscription. Its queue is a slice that exists only while
-// something waits in it: an idle connection holds no queue memory (a buffered channel
-// of the same bound cost 5 KiB per connection).
-type Sub struct {
-	hub    *Hub
-	userID string
-	ready  chan struct{} // holds a token while q is non-empty or the Sub was dropped
-	gone   bool          // dropped or closed; guarded by hub.mu
-
-	mu      sync.Mutex
-	q       []notification.Envelope
-	qBytes  int64
-	dropped bool
-}
-
-// New returns a hub over b. Each subscriber queues at most queueSize notifications and
-// queueBytes bytes of them; onDrop (may be nil) is called when a subscriber is dropped
-// for exceeding either.
-func New(b Broker, queueSize int, queueBytes int64, onDrop func()) (*Hub, error) {
-	if b == nil || queueSize < 1 || queueBytes < 1 {
+// New returns a hub over b.
+func New(b broker.Broker, o Options) (*Hub, error) {
+	if b == nil || o.QueueSize < 1 || o.QueueBytes < 1 {
 		return nil, errors.New("hub.New: nil broker, or queue bounds < 1")
 	}
-	if onDrop == nil {
-		onDrop = func() {}
+	if o.OnDrop == nil {
+		o.OnDrop = func() {}
 	}
-	return &Hub{broker: b, queueSize: queueSize, queueBytes: queueBytes, onDrop: onDrop,
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Hub{broker: b, queueSize: o.QueueSize, queueBytes: o.QueueBytes, onDrop: o.OnDrop, log: o.Log,
 		users: map[string]*user{}, seed: maphash.MakeSeed()}, nil
 }
 
@@ -110,69 +112,10 @@ func (h *Hub) Join(ctx context.Context, userID string) (*Sub, error) {
 	return s, nil
 }
 
-// Ready receives when there is something to Take.
-func (s *Sub) Ready() <-chan struct{} { return s.ready }
-
-// Take appends what is queued to dst, oldest first: the user's notifications, and
-// resync markers (IsResync) in their place in the order — at a marker, live delivery
-// was interrupted and the consumer must replay from its log before what follows.
-// dropped reports that the hub dropped the subscriber for falling behind: after
-// sending what was taken, the connection should end and the client resume from its
-// last event ID.
-func (s *Sub) Take(dst []notification.Envelope) (out []notification.Envelope, dropped bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	dst = append(dst, s.q...)
-	clear(s.q)
-	if cap(s.q) > 8 {
-		s.q = nil // a burst's backing array is not kept for an idle connection
-	} else {
-		s.q = s.q[:0]
-	}
-	s.qBytes = 0
-	return dst, s.dropped
-}
-
-// IsResync reports whether e is a resync marker rather than a notification.
-func IsResync(e notification.Envelope) bool { return e.ID == "" }
-
-// push queues e unless that would exceed a bound; it reports success. hub.mu held.
-func (s *Sub) push(e notification.Envelope, maxLen int, maxBytes int64) bool {
-	size := int64(len(e.Data))
-	s.mu.Lock()
-	ok := len(s.q) < maxLen && s.qBytes+size <= maxBytes
-	if ok {
-		s.q = append(s.q, e)
-		s.qBytes += size
-	}
-	s.mu.Unlock()
-	if ok {
-		s.signal()
-	}
-	return ok
-}
-
-func (s *Sub) signal() {
-	select {
-	case s.ready <- struct{}{}:
-	default: // a token is already waiting
-	}
-}
-
-// Close ends the subscription; the user is unsubscribed after their last one closes.
-// Safe to call more than once.
-func (s *Sub) Close() {
-	h := s.hub
-	h.mu.Lock()
-	last := h.remove(s)
-	h.mu.Unlock()
-	if last {
-		h.unsubscribe(s.userID)
-	}
-}
-
 // unsubscribe drops userID's broker subscription unless a connection has joined since
 // its last one left: that newcomer's Subscribe, ordered by the same op lock, keeps it.
+// A failure is logged, not retried: the subscription lapses when the broker replaces
+// its connection, and until then Deliver ignores the user (broker.Broker.Unsubscribe).
 func (h *Hub) unsubscribe(userID string) {
 	op := h.opLock(userID)
 	op.Lock()
@@ -180,10 +123,19 @@ func (h *Hub) unsubscribe(userID string) {
 	h.mu.Lock()
 	rejoined := h.users[userID] != nil
 	h.mu.Unlock()
-	if !rejoined {
-		_ = h.broker.Unsubscribe(context.Background(), userID)
+	if rejoined {
+		return
+	}
+	if err := h.broker.Unsubscribe(context.Background(), userID); err != nil {
+		h.log.Warn("unsubscribe failed; the subscription lapses with the broker's connection",
+			logging.KeyUserID, userID, logging.KeyError, err.Error())
 	}
 }
+
+// Wait returns once the unsubscribes the hub started in the background (for
+// subscribers it dropped) have finished. Call it when no more notifications arrive
+// (the broker's Run has returned), before closing the broker.
+func (h *Hub) Wait() { h.background.Wait() }
 
 // remove detaches s; it reports whether s was its user's last subscriber. h.mu held.
 func (h *Hub) remove(s *Sub) bool {
@@ -201,13 +153,18 @@ func (h *Hub) remove(s *Sub) bool {
 }
 
 // Deliver queues e for every local subscriber of userID. It never blocks: a subscriber
-// whose queue is full, by count or by bytes, is dropped. Implements broker.Sink.
+// whose queue is full, by count or by bytes, is dropped. An envelope without an id is
+// refused: a client could not resume from it. Implements broker.Sink.
 func (h *Hub) Deliver(userID string, e notification.Envelope) {
+	if e.ID == "" {
+		h.log.Error("dropping a live notification without an id", logging.KeyUserID, userID)
+		return
+	}
 	var dropped []*Sub
 	h.mu.Lock()
 	if u := h.users[userID]; u != nil {
 		for s := range u.subs {
-			if !s.push(e, h.queueSize, h.queueBytes) {
+			if !s.push(Item{Envelope: e}, h.queueSize, h.queueBytes) {
 				dropped = append(dropped, s)
 			}
 		}
@@ -227,7 +184,7 @@ func (h *Hub) dropLocked(subs []*Sub) {
 		s.mu.Unlock()
 		s.signal()
 		if h.remove(s) {
-			go h.unsubscribe(s.userID) // the feed must not wait on Redis
+			h.background.Go(func() { h.unsubscribe(s.userID) }) // the feed must not wait on Redis
 		}
 	}
 }
@@ -240,7 +197,7 @@ func (h *Hub) Resync() {
 	h.mu.Lock()
 	for _, u := range h.users {
 		for s := range u.subs {
-			if !s.push(notification.Envelope{}, h.queueSize, h.queueBytes) {
+			if !s.push(Item{Resync: true}, h.queueSize, h.queueBytes) {
 				dropped = append(dropped, s)
 			}
 		}

@@ -1,0 +1,228 @@
+package brokertest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/vividly-edu/notifications/shared/broker"
+	"github.com/vividly-edu/notifications/shared/notification"
+	"github.com/vividly-edu/notifications/shared/rediskey"
+)
+
+// liveDeliveryReachesOnlySubscribed: a notification published after Subscribe returned
+// reaches the sink under its stored id, for its own user only.
+func liveDeliveryReachesOnlySubscribed(t *testing.T, newBroker Factory) {
+	f := start(t, newBroker)
+	f.subscribe("alice")
+	f.subscribe("bob")
+	id := f.publish("alice", "m1", 1)
+	got := f.rec.WaitFor(t, "alice", 1)
+	if got[0].ID != id || got[0].Type != notification.VideoComplete {
+		t.Errorf("delivered %+v, want id %s", got[0], id)
+	}
+	f.publish("bob", "m2", 2)
+	f.rec.WaitFor(t, "bob", 1)
+	if n := len(f.rec.Got("alice")); n != 1 {
+		t.Errorf("alice received %d, want 1", n)
+	}
+	stored, err := f.b.After(f.ctx, "alice", "0-0", 10)
+	if err != nil || len(stored) != 1 || string(stored[0].Data) != string(got[0].Data) {
+		t.Errorf("stored %v (%v) differs from live %s", stored, err, got[0].Data)
+	}
+}
+
+// duplicateStoredAndDeliveredOnce: a second Publish of the same message id changes
+// nothing and returns the first id.
+func duplicateStoredAndDeliveredOnce(t *testing.T, newBroker Factory) {
+	f := start(t, newBroker)
+	f.subscribe("carol")
+	id := f.publish("carol", "dup", 1)
+	id2, dup, err := f.b.Publish(f.ctx, "carol", "dup", Sample(1))
+	if err != nil || !dup || id2 != id {
+		t.Fatalf("second Publish = %q, %v, %v; want %q, true", id2, dup, err, id)
+	}
+	f.publish("carol", "other", 2)
+	if got := f.rec.WaitFor(t, "carol", 2); len(got) != 2 {
+		t.Errorf("delivered %d, want 2", len(got))
+	}
+	if stored, _ := f.b.After(f.ctx, "carol", "0-0", 10); len(stored) != 2 {
+		t.Errorf("stored %d, want 2", len(stored))
+	}
+}
+
+// idsGrowAndReplayIsPaged: ids grow; After pages oldest first; Latest gives the newest.
+func idsGrowAndReplayIsPaged(t *testing.T, newBroker Factory) {
+	f := start(t, newBroker)
+	var ids []string
+	for i := range 4 {
+		ids = append(ids, f.publish("dave", fmt.Sprint("m", i), i))
+	}
+	for i := 1; i < len(ids); i++ {
+		if mustParse(t, ids[i-1]).Compare(mustParse(t, ids[i])) >= 0 {
+			t.Fatalf("ids do not grow: %v", ids)
+		}
+	}
+	page, err := f.b.After(f.ctx, "dave", ids[0], 2)
+	if err != nil || len(page) != 2 || page[0].ID != ids[1] || page[1].ID != ids[2] {
+		t.Fatalf("After(first, 2) = %v, %v", page, err)
+	}
+	page, err = f.b.After(f.ctx, "dave", page[1].ID, 2)
+	if err != nil || len(page) != 1 || page[0].ID != ids[3] {
+		t.Fatalf("After(third, 2) = %v, %v", page, err)
+	}
+	page, err = f.b.After(f.ctx, "dave", ids[3], 2)
+	if err != nil || len(page) != 0 {
+		t.Fatalf("After(last) = %v, %v", page, err)
+	}
+	latest, err := f.b.Latest(f.ctx, "dave", 3)
+	if err != nil || len(latest) != 3 || latest[0].ID != ids[1] || latest[2].ID != ids[3] {
+		t.Fatalf("Latest(3) = %v, %v", latest, err)
+	}
+}
+
+// resumeRules: After resets a malformed, unknown or expired id, naming the log's newest
+// and oldest ids; the newest trimmed id itself loses nothing.
+func resumeRules(t *testing.T, newBroker Factory) {
+	f := start(t, newBroker)
+	if got, err := f.b.After(f.ctx, "erin", "0-0", 10); err != nil || len(got) != 0 {
+		t.Fatalf("empty log from 0-0 = %v, %v", got, err)
+	}
+	wantReset(t, f.b, "erin", "5-0", "unknown", "0-0", "0-0")
+	ids := f.publishTrimmed("erin")
+	newest, oldest := ids[len(ids)-1], ids[2]
+	wantReset(t, f.b, "erin", "not-an-id", "malformed", newest, oldest)
+	wantReset(t, f.b, "erin", "", "malformed", newest, oldest)
+	wantReset(t, f.b, "erin", "0-0", "expired", newest, oldest)
+	wantReset(t, f.b, "erin", ids[0], "expired", newest, oldest)
+	wantReset(t, f.b, "erin", mustParse(t, newest).Next().String(), "unknown", newest, oldest)
+	got, err := f.b.After(f.ctx, "erin", ids[1], 10)
+	if err != nil || len(got) != MaxLen || got[0].ID != oldest {
+		t.Fatalf("After(last trimmed) = %d items, %v", len(got), err)
+	}
+}
+
+// rangePagesWhatIsHeld: Range pages whatever the log holds, without the resume check.
+func rangePagesWhatIsHeld(t *testing.T, newBroker Factory) {
+	f := start(t, newBroker)
+	ids := f.publishTrimmed("erin")
+	newest, oldest := ids[len(ids)-1], ids[2]
+	if got, err := f.b.Range(f.ctx, "erin", "0-0", 2); err != nil || len(got) != 2 || got[0].ID != oldest {
+		t.Fatalf("Range(0-0, 2) = %v, %v; want the two oldest held", got, err)
+	}
+	if got, err := f.b.Range(f.ctx, "erin", ids[4], 10); err != nil || len(got) != 2 || got[1].ID != newest {
+		t.Fatalf("Range(ids[4]) = %v, %v", got, err)
+	}
+	if got, err := f.b.Range(f.ctx, "nobody", "0-0", 10); err != nil || len(got) != 0 {
+		t.Fatalf("Range on an empty log = %v, %v", got, err)
+	}
+}
+
+// unsubscribeStopsLiveDelivery: after Unsubscribe returns, nothing more is delivered
+// for that user (the later publish for another user, on the same connection, proves
+// frank's would have arrived by then).
+func unsubscribeStopsLiveDelivery(t *testing.T, newBroker Factory) {
+	f := start(t, newBroker)
+	f.subscribe("frank")
+	f.subscribe("gina")
+	if err := f.b.Unsubscribe(f.ctx, "frank"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.b.Unsubscribe(f.ctx, "nobody"); err != nil {
+		t.Fatalf("Unsubscribe of an unknown user: %v", err)
+	}
+	f.publish("frank", "m1", 1)
+	f.publish("gina", "m2", 2)
+	f.rec.WaitFor(t, "gina", 1)
+	if got := f.rec.Got("frank"); len(got) != 0 {
+		t.Errorf("frank received %d after unsubscribing", len(got))
+	}
+}
+
+// cancelledSubscribe: a Subscribe whose context has ended returns its error promptly,
+// and once balanced by Unsubscribe, a later Subscribe of the same user works.
+func cancelledSubscribe(t *testing.T, newBroker Factory) {
+	b := newBroker(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := b.Subscribe(ctx, "hank"); err == nil {
+		t.Fatal("Subscribe with an ended context (and no Run) succeeded")
+	}
+	if err := b.Unsubscribe(context.Background(), "hank"); err != nil {
+		t.Fatal(err)
+	}
+	f := startWith(t, b)
+	f.subscribe("hank")
+	id := f.publish("hank", "m1", 1)
+	if got := f.rec.WaitFor(t, "hank", 1); got[0].ID != id {
+		t.Fatalf("delivered %v, want %s", got[0].ID, id)
+	}
+}
+
+// runEndsWithContext: Run returns nil soon after its context ends.
+func runEndsWithContext(t *testing.T, newBroker Factory) {
+	b := newBroker(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx, NewRecorder()) }()
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	if err := b.Subscribe(sctx, "ivy"); err != nil { // Run is running
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v, want nil", err)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("Run still running 1s after its context ended")
+	}
+}
+
+// readyWhenRunning: a running broker becomes ready.
+func readyWhenRunning(t *testing.T, newBroker Factory) {
+	f := start(t, newBroker)
+	deadline := time.Now().Add(5 * time.Second)
+	for err := f.b.Ready(f.ctx); err != nil; err = f.b.Ready(f.ctx) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Ready: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// publishTrimmed publishes MaxLen+2 notifications for user, so the first two are
+// trimmed, and returns their ids.
+func (f *fixture) publishTrimmed(user string) []string {
+	f.t.Helper()
+	var ids []string
+	for i := range MaxLen + 2 {
+		ids = append(ids, f.publish(user, fmt.Sprint("m", i), i))
+	}
+	return ids
+}
+
+func wantReset(t *testing.T, b broker.Broker, user, after, reason, newest, oldest string) {
+	t.Helper()
+	_, err := b.After(context.Background(), user, after, 10)
+	var r *broker.ResetError
+	if !errors.As(err, &r) || !errors.Is(err, broker.ErrReset) {
+		t.Fatalf("After(%q) = %v, want a reset", after, err)
+	}
+	if r.Reason != reason || r.Newest != newest || r.Oldest != oldest {
+		t.Errorf("After(%q) reset = %+v, want %s newest %s oldest %s", after, r, reason, newest, oldest)
+	}
+}
+
+func mustParse(t *testing.T, id string) rediskey.StreamID {
+	t.Helper()
+	s, err := rediskey.ParseStreamID(id)
+	if err != nil {
+		t.Fatalf("bad id %q: %v", id, err)
+	}
+	return s
+}

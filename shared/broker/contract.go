@@ -1,0 +1,85 @@
+package broker
+
+import (
+	"context"
+
+	"github.com/vividly-edu/notifications/shared/notification"
+)
+
+// Broker is the one broker contract: it stores each user's notifications in a log and
+// carries them live between processes. The function publishes through it; the stream
+// service reads the log and receives live notifications through it. Memory and
+// redisbroker.Broker implement it and pass the same suite (brokertest). Consumers take
+// a Broker rather than declaring narrower copies of it.
+//
+// Every method is safe for concurrent use. Ids are the positions of a user's log: they
+// only grow, and the id a notification is stored under is the id it is delivered
+// under, live or replayed.
+type Broker interface {
+	// Publish stores n in userID's log and hands it to live delivery, unless messageID
+	// was already stored for userID, in which case nothing changes and it returns the
+	// first one's id with dup true. Storing, marking messageID seen and publishing are
+	// one atomic step: an error means nothing was stored (the caller may retry), and a
+	// marker never exists without its entry.
+	Publish(ctx context.Context, userID, messageID string, n notification.Notification) (id string, dup bool, err error)
+
+	// Run delivers live notifications for every subscribed user to sink until ctx
+	// ends, then returns nil; a non-nil error means it could not run at all. Only one
+	// Run at a time. Live delivery is at most once: a notification published while
+	// the broker's connection is down is not delivered live, and Run then calls
+	// sink.Resync before the next delivery so consumers replay it from the log (see
+	// Sink). The caller owns sink, and must not close the broker (Close, on
+	// implementations that have one) before Run has returned.
+	Run(ctx context.Context, sink Sink) error
+
+	// Subscribe starts live delivery for userID and returns once it has started: a
+	// notification published after Subscribe returned reaches Run's sink (connection
+	// loss aside, which Resync covers). It waits for Run to be running. On error
+	// (ctx ended) the subscription may or may not have been taken and no waiter is
+	// left behind; the caller balances every Subscribe, failed or not, with one
+	// Unsubscribe. Subscriptions are per process, not counted: the caller (the hub)
+	// subscribes a user once, however many connections that user has.
+	Subscribe(ctx context.Context, userID string) error
+
+	// Unsubscribe stops live delivery for userID; unknown users are a no-op. A
+	// notification already in flight may still reach the sink after it returns, so
+	// sinks ignore users they no longer track. An error means the subscription could
+	// not be dropped on the current connection; it lapses when that connection is
+	// replaced, and is harmless meanwhile (the sink ignores the user).
+	Unsubscribe(ctx context.Context, userID string) error
+
+	// After returns up to limit notifications of userID's log strictly after id, oldest
+	// first, or a *ResetError (errors.Is ErrReset) when the client cannot resume from
+	// id without loss: malformed, never issued, or older than what the log still
+	// holds (see CheckResume). The resume check and the read see the same state of the
+	// log: trimming cannot slip between them.
+	After(ctx context.Context, userID, id string, limit int) ([]notification.Envelope, error)
+
+	// Range returns up to limit notifications of userID's log strictly after id (a
+	// valid stream id), oldest first, whatever was trimmed: the history endpoint pages
+	// with it. An empty or expired log gives no items and no error.
+	Range(ctx context.Context, userID, id string, limit int) ([]notification.Envelope, error)
+
+	// Latest returns the newest limit notifications of userID's log, oldest first.
+	Latest(ctx context.Context, userID string, limit int) ([]notification.Envelope, error)
+
+	// Ready reports whether the broker can serve: its store answers and its live
+	// connection is up. An instance whose live connection is dead must not look ready.
+	Ready(ctx context.Context) error
+}
+
+// Sink receives live notifications from Broker.Run. Its methods are called from one
+// goroutine, in the order the broker received the notifications, and must not block.
+type Sink interface {
+	// Deliver hands over one notification for userID. e.ID is never empty.
+	Deliver(userID string, e notification.Envelope)
+	// Resync says live delivery was interrupted (a lost connection, now back):
+	// notifications may have been missed, and every consumer must replay from its log.
+	// It comes before every notification received after the interruption, so a
+	// consumer that handles the two in order replays from where the gap began.
+	Resync()
+}
+
+// Conformance: the in-process broker implements the contract (redisbroker checks its
+// own).
+var _ Broker = (*Memory)(nil)

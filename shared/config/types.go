@@ -1,0 +1,83 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+)
+
+// Secret is a string that never appears in logs or formatted output.
+type Secret string
+
+// LogValue implements slog.LogValuer.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON implements json.Marshaler: a config logged as a whole (slog's JSON
+// handler marshals nested structs with encoding/json, bypassing LogValue) stays redacted.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// String implements fmt.Stringer.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// Redis is how to reach Redis (REDIS_*).
+type Redis struct {
+	// Addr is host:port; empty means "no Redis" where a binary has an alternative.
+	Addr     string `env:"ADDR"`
+	Password Secret `env:"PASSWORD"`
+	// TLSCA is the path of a PEM file with the server's CA certificates; it turns TLS on.
+	TLSCA string `env:"TLS_CA"`
+	// KeyPrefix starts every key and channel name, so environments can share a Redis.
+	KeyPrefix KeyPrefix `env:"KEY_PREFIX, default=notifications"`
+}
+
+// KeyPrefix is a Redis name prefix: no braces (they would break the per-user hash tag),
+// no spaces or control bytes.
+type KeyPrefix string
+
+// EnvDecode implements envconfig.Decoder.
+func (p *KeyPrefix) EnvDecode(v string) error {
+	if len(v) > 64 || strings.ContainsAny(v, "{}*?[] \t\r\n") {
+		return errors.New("must be at most 64 characters without braces, glob characters or spaces")
+	}
+	*p = KeyPrefix(v)
+	return nil
+}
+
+// Logging configures the log output (LOG_LEVEL, GOOGLE_CLOUD_PROJECT).
+type Logging struct {
+	Level Level `env:"LOG_LEVEL, default=info"`
+	// Project names the Google Cloud project in trace links; Cloud Run sets it.
+	Project string `env:"GOOGLE_CLOUD_PROJECT"`
+}
+
+// Level is a log level spelt debug, info, warn or error. It is a slog.Leveler.
+type Level slog.Level
+
+// Level implements slog.Leveler.
+func (l Level) Level() slog.Level { return slog.Level(l) }
+
+// EnvDecode implements envconfig.Decoder.
+func (l *Level) EnvDecode(v string) error {
+	switch strings.ToLower(v) {
+	case "debug":
+		*l = Level(slog.LevelDebug)
+	case "info":
+		*l = Level(slog.LevelInfo)
+	case "warn", "warning":
+		*l = Level(slog.LevelWarn)
+	case "error":
+		*l = Level(slog.LevelError)
+	default:
+		return errors.New("must be one of debug, info, warn, error")
+	}
+	return nil
+}
+
+// String spells the level as LOG_LEVEL does (debug, info, warn, error).
+func (l Level) String() string { return strings.ToLower(slog.Level(l).String()) }

@@ -1,0 +1,88 @@
+package redisbroker
+
+import (
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/vividly-edu/notifications/shared/broker"
+	"github.com/vividly-edu/notifications/shared/config"
+	"github.com/vividly-edu/notifications/shared/rediskey"
+)
+
+var _ broker.Broker = (*Broker)(nil)
+
+// Options tune the live connection.
+type Options struct {
+	// PingInterval is how often the pub/sub connection is pinged when idle; it is stale
+	// (and replaced) after three intervals without a word from Redis.
+	PingInterval time.Duration
+	// Log receives connection warnings.
+	Log *slog.Logger
+	// OnReconnect, if set, is called each time a lost pub/sub connection is replaced.
+	OnReconnect func()
+}
+
+// Broker is the Redis broker. Safe for concurrent use.
+type Broker struct {
+	rdb    *redis.Client
+	names  rediskey.Names
+	limits broker.Limits
+	opts   Options
+	// healthyAfter is how long a pub/sub session must stay up for its loss to count as
+	// a new incident (the reconnect backoff starts again from its minimum).
+	healthyAfter time.Duration
+
+	mu       sync.Mutex
+	ps       *redis.PubSub              // nil while (re)connecting
+	channels map[string]struct{}        // what this process is subscribed to
+	waiters  map[string][]chan struct{} // Subscribe calls waiting for confirmation
+
+	lastHeard atomic.Int64 // unix nanos of the last reply on the pub/sub connection
+}
+
+// New returns a broker over rdb; names come from prefix. Close closes rdb.
+func New(rdb *redis.Client, names rediskey.Names, limits broker.Limits, opts Options) (*Broker, error) {
+	if rdb == nil {
+		return nil, errors.New("redisbroker.New: nil client")
+	}
+	if err := limits.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = 5 * time.Second
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	// A session that outlived the staleness window had its pings answered: it was a
+	// working connection, not a flap.
+	return &Broker{rdb: rdb, names: names, limits: limits, opts: opts, healthyAfter: 3 * opts.PingInterval,
+		channels: map[string]struct{}{}, waiters: map[string][]chan struct{}{}}, nil
+}
+
+// Open connects a broker as configured (address, auth, TLS, key prefix). Close it to
+// release the client.
+func Open(cfg config.Redis, limits broker.Limits, opts Options) (*Broker, error) {
+	rdb, err := NewClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	b, err := New(rdb, rediskey.Names{Prefix: string(cfg.KeyPrefix)}, limits, opts)
+	if err != nil {
+		rdb.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// Close releases the broker's Redis client. Call it after Run has returned and every
+// other call has finished: nothing here waits for them.
+func (b *Broker) Close() error { return b.rdb.Close() }
+
+// Client is the broker's Redis client, for other stores that share its connections.
+func (b *Broker) Client() *redis.Client { return b.rdb }

@@ -1,0 +1,12 @@
+package redisbroker
+
+// Waiters reports how many Subscribe calls b holds as waiting for a confirmation, and
+// for how many channels.
+func Waiters(b *Broker) (calls, channels int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, ws := range b.waiters {
+		calls += len(ws)
+	}
+	return calls, len(b.waiters)
+}

@@ -1,0 +1,183 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/vividly-edu/notifications/shared/broker"
+	"github.com/vividly-edu/notifications/shared/logging"
+	"github.com/vividly-edu/notifications/shared/notification"
+	"github.com/vividly-edu/notifications/shared/rediskey"
+	"github.com/vividly-edu/notifications/stream/internal/auth"
+	"github.com/vividly-edu/notifications/stream/internal/hub"
+	"github.com/vividly-edu/notifications/stream/internal/sse"
+)
+
+// conn is one SSE stream, from admission to its end.
+//
+// open acquires, in this order: a place among the server's streams (Serve waits for
+// it), an admission slot (MaxConns), the client's identity, a presence entry (the
+// per-user cap across instances), a hub subscription, and the response — on HTTP/1.1
+// the connection itself, taken over from net/http. serve sends until the stream must
+// end. close releases what open acquired, in reverse order, exactly once, however far
+// open got: every path out of a stream goes through it.
+type conn struct {
+	s      *Server
+	ctx    context.Context // the request's; for a taken-over connection, until the client leaves
+	cancel context.CancelFunc
+	user   string
+	id     auth.Identity
+
+	// What open acquired; close releases what is set.
+	registered bool          // counted in s.streams and listed in s.conns
+	slot       bool          // counted in s.active, against MaxConns
+	member     string        // presence entry ("" when none); written under s.connsMu
+	sub        *hub.Sub      // live notifications
+	w          *sse.Writer   // the response
+	nc         net.Conn      // the connection taken over from net/http; nil on HTTP/2
+	watched    chan struct{} // closed once watchClose has returned
+	serving    bool          // counted in metrics.Active and logged as opened
+
+	// Where the stream stands.
+	from    string                  // the resume point
+	fresh   bool                    // no last id from the client
+	page    []notification.Envelope // the first replay page, read before the headers
+	reset   *broker.ResetError      // instead of page: the resume point cannot be used
+	last    rediskey.StreamID       // newest id sent (or resumed from); live ids up to it are skipped
+	sent    int
+	started time.Time
+	closed  string // why the stream ended, for the log
+
+	once sync.Once
+}
+
+// open admits the request and starts the stream, answering a refusal itself. It
+// reports whether the stream is open; either way the caller calls close.
+func (c *conn) open(w http.ResponseWriter, r *http.Request) bool {
+	s := c.s
+	if !s.register(c) {
+		s.refuse(w, http.StatusServiceUnavailable, "draining", "shutting down", 1)
+		return false
+	}
+	c.registered = true
+	if !s.admit(w, r) {
+		return false
+	}
+	c.slot = true
+	if s.active.Add(1) > int64(s.cfg.MaxConns) {
+		s.refuse(w, http.StatusServiceUnavailable, "ceiling", "instance at its connection ceiling", 1)
+		return false
+	}
+	id, status, err := s.authenticate(r)
+	if err != nil {
+		s.refuse(w, status, "auth", err.Error(), 0)
+		return false
+	}
+	c.id, c.user = id, id.UserID
+	if _, ok := w.(http.Flusher); !ok {
+		s.refuse(w, http.StatusInternalServerError, "no_flush", "streaming unsupported", 0)
+		return false
+	}
+	return c.acquirePresence(w) && c.subscribe(w, r) && c.startResponse(w, r)
+}
+
+// acquirePresence takes a place under the user's connection cap.
+func (c *conn) acquirePresence(w http.ResponseWriter) bool {
+	s := c.s
+	member := s.instance + "/" + strconv.FormatInt(s.connSeq.Add(1), 10)
+	admitted, err := s.presence.Acquire(c.ctx, c.user, member, s.cfg.MaxConnsPerUser)
+	if err != nil {
+		s.unavailable(c.ctx, w, c.user, "presence", err)
+		return false
+	}
+	if !admitted {
+		s.refuse(w, http.StatusTooManyRequests, "user_cap", "too many open streams for this user", 5)
+		return false
+	}
+	s.setPresence(c, member)
+	return true
+}
+
+// subscribe finds the resume point, joins the hub and reads the first replay page —
+// in that order, so nothing published meanwhile falls between replay and live.
+func (c *conn) subscribe(w http.ResponseWriter, r *http.Request) bool {
+	s := c.s
+	// Where to resume: the client's last id, or — for a fresh stream — the log's newest
+	// id read before subscribing, so a resync can replay what was published since.
+	c.from = r.Header.Get("Last-Event-ID")
+	if c.from == "" {
+		c.from = r.URL.Query().Get("last_event_id")
+	}
+	c.fresh = c.from == ""
+	if c.fresh {
+		latest, err := s.broker.Latest(c.ctx, c.user, 1)
+		if err != nil {
+			s.unavailable(c.ctx, w, c.user, "read log", err)
+			return false
+		}
+		c.from = "0-0"
+		if len(latest) == 1 {
+			c.from = latest[0].ID
+		}
+	}
+	c.last, _ = rediskey.ParseStreamID(c.from)
+
+	joinCtx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
+	sub, err := s.hub.Join(joinCtx, c.user)
+	cancel()
+	if err != nil {
+		s.unavailable(c.ctx, w, c.user, "subscribe", err)
+		return false
+	}
+	c.sub = sub
+
+	// The first page is read before any header is sent, so a Redis failure is a clean
+	// 503 the client can retry rather than a stream that dies at once.
+	page, err := s.broker.After(c.ctx, c.user, c.from, replayPage)
+	if err != nil && !errors.As(err, &c.reset) {
+		s.unavailable(c.ctx, w, c.user, "replay", err)
+		return false
+	}
+	c.page = page
+	return true
+}
+
+// close ends the stream and releases what open acquired, newest first. Safe to call
+// more than once; only the first call does anything.
+func (c *conn) close() {
+	c.once.Do(func() {
+		s := c.s
+		if c.serving {
+			s.metrics.Active.Dec()
+			s.log.InfoContext(c.ctx, "stream closed", logging.KeyUserID, c.user, "reason", c.closed,
+				"sent", c.sent, "duration_s", time.Since(c.started).Seconds())
+		}
+		if c.nc != nil {
+			if c.serving {
+				_ = c.w.Close() // end the chunked body; a stream that never started has none
+			}
+			_ = c.nc.Close()
+			<-c.watched // the read in watchClose returns once the connection is closed
+		}
+		if c.cancel != nil {
+			c.cancel()
+		}
+		if c.sub != nil {
+			c.sub.Close()
+		}
+		if member := s.clearPresence(c); member != "" {
+			s.releasePresence(c.user, member)
+		}
+		if c.slot {
+			s.active.Add(-1)
+		}
+		if c.registered {
+			s.unregister(c) // last: Serve's wait for the streams ends here
+		}
+	})
+}

@@ -1,0 +1,72 @@
+package server
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"github.com/vividly-edu/notifications/shared/logging"
+	"github.com/vividly-edu/notifications/stream/internal/hub"
+)
+
+// live forwards queued notifications until the stream must end: the client left, its
+// lifetime (life) is over, the server is draining, a write failed, or the hub dropped
+// it for falling behind. Each way out says why in c.closed.
+func (c *conn) live(ctx context.Context, life time.Duration) {
+	s := c.s
+	var batch []hub.Item
+	lifeTimer := time.NewTimer(life)
+	defer lifeTimer.Stop()
+	beat := time.NewTicker(s.cfg.Heartbeat)
+	defer beat.Stop()
+	draining := s.draining
+	var closeAt <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			c.closed = "client left"
+			return
+		case <-lifeTimer.C:
+			c.closed = "lifetime"
+			c.w.Retry(s.cfg.RetryHint)
+			_ = c.w.Flush()
+			return
+		case <-draining:
+			// Spread the closes so clients do not all reconnect in the same instant.
+			draining = nil
+			closeAt = time.After(time.Duration(rand.Int64N(int64(s.cfg.DrainTime) + 1)))
+		case <-closeAt:
+			c.closed = "shutdown"
+			c.w.Retry(s.cfg.RetryHint/2 + time.Duration(rand.Int64N(int64(s.cfg.RetryHint)+1)))
+			_ = c.w.Flush()
+			return
+		case <-beat.C:
+			c.w.Comment("ping")
+			if err := c.w.Flush(); err != nil {
+				c.fail("write", err)
+				return
+			}
+		case <-c.sub.Ready():
+			var dropped bool
+			batch, dropped = c.sub.Take(batch[:0])
+			if len(batch) > 0 {
+				if err := c.forward(ctx, batch); err != nil {
+					return
+				}
+				clear(batch)
+				beat.Reset(s.cfg.Heartbeat)
+			}
+			if dropped {
+				c.closed = "too slow"
+				s.log.WarnContext(ctx, "dropping slow client", logging.KeyUserID, c.user)
+				return
+			}
+		}
+	}
+}
+
+// fail records why the stream ended on an error, and counts it.
+func (c *conn) fail(reason string, err error) {
+	c.closed = reason + ": " + err.Error()
+	c.s.metrics.ConnErrors.WithLabelValues(reason).Inc()
+}

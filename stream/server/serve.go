@@ -1,0 +1,116 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/vividly-edu/notifications/shared/notification"
+)
+
+// lateStreams bounds the wait for streams whose connections were closed at the
+// shutdown deadline (each then ends at its next write or Redis call, all bounded).
+const lateStreams = 2 * time.Second
+
+// Serve runs the broker's live feed and the presence refresh, and serves ln until ctx
+// ends (or serving or the feed fails); then it stops accepting, ends every stream
+// (spread over DrainTime) and returns within ~10 s.
+//
+// Every goroutine Serve starts has returned when it returns — streams, the feed (the
+// broker's Run), the presence refresh, the hub's background unsubscribes — so the
+// caller may close the broker's client at once.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	// The background work outlives the streams (they read presence and the hub), so it
+	// has a context of its own, cancelled after the streams have ended.
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	var background sync.WaitGroup
+	feedDone := make(chan error, 1)
+	background.Go(func() { feedDone <- s.broker.Run(bgCtx, sink{s}) })
+	background.Go(func() { s.refreshPresence(bgCtx) })
+
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.Background() },
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	s.log.Info("stream service listening", "addr", ln.Addr().String())
+
+	var err error
+	select {
+	case err = <-serveErr:
+		serveErr = nil // received: the goroutine has returned
+	case ferr := <-feedDone:
+		err = errors.Join(errors.New("broker feed stopped"), ferr)
+	case <-ctx.Done():
+	}
+	err = errors.Join(err, s.drain(srv))
+	if serveErr != nil {
+		<-serveErr // ErrServerClosed, now that srv is shut down
+	}
+	stopBackground()
+	background.Wait()
+	s.hub.Wait()
+	return err
+}
+
+// drain stops accepting, tells every stream to end (each at a random moment within
+// DrainTime, with a retry hint) and waits for them. Streams still open at the deadline
+// have their connections closed and are waited for a little longer.
+func (s *Server) drain(srv *http.Server) error {
+	s.log.Info("shutting down: closing streams", "drain", s.cfg.DrainTime.String())
+	s.connsMu.Lock()
+	s.closing = true // no stream registers from now on: the Wait below is safe
+	s.connsMu.Unlock()
+	close(s.draining)
+
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTime+4*time.Second)
+	defer cancel()
+	err := srv.Shutdown(ctx) // waits for the stream handlers, which are ending
+	if err != nil {
+		_ = srv.Close()
+	}
+	// Shutdown does not know the connections taken over from it; they end on the drain
+	// signal too, and Serve counts them itself.
+	if s.waitStreams(ctx) {
+		return err
+	}
+	err = errors.Join(err, errors.New("streams still open at the shutdown deadline: their connections were closed"))
+	s.closeTakenOver()
+	late, cancelLate := context.WithTimeout(context.Background(), lateStreams)
+	defer cancelLate()
+	if !s.waitStreams(late) {
+		err = errors.Join(err, errors.New("streams still running after their connections were closed"))
+	}
+	return err
+}
+
+// waitStreams waits for every registered stream to close, or for ctx to end; it
+// reports whether they all closed.
+func (s *Server) waitStreams(ctx context.Context) bool {
+	done := make(chan struct{})
+	go func() { s.streams.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// sink counts resyncs on their way to the hub.
+type sink struct{ s *Server }
+
+func (k sink) Deliver(userID string, e notification.Envelope) { k.s.hub.Deliver(userID, e) }
+func (k sink) Resync() {
+	k.s.metrics.Resyncs.Inc()
+	k.s.log.Warn("pub/sub connection replaced: replaying every stream from its log")
+	k.s.hub.Resync()
+}

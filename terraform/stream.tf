@@ -100,6 +100,19 @@ resource "google_cloud_run_v2_service" "stream" {
         }
       }
 
+      dynamic "env" {
+        for_each = local.push_enabled ? [1] : []
+        content {
+          name = "VAPID_PRIVATE_KEY"
+          value_source {
+            secret_key_ref {
+              secret  = google_secret_manager_secret.vapid[0].secret_id
+              version = "latest"
+            }
+          }
+        }
+      }
+
       dynamic "volume_mounts" {
         for_each = local.redis_tls ? [1] : []
         content {
@@ -214,6 +227,7 @@ locals {
     var.jwt_jwks_url != "" ? { JWT_JWKS_URL = var.jwt_jwks_url } : {},
     var.jwt_issuer != "" ? { JWT_ISSUER = var.jwt_issuer } : {},
     var.jwt_audience != "" ? { JWT_AUDIENCE = var.jwt_audience } : {},
+    local.push_env,
   )
 }
 

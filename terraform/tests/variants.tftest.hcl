@@ -84,3 +84,41 @@ run "go127_runtime" {
     error_message = "go127 must be accepted and reach the build"
   }
 }
+
+run "web_push_off_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(google_secret_manager_secret.vapid) == 0 && length([for e in google_cloud_run_v2_service.stream.template[0].containers[0].env : e if startswith(e.name, "VAPID_")]) == 0
+    error_message = "without a VAPID public key there is no VAPID secret and no VAPID_* variable (push off)"
+  }
+}
+
+run "web_push" {
+  command = plan
+  variables {
+    vapid_public_key = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
+    vapid_subject    = "mailto:ops@vividly.example"
+  }
+
+  assert {
+    condition     = { for e in google_cloud_run_v2_service.stream.template[0].containers[0].env : e.name => e.value if contains(["VAPID_PUBLIC_KEY", "VAPID_SUBJECT"], e.name) } == { VAPID_PUBLIC_KEY = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM", VAPID_SUBJECT = "mailto:ops@vividly.example" }
+    error_message = "the public key and subject reach the stream as plain variables"
+  }
+  assert {
+    condition     = one([for e in google_cloud_run_v2_service.stream.template[0].containers[0].env : e.value_source[0].secret_key_ref[0].secret if e.name == "VAPID_PRIVATE_KEY"]) == google_secret_manager_secret.vapid[0].secret_id
+    error_message = "VAPID_PRIVATE_KEY must come from Secret Manager"
+  }
+  assert {
+    condition     = google_secret_manager_secret_iam_member.vapid_stream[0].member == google_service_account.stream.member && google_secret_manager_secret_iam_member.vapid_stream[0].role == "roles/secretmanager.secretAccessor"
+    error_message = "only the stream's account may read the VAPID private key"
+  }
+}
+
+run "web_push_needs_a_subject" {
+  command = plan
+  variables {
+    vapid_public_key = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
+  }
+  expect_failures = [var.vapid_subject]
+}

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Installs what the tests need and a fresh machine may lack: redis-server and
-# chromium (Debian packages; the browser tests drive a real headless Chromium).
+# Installs what the tests need and a fresh machine may lack: redis-server,
+# chromium and firefox-esr (Debian packages; the browser tests drive a real headless
+# Chromium, and system/browser/bidi drives Firefox ESR over WebDriver BiDi).
 # Idempotent; quiet when everything is present.
 set -euo pipefail
 
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
+command -v firefox-esr >/dev/null 2>&1 || command -v firefox >/dev/null 2>&1 || need+=(firefox-esr)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

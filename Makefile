@@ -61,7 +61,8 @@ test-faults: deps
 ## make test runs it too
 test-security: deps
 	$(GO) test -race -count=1 -run 'Security|History|Verify|JWKS|Extract|Ticket|Issue|Redeem|Parse|Limiter|ClientIP' \
-		./stream/server ./stream/internal/auth ./stream/internal/ticket ./stream/internal/admission
+		./stream/server ./stream/internal/auth ./stream/internal/ticket ./stream/internal/admission \
+		./system/cmd/local
 
 ## lint: vet, gofmt, staticcheck, go.mod tidiness and no build output in git
 lint: vet fmt-check staticcheck tidy-check tracked-check

@@ -30,9 +30,11 @@ redis-server --port "$rp" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir
 pids+=($!)
 watch="redis=$!"
 export JWT_SECRET=loadtest-secret-loadtest-secret-0123 REDIS_ADDR=127.0.0.1:$rp LOG_LEVEL=warn
-# All clients come from loopback: lift the per-IP limit; allow a process to hold
-# what one file limit allows.
+# All clients come from loopback: lift the per-IP and per-user limits; allow a process
+# to hold what one file limit allows. Several bin/stream run here: none serves metrics
+# on the default METRICS_ADDR (127.0.0.1:9090); the load tool reads /proc, not /metrics.
 export RATE_LIMIT_PER_IP=1000000 RATE_LIMIT_BURST=1000000 MAX_CONNS=100000 MAX_CONNS_PER_USER=1000
+export RATE_LIMIT_PER_USER=1000000 RATE_LIMIT_USER_BURST=1000000 METRICS_ADDR=off
 
 # serve NAME URL_PATH CMD...: starts CMD with PORT set to a free port and waits until
 # URL_PATH answers; a port taken in the meantime (the test's own client sockets use the

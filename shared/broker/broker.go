@@ -37,6 +37,16 @@ func (l Limits) Validate() error {
 	return nil
 }
 
+// ParseCursor parses the id a client pages history from: a stream id other than
+// rediskey.Max (nothing can follow it). Errors wrap rediskey.ErrBadStreamID.
+func ParseCursor(id string) (rediskey.StreamID, error) {
+	after, err := rediskey.ParseStreamID(id)
+	if err == nil && after == rediskey.Max {
+		err = fmt.Errorf("%w: nothing follows the largest id", rediskey.ErrBadStreamID)
+	}
+	return after, err
+}
+
 // ErrReset is matched (errors.Is) by a *ResetError.
 var ErrReset = errors.New("cannot resume from that id")
 

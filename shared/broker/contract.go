@@ -50,14 +50,16 @@ type Broker interface {
 
 	// After returns up to limit notifications of userID's log strictly after id, oldest
 	// first, or a *ResetError (errors.Is ErrReset) when the client cannot resume from
-	// id without loss: malformed, never issued, or older than what the log still
-	// holds (see CheckResume). The resume check and the read see the same state of the
+	// id without loss: malformed, never issued (rediskey.Max included), or older than
+	// what the log still holds (see CheckResume). The resume check and the read see the same state of the
 	// log: trimming cannot slip between them.
 	After(ctx context.Context, userID, id string, limit int) ([]notification.Envelope, error)
 
 	// Range returns up to limit notifications of userID's log strictly after id (a
 	// valid stream id), oldest first, whatever was trimmed: the history endpoint pages
-	// with it. An empty or expired log gives no items and no error.
+	// with it. An empty or expired log gives no items and no error. An id that is no
+	// cursor — malformed, or rediskey.Max, after which nothing can exist — is an error
+	// wrapping rediskey.ErrBadStreamID (the caller's 400), never a store failure.
 	Range(ctx context.Context, userID, id string, limit int) ([]notification.Envelope, error)
 
 	// Latest returns the newest limit notifications of userID's log, oldest first.

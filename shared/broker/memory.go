@@ -235,7 +235,7 @@ func (m *Memory) After(_ context.Context, userID, id string, limit int) ([]notif
 // Range returns up to limit notifications of userID's log strictly after id (a valid
 // stream id), oldest first, whatever was trimmed.
 func (m *Memory) Range(_ context.Context, userID, id string, limit int) ([]notification.Envelope, error) {
-	after, err := rediskey.ParseStreamID(id)
+	after, err := ParseCursor(id)
 	if err != nil {
 		return nil, fmt.Errorf("range %s: %w", userID, err)
 	}

@@ -19,8 +19,10 @@ import (
 func (b *Broker) After(ctx context.Context, userID, id string, limit int) ([]notification.Envelope, error) {
 	key := b.names.Log(userID)
 	start := "(" + id
-	if _, err := rediskey.ParseStreamID(id); err != nil {
-		start = "-" // the check below rejects id; keep the command valid
+	if _, err := broker.ParseCursor(id); err != nil {
+		// The check below rejects id (malformed, or Max, which no log reaches: Redis
+		// refuses "(Max" as a range start); keep the command valid.
+		start = "-"
 	}
 	var info *redis.XInfoStreamCmd
 	var rng *redis.XMessageSliceCmd
@@ -45,6 +47,9 @@ func (b *Broker) After(ctx context.Context, userID, id string, limit int) ([]not
 // Range returns up to limit notifications of userID's log strictly after id (a valid
 // stream id), oldest first, whatever was trimmed: the history endpoint pages with it.
 func (b *Broker) Range(ctx context.Context, userID, id string, limit int) ([]notification.Envelope, error) {
+	if _, err := broker.ParseCursor(id); err != nil {
+		return nil, fmt.Errorf("range %s: %w", userID, err)
+	}
 	key := b.names.Log(userID)
 	msgs, err := b.rdb.XRangeN(ctx, key, "("+id, "+", int64(limit)).Result()
 	if err != nil {

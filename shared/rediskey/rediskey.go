@@ -48,6 +48,11 @@ type StreamID struct{ Ms, Seq uint64 }
 // Zero is 0-0, the ID before every entry.
 var Zero StreamID
 
+// Max is the largest ID there can be. Nothing comes after it, so it is no position to
+// resume or page from: Redis refuses the exclusive range "(Max", and a client that sends
+// it holds no id of ours (brokers and handlers treat it as a bad cursor).
+var Max = StreamID{^uint64(0), ^uint64(0)}
+
 // ErrBadStreamID is returned for text that is not a complete stream ID.
 var ErrBadStreamID = errors.New("malformed stream id")
 

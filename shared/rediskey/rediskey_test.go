@@ -71,6 +71,9 @@ func TestCompareIsNumeric(t *testing.T) {
 	if got := (StreamID{5, 1<<64 - 1}).Next(); got != (StreamID{6, 0}) {
 		t.Errorf("Next overflow = %v", got)
 	}
+	if id, err := ParseStreamID("18446744073709551615-18446744073709551615"); err != nil || id != Max || Max.Compare(ids[len(ids)-1]) != 1 {
+		t.Errorf("Max: %v, %v", id, err)
+	}
 }
 
 func FuzzParseStreamID(f *testing.F) {
@@ -85,7 +88,7 @@ func FuzzParseStreamID(f *testing.F) {
 		if id.String() != s {
 			t.Fatalf("ParseStreamID(%q) round-trips to %q", s, id.String())
 		}
-		if id.Compare(id.Next()) != -1 && id != (StreamID{1<<64 - 1, 1<<64 - 1}) {
+		if id.Compare(id.Next()) != -1 && id != Max {
 			t.Fatalf("Next is not after %v", id)
 		}
 	})

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/vividly-edu/notifications/shared/config"
@@ -35,10 +36,19 @@ type Config struct {
 	// MaxConns is this instance's ceiling; beyond it new streams get 503 so the load
 	// balancer tries another instance. Match Cloud Run's concurrency.
 	MaxConns int `env:"MAX_CONNS, default=1000"`
-	// RateLimitPerIP and RateLimitBurst bound how fast one client IP may open streams
-	// and get tickets.
+	// RateLimitPerIP and RateLimitBurst bound failed authentication per client address
+	// (IPv6 by /64): malformed, oversized or badly signed tokens, wrong issuer or
+	// audience, unknown tickets. Expired tokens and missing credentials are not
+	// counted. Past the burst, the address gets 429 before any credential is checked.
 	RateLimitPerIP float64 `env:"RATE_LIMIT_PER_IP, default=5"`
-	RateLimitBurst int     `env:"RATE_LIMIT_BURST, default=20"`
+	RateLimitBurst int     `env:"RATE_LIMIT_BURST, default=50"`
+	// RateLimitPerUser and RateLimitUserBurst bound one authenticated user's API
+	// requests (stream opens, tickets, history), on each instance.
+	RateLimitPerUser   float64 `env:"RATE_LIMIT_PER_USER, default=5"`
+	RateLimitUserBurst int     `env:"RATE_LIMIT_USER_BURST, default=20"`
+	// MetricsAddr is where /metrics is served (host:port, its own listener; never the
+	// public port); "off" serves no metrics.
+	MetricsAddr string `env:"METRICS_ADDR, default=127.0.0.1:9090"`
 	// TrustedProxyHops is how many proxies in front of us append to X-Forwarded-For
 	// (1 on Cloud Run); 0 uses the TCP peer address.
 	TrustedProxyHops int `env:"TRUSTED_PROXY_HOPS, default=0"`
@@ -89,8 +99,13 @@ func LoadConfig(ctx context.Context, getenv config.Getenv) (Config, error) {
 			bad("ALLOWED_ORIGINS", "entry %d is not an origin like https://app.example", i+1)
 		}
 	}
-	if c.JWTJWKSURL != "" && !strings.HasPrefix(c.JWTJWKSURL, "https://") && !strings.HasPrefix(c.JWTJWKSURL, "http://127.0.0.1") {
-		bad("JWT_JWKS_URL", "must be an https URL")
+	if c.JWTJWKSURL != "" {
+		if err := checkJWKSURL(c.JWTJWKSURL); err != nil {
+			bad("JWT_JWKS_URL", "%v", err)
+		}
+	}
+	if err := checkListenAddr(c.MetricsAddr); err != nil {
+		bad("METRICS_ADDR", "%v", err)
 	}
 	if c.TicketTTL < time.Second || c.TicketTTL > 10*time.Minute {
 		bad("TICKET_TTL", "must be between 1s and 10m, got %s", c.TicketTTL)
@@ -106,6 +121,12 @@ func LoadConfig(ctx context.Context, getenv config.Getenv) (Config, error) {
 	}
 	if c.RateLimitBurst < 1 {
 		bad("RATE_LIMIT_BURST", "must be at least 1")
+	}
+	if c.RateLimitPerUser <= 0 {
+		bad("RATE_LIMIT_PER_USER", "must be positive")
+	}
+	if c.RateLimitUserBurst < 1 {
+		bad("RATE_LIMIT_USER_BURST", "must be at least 1")
 	}
 	if c.TrustedProxyHops < 0 {
 		bad("TRUSTED_PROXY_HOPS", "must not be negative")
@@ -138,4 +159,44 @@ func LoadConfig(ctx context.Context, getenv config.Getenv) (Config, error) {
 		bad("DRAIN_TIME", "must be between 0 and 8s (Cloud Run allows 10s), got %s", c.DrainTime)
 	}
 	return c, errors.Join(errs...)
+}
+
+// checkJWKSURL accepts an https URL of a JWKS, or http to a loopback host (tests, a
+// local issuer). The URL is parsed, not prefix-matched: http://127.0.0.1@evil/ names
+// the host evil (127.0.0.1 is its userinfo) and is refused, as is any userinfo.
+func checkJWKSURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return errors.New("is not a URL")
+	case u.User != nil:
+		return errors.New("must not carry userinfo (user@host)")
+	case u.Hostname() == "" || u.Opaque != "":
+		return errors.New("must name a host, like https://issuer.example/.well-known/jwks.json")
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && loopbackHost(u.Hostname()):
+		return nil
+	}
+	return errors.New("must be an https URL (http only to 127.0.0.1, ::1 or localhost)")
+}
+
+// loopbackHost reports a host name that can only mean this machine.
+func loopbackHost(h string) bool {
+	return h == "localhost" || h == "127.0.0.1" || h == "::1"
+}
+
+// checkListenAddr accepts "off" or host:port with a numeric port (0: any free port).
+func checkListenAddr(addr string) error {
+	if addr == "off" || addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New(`must be host:port (like 127.0.0.1:9090) or "off"`)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return errors.New("port must be a number from 0 to 65535")
+	}
+	return nil
 }

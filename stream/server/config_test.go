@@ -16,17 +16,24 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil || c.Port != "8080" || c.Heartbeat != 15*time.Second || c.MaxConnAge != 55*time.Minute || c.JWTUserClaim != "sub" {
 		t.Fatalf("defaults: %+v, %v", c, err)
 	}
+	if c.RateLimitPerIP != 5 || c.RateLimitBurst != 50 || c.RateLimitPerUser != 5 || c.RateLimitUserBurst != 20 ||
+		c.MetricsAddr != "127.0.0.1:9090" {
+		t.Fatalf("admission and metrics defaults: %+v", c)
+	}
 	for name, tc := range map[string]struct{ env map[string]string }{
-		"HEARTBEAT_INTERVAL": {map[string]string{"HEARTBEAT_INTERVAL": "1ms"}},
-		"MAX_CONN_AGE":       {map[string]string{"MAX_CONN_AGE": "10ms"}},
-		"CONN_QUEUE_SIZE":    {map[string]string{"CONN_QUEUE_SIZE": "0"}},
-		"DRAIN_TIME":         {map[string]string{"DRAIN_TIME": "20s"}},
-		"JWT_JWKS_URL":       {map[string]string{"JWT_JWKS_URL": "ftp://issuer.example/jwks"}},
-		"ALLOWED_ORIGINS":    {map[string]string{"ALLOWED_ORIGINS": "https://a.example,*"}},
-		"TICKET_TTL":         {map[string]string{"TICKET_TTL": "1h"}},
-		"MAX_CONNS_PER_USER": {map[string]string{"MAX_CONNS_PER_USER": "0"}},
-		"RATE_LIMIT_PER_IP":  {map[string]string{"RATE_LIMIT_PER_IP": "-1"}},
-		"LOG_LEVEL":          {map[string]string{"LOG_LEVEL": "loud"}},
+		"HEARTBEAT_INTERVAL":    {map[string]string{"HEARTBEAT_INTERVAL": "1ms"}},
+		"MAX_CONN_AGE":          {map[string]string{"MAX_CONN_AGE": "10ms"}},
+		"CONN_QUEUE_SIZE":       {map[string]string{"CONN_QUEUE_SIZE": "0"}},
+		"DRAIN_TIME":            {map[string]string{"DRAIN_TIME": "20s"}},
+		"JWT_JWKS_URL":          {map[string]string{"JWT_JWKS_URL": "ftp://issuer.example/jwks"}},
+		"ALLOWED_ORIGINS":       {map[string]string{"ALLOWED_ORIGINS": "https://a.example,*"}},
+		"TICKET_TTL":            {map[string]string{"TICKET_TTL": "1h"}},
+		"MAX_CONNS_PER_USER":    {map[string]string{"MAX_CONNS_PER_USER": "0"}},
+		"RATE_LIMIT_PER_IP":     {map[string]string{"RATE_LIMIT_PER_IP": "-1"}},
+		"RATE_LIMIT_PER_USER":   {map[string]string{"RATE_LIMIT_PER_USER": "0"}},
+		"RATE_LIMIT_USER_BURST": {map[string]string{"RATE_LIMIT_USER_BURST": "0"}},
+		"METRICS_ADDR":          {map[string]string{"METRICS_ADDR": "9090"}},
+		"LOG_LEVEL":             {map[string]string{"LOG_LEVEL": "loud"}},
 	} {
 		_, err := LoadConfig(context.Background(), get(tc.env))
 		if err == nil || !strings.Contains(err.Error(), name) {

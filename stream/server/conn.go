@@ -21,7 +21,8 @@ import (
 // conn is one SSE stream, from admission to its end.
 //
 // open acquires, in this order: a place among the server's streams (Serve waits for
-// it), an admission slot (MaxConns), the client's identity, a presence entry (the
+// it), the admission gate (the address's failure budget), a slot (MaxConns), the
+// client's identity and a token of the user's rate limit, a presence entry (the
 // per-user cap across instances), a hub subscription, and the response — on HTTP/1.1
 // the connection itself, taken over from net/http. serve sends until the stream must
 // end. close releases what open acquired, in reverse order, exactly once, however far
@@ -65,7 +66,8 @@ func (c *conn) open(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	c.registered = true
-	if !s.admit(w, r) {
+	addr, ok := s.gate(w, r)
+	if !ok {
 		return false
 	}
 	c.slot = true
@@ -73,9 +75,14 @@ func (c *conn) open(w http.ResponseWriter, r *http.Request) bool {
 		s.refuse(w, http.StatusServiceUnavailable, "ceiling", "instance at its connection ceiling", 1)
 		return false
 	}
-	id, status, err := s.authenticate(r)
+	id, kind, status, err := s.authenticate(r, addr)
 	if err != nil {
 		s.refuse(w, status, "auth", err.Error(), 0)
+		return false
+	}
+	// A ticket's user was counted when the ticket was issued; a refusal now would
+	// only waste it.
+	if kind != auth.Ticket && !s.admitUser(w, id.UserID) {
 		return false
 	}
 	c.id, c.user = id, id.UserID

@@ -41,6 +41,7 @@ func testConfig() Config {
 	return Config{JWTSecret: config.Secret(secret), JWTUserClaim: "sub", Heartbeat: 15 * time.Second,
 		MaxConnAge: time.Hour, RetryHint: time.Second, WriteTimeout: 5 * time.Second, QueueSize: 64, QueueBytes: 1 << 20, DrainTime: 200 * time.Millisecond,
 		TicketTTL: time.Minute, MaxConnsPerUser: 100, MaxConns: 10000, RateLimitPerIP: 1000, RateLimitBurst: 1000,
+		RateLimitPerUser: 1000, RateLimitUserBurst: 1000,
 		RequestTimeout: 5 * time.Second, ReadHeaderTimeout: 5 * time.Second, AuthCookie: "vividly_session", AllowedOrigins: []string{"https://app.example"}}
 }
 
@@ -54,6 +55,7 @@ type env struct {
 	rdb     *redis.Client
 	names   rediskey.Names
 	url     string
+	srv     *Server // the latest started
 	stop    context.CancelFunc
 	served  chan error
 }
@@ -103,7 +105,7 @@ func (e *env) start(mutate func(*Config)) {
 		e.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e.url, e.stop, e.served = "http://"+ln.Addr().String(), cancel, make(chan error, 1)
+	e.url, e.srv, e.stop, e.served = "http://"+ln.Addr().String(), srv, cancel, make(chan error, 1)
 	go func() { e.served <- srv.Serve(ctx, ln) }()
 	e.t.Cleanup(func() { e.shutdown() })
 	e.waitReady()

@@ -1,13 +1,19 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
+	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/notification"
 	"github.com/vividly-edu/notifications/shared/rediskey"
+	"github.com/vividly-edu/notifications/stream/internal/auth"
 )
+
+// badCursor answers a history after that no page can follow.
+const badCursor = "after must be a notification id like 1764174645123-0"
 
 // History page sizes (DESIGN.md).
 const (
@@ -18,12 +24,11 @@ const (
 // history serves GET /api/v1/notifications?after=<id>&limit=<n>: the caller's own log,
 // oldest first. Without after, the newest limit items; with after, up to limit items
 // strictly after it. next is the last item's id (pass it as after), or "" when empty.
-func (s *Server) history(w http.ResponseWriter, r *http.Request) {
+//
+// It runs under api (admission and the Bearer JWT). An after that is no cursor —
+// malformed, or the largest id, which nothing follows — is 400, never a store error.
+func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identity) {
 	ctx := logging.WithTrace(r.Context(), r.Header)
-	id, ok := s.bearer(w, r)
-	if !ok {
-		return
-	}
 	q := r.URL.Query()
 	limit := defaultHistoryLimit
 	if v := q.Get("limit"); v != "" || q.Has("limit") {
@@ -38,13 +43,17 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 	var err error
 	if q.Has("after") {
 		after := q.Get("after")
-		if _, err := rediskey.ParseStreamID(after); err != nil {
-			writeError(w, http.StatusBadRequest, "after must be a notification id like 1764174645123-0", 0)
+		if _, err := broker.ParseCursor(after); err != nil {
+			writeError(w, http.StatusBadRequest, badCursor, 0)
 			return
 		}
 		items, err = s.broker.Range(ctx, id.UserID, after, limit)
 	} else {
 		items, err = s.broker.Latest(ctx, id.UserID, limit)
+	}
+	if errors.Is(err, rediskey.ErrBadStreamID) { // the broker's own check, should the one above miss a case
+		writeError(w, http.StatusBadRequest, badCursor, 0)
+		return
 	}
 	if err != nil {
 		s.unavailable(ctx, w, id.UserID, "history", err)

@@ -4,10 +4,16 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // maxBody bounds every request body (DESIGN.md: 413 over 64 KiB).
 const maxBody = 64 << 10
+
+// maxHeaderBytes bounds a request's line and headers (http.Server.MaxHeaderBytes; Go
+// allows 4 KiB of slack over it): room for an 8 KiB token (auth.MaxTokenBytes) and
+// ordinary headers; anything bigger is 431 before a handler runs.
+const maxHeaderBytes = 16 << 10
 
 // securityHeaders sets headers that make the API's answers inert in a browser: never
 // sniffed into HTML, never framed, never leaking the URL (which may hold a ticket).
@@ -55,10 +61,19 @@ func (s *Server) cors(next http.Handler) http.Handler {
 	})
 }
 
-// sameOrigin reports whether origin names this server itself.
-func sameOrigin(r *http.Request, origin string) bool {
-	_, host, ok := strings.Cut(origin, "://")
-	return ok && strings.EqualFold(host, r.Host)
+// boundRead bounds reading the whole request, body included, to d from the moment its
+// headers are in (READ_HEADER_TIMEOUT bounds those): a client trickling a body, or
+// never finishing one the handler does not read (net/http then reads it to reuse the
+// connection), is cut off at d and its goroutine and file released. The stream route
+// sets the same deadline itself and lifts it when its response starts. (A server-wide
+// http.Server.ReadTimeout would also spare a stream whose connection is taken over —
+// the takeover clears deadlines, tested — but it would bound every route implicitly;
+// this keeps the one exemption explicit, in the stream's own code.)
+func boundRead(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
+		next.ServeHTTP(w, r)
+	})
 }
 
 // limitBody answers 413 to a body over maxBody.

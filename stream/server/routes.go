@@ -11,12 +11,15 @@ import (
 	"github.com/vividly-edu/notifications/stream/web"
 )
 
-// Handler returns the service's routes. The stream route is exempt from the request
-// timeout (it is long-lived by design); every response gets the security headers.
+// Handler returns the service's public routes. Every API route is under admission
+// (s.api, or the stream's own open). The stream route is exempt from the request
+// timeout once it has started (it is long-lived by design); every other request is
+// bounded by REQUEST_TIMEOUT, reading its body included. Every response gets the
+// security headers. /metrics is not here: it is served on METRICS_ADDR alone.
 func (s *Server) Handler() http.Handler {
 	api := http.NewServeMux()
-	api.HandleFunc("POST /api/v1/notifications/tickets", s.issueTicket)
-	api.HandleFunc("GET /api/v1/notifications", s.history)
+	api.HandleFunc("POST /api/v1/notifications/tickets", s.api(s.issueTicket))
+	api.HandleFunc("GET /api/v1/notifications", s.api(s.history))
 	api.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -28,16 +31,22 @@ func (s *Server) Handler() http.Handler {
 	for _, r := range s.extra {
 		api.Handle(r.pattern, r.handler)
 	}
-	api.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
 	api.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not found", 0)
 	})
-	bounded := http.TimeoutHandler(limitBody(api), s.cfg.RequestTimeout, `{"error":"request timed out"}`)
+	bounded := boundRead(s.cfg.RequestTimeout,
+		http.TimeoutHandler(limitBody(api), s.cfg.RequestTimeout, `{"error":"request timed out"}`))
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/notifications/stream", s.stream)
+	mux.HandleFunc("/api/v1/notifications/stream", s.stream) // every method: stream answers 405 itself
 	mux.Handle("/", bounded)
 	return securityHeaders(s.cors(mux))
+}
+
+// MetricsHandler serves the service's metrics in the Prometheus text format. Serve
+// serves it on METRICS_ADDR; the local system mounts it on its loopback-only port.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{})
 }
 
 // ready serves /readyz: 503 while draining or while the broker (Redis and its pub/sub

@@ -203,13 +203,21 @@ func TestSecurity_Tickets(t *testing.T) {
 	c.ended(5 * time.Second)
 }
 
+// TestSecurity_CookieAndOrigins: a cookie is a credential only on a request from this
+// site's own page (as the browser attests: Sec-Fetch-Site: same-origin) or from one of
+// ALLOWED_ORIGINS, compared exactly, scheme included. Without either — what an <img>
+// or <script> tag on another site sends — it is refused (issue 19 item 3: this used
+// to be 200). A cross-site page's request is refused before its credential is read.
 func TestSecurity_CookieAndOrigins(t *testing.T) {
 	e := newEnv(t, nil)
-	open := func(origin string) int {
+	open := func(origin, site string) int {
 		req := e.streamRequest("")
 		req.AddCookie(&http.Cookie{Name: "vividly_session", Value: token(t, "erin", time.Hour)})
 		if origin != "" {
 			req.Header.Set("Origin", origin)
+		}
+		if site != "" {
+			req.Header.Set("Sec-Fetch-Site", site)
 		}
 		c, status := e.openRequest(req)
 		if c != nil {
@@ -217,9 +225,26 @@ func TestSecurity_CookieAndOrigins(t *testing.T) {
 		}
 		return status
 	}
-	for origin, want := range map[string]int{"": 200, "https://app.example": 200, e.url: 200, "https://evil.example": 403, "null": 403} {
-		if got := open(origin); got != want {
-			t.Errorf("cookie from origin %q: %d, want %d", origin, got, want)
+	for _, tc := range []struct {
+		origin, site string
+		want         int
+	}{
+		{"", "", 403},                               // no Origin, no Fetch Metadata: an <img> tag in an older browser
+		{"", "same-origin", 200},                    // this site's own page
+		{e.url, "same-origin", 200},                 // the same, with Origin
+		{e.url, "", 403},                            // an Origin naming our host is no proof: only the browser's attestation is
+		{"https://app.example", "", 200},            // listed
+		{"https://app.example", "cross-site", 200},  // listed, from another site: the app itself
+		{"http://app.example", "", 403},             // listed host, other scheme
+		{"https://app.example:8443", "", 403},       // listed host, other port
+		{"", "cross-site", 403},                     // another site's <img>/<script>
+		{"", "same-site", 403},                      // a sibling subdomain's page
+		{"https://evil.example", "cross-site", 403}, // another site's script
+		{"https://evil.example", "", 403},
+		{"null", "", 403},
+	} {
+		if got := open(tc.origin, tc.site); got != tc.want {
+			t.Errorf("cookie from origin %q, Sec-Fetch-Site %q: %d, want %d", tc.origin, tc.site, got, tc.want)
 		}
 	}
 	// CORS: listed origins get credentials, others nothing; never a wildcard.

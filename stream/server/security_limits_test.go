@@ -3,7 +3,7 @@ package server
 // The security suite (make test-security): every test here is named TestSecurity_… and
 // proves one defence listed in docs/SECURITY.md.
 //
-// This file: limits: rate limits, connection caps, body sizes and timeouts.
+// This file: limits: connection caps, body sizes and timeouts (rate limits: security_admission_test.go).
 
 import (
 	"context"
@@ -17,33 +17,6 @@ import (
 
 	"github.com/vividly-edu/notifications/shared/rediskey"
 )
-
-func TestSecurity_RateLimitsEngageAndRecover(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.RateLimitPerIP, c.RateLimitBurst = 2, 2 })
-	tok := token(t, "fay", time.Hour)
-	for i := range 2 {
-		if _, status := e.ticketFor(tok); status != http.StatusCreated {
-			t.Fatalf("request %d: %d", i, status)
-		}
-	}
-	req, _ := http.NewRequest(http.MethodPost, e.url+"/api/v1/notifications/tickets", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("over the limit: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
-	}
-	if _, status := e.tryOpen(tok, "", ""); status != http.StatusTooManyRequests {
-		t.Fatalf("stream over the limit: %d", status)
-	}
-	time.Sleep(600 * time.Millisecond)
-	if _, status := e.ticketFor(tok); status != http.StatusCreated {
-		t.Fatalf("after refill: %d", status)
-	}
-}
 
 func TestSecurity_ConnectionCaps(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.MaxConnsPerUser, c.MaxConns = 2, 3 })

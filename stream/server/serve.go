@@ -21,9 +21,13 @@ const lateStreams = 2 * time.Second
 // (spread over DrainTime) and returns within ~10 s.
 //
 // Every goroutine Serve starts has returned when it returns — streams, the feed (the
-// broker's Run), the presence refresh, the hub's background unsubscribes — so the
-// caller may close the broker's client at once.
+// broker's Run), the presence refresh, the hub's background unsubscribes, the metrics
+// server on METRICS_ADDR — so the caller may close the broker's client at once.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	metrics, err := s.startMetrics()
+	if err != nil {
+		return err
+	}
 	// The background work outlives the streams (they read presence and the hub), so it
 	// has a context of its own, cancelled after the streams have ended.
 	bgCtx, stopBackground := context.WithCancel(context.Background())
@@ -35,15 +39,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.Background() },
+		// Reading a request, body included, is bounded per request (boundRead, and the
+		// stream until its response starts) rather than by ReadTimeout.
+		MaxHeaderBytes: maxHeaderBytes,
+		IdleTimeout:    2 * time.Minute,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:    func(net.Listener) context.Context { return context.Background() },
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	s.log.Info("stream service listening", "addr", ln.Addr().String())
 
-	var err error
 	select {
 	case err = <-serveErr:
 		serveErr = nil // received: the goroutine has returned
@@ -58,7 +64,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stopBackground()
 	background.Wait()
 	s.hub.Wait()
-	return err
+	return errors.Join(err, metrics.stop())
 }
 
 // drain stops accepting, tells every stream to end (each at a random moment within

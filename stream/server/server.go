@@ -33,11 +33,14 @@ type Server struct {
 	verifier *auth.Verifier
 	tickets  *ticket.Issuer
 	presence Presence
-	limiter  *admission.Limiter
+	failures *admission.Limiter // failed authentication, per client address
+	users    *admission.Limiter // API requests, per authenticated user
 	origins  map[string]bool
 	metrics  *Metrics
 	gatherer prometheus.Gatherer
 	draining chan struct{} // closed when shutdown starts
+
+	metricsAddr atomic.Pointer[string] // where metrics are served, once Serve listens there
 
 	instance     string        // names this process in presence entries
 	connSeq      atomic.Int64  // numbers this process's streams
@@ -65,7 +68,8 @@ func (s *Server) Mount(pattern string, h http.Handler) {
 	s.extra = append(s.extra, route{pattern, h})
 }
 
-// New wires a server. reg receives the service's metrics and is served on /metrics.
+// New wires a server. reg receives the service's metrics; Serve serves it on
+// METRICS_ADDR.
 func New(cfg Config, d Deps, v *auth.Verifier, log *slog.Logger, reg *prometheus.Registry) (*Server, error) {
 	if d.Broker == nil || d.Tickets == nil || d.Presence == nil || v == nil || log == nil || reg == nil {
 		return nil, errors.New("server.New: nil dependency")
@@ -88,8 +92,10 @@ func New(cfg Config, d Deps, v *auth.Verifier, log *slog.Logger, reg *prometheus
 	var id [6]byte
 	_, _ = rand.Read(id[:])
 	return &Server{cfg: cfg, log: log, broker: d.Broker, hub: h, verifier: v,
-		tickets: is, presence: d.Presence, limiter: admission.NewLimiter(cfg.RateLimitPerIP, cfg.RateLimitBurst, 0, time.Now),
-		origins: origins, metrics: m, gatherer: reg, draining: make(chan struct{}),
+		tickets: is, presence: d.Presence,
+		failures: admission.NewLimiter(cfg.RateLimitPerIP, cfg.RateLimitBurst, 0, time.Now),
+		users:    admission.NewLimiter(cfg.RateLimitPerUser, cfg.RateLimitUserBurst, 0, time.Now),
+		origins:  origins, metrics: m, gatherer: reg, draining: make(chan struct{}),
 		instance: hex.EncodeToString(id[:]), refreshEvery: presence.TTL / 3, conns: map[*conn]struct{}{}}, nil
 }
 

@@ -21,7 +21,18 @@ const replayPage = 100
 // served by a goroutine of its own, and the handler returns: an idle stream then holds
 // one small goroutine and its frame buffer instead of net/http's ~11 KiB of buffers,
 // its background reader and the handler's grown stack (docs/PERFORMANCE.md).
+//
+// Until the response starts, the request is bounded like any other (REQUEST_TIMEOUT on
+// reading it), so a refusal's read of an unwanted body cannot hold the connection.
+// Any method but GET is 405 before anything is spent: no ticket, no slot, no stream
+// (a CORS preflight never gets here: cors answers it).
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.RequestTimeout))
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		s.refuse(w, http.StatusMethodNotAllowed, "method", "the stream answers GET only", 0)
+		return
+	}
 	c := &conn{s: s, ctx: logging.WithTrace(r.Context(), r.Header)}
 	if !c.open(w, r) {
 		c.close()
@@ -49,6 +60,8 @@ func (c *conn) startResponse(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	if c.w == nil {
+		// Streaming through net/http: the request's read deadline must not end it.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 		sw, err := sse.Start(w, s.cfg.RetryHint, s.cfg.WriteTimeout)
 		if err != nil {
 			s.metrics.ConnErrors.WithLabelValues("write").Inc()
@@ -79,6 +92,7 @@ func (c *conn) hijack(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	_ = rw // a GET stream has no body; anything the client pipelines is ignored
+	// No deadline from here on: the request's read deadline (see stream) included.
 	_ = nc.SetDeadline(time.Time{})
 	// From here on http.Server.Shutdown no longer waits for this stream: Serve's wait
 	// does (the conn was registered when it opened), and close closes nc.

@@ -201,18 +201,19 @@ func TestStreamEndsAtTokenExpiry(t *testing.T) {
 }
 
 func TestHealthAndReadiness(t *testing.T) {
-	e := newEnv(t, nil)
-	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/nope": 404} {
-		resp, err := http.Get(e.url + path)
+	e := newEnv(t, func(c *Config) { c.MetricsAddr = "127.0.0.1:0" })
+	metrics := "http://" + e.srv.MetricsAddr()
+	for url, want := range map[string]int{e.url + "/healthz": 200, e.url + "/readyz": 200, metrics + "/metrics": 200, e.url + "/nope": 404} {
+		resp, err := http.Get(url)
 		if err != nil {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != want {
-			t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
+			t.Errorf("%s: %d, want %d", url, resp.StatusCode, want)
 		}
-		if path == "/metrics" && !strings.Contains(string(body), "sse_active_connections") {
+		if strings.HasSuffix(url, "/metrics") && !strings.Contains(string(body), "sse_active_connections") {
 			t.Errorf("/metrics lacks sse_active_connections")
 		}
 	}

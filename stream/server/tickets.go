@@ -9,23 +9,16 @@ import (
 	"github.com/vividly-edu/notifications/stream/internal/auth"
 )
 
-// issueTicket serves POST /api/v1/notifications/tickets: a Bearer JWT buys a
-// single-use ticket for the stream URL.
-func (s *Server) issueTicket(w http.ResponseWriter, r *http.Request) {
+// issueTicket serves POST /api/v1/notifications/tickets (under api: admission and
+// the Bearer JWT): the token's user gets a single-use ticket for the stream URL.
+func (s *Server) issueTicket(w http.ResponseWriter, r *http.Request, id auth.Identity) {
 	ctx := logging.WithTrace(r.Context(), r.Header)
-	if !s.admit(w, r) {
-		return
-	}
 	if _, err := io.Copy(io.Discard, r.Body); err != nil {
 		if tooLarge(err) {
 			writeError(w, http.StatusRequestEntityTooLarge, "request body over 64 KiB", 0)
 			return
 		}
 		writeError(w, http.StatusBadRequest, "unreadable body", 0)
-		return
-	}
-	id, ok := s.bearer(w, r)
-	if !ok {
 		return
 	}
 	t, ttl, err := s.tickets.Issue(ctx, id)

@@ -107,7 +107,7 @@ func TestPubSubToBrowser(t *testing.T) {
 
 	// The stream service.
 	cfg, err := server.LoadConfig(ctx, func(k string) string {
-		return map[string]string{"JWT_SECRET": secret, "DRAIN_TIME": "100ms"}[k]
+		return map[string]string{"JWT_SECRET": secret, "DRAIN_TIME": "100ms", "METRICS_ADDR": "off"}[k]
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -53,8 +53,11 @@ func TestMain(m *testing.M) {
 
 // streamEnv is the environment every stream server of these tests runs with.
 func streamEnv(redisAddr string, extra map[string]string) map[string]string {
+	// Many servers run on this machine at once: none serves metrics on the default
+	// METRICS_ADDR (in-process servers take a free port; see metricsURL).
 	env := map[string]string{"JWT_SECRET": secret, "REDIS_ADDR": redisAddr, "LOG_LEVEL": "warn",
 		"RATE_LIMIT_PER_IP": "100000", "RATE_LIMIT_BURST": "100000", "MAX_CONNS": "20000",
+		"RATE_LIMIT_PER_USER": "100000", "RATE_LIMIT_USER_BURST": "100000", "METRICS_ADDR": "off",
 		"SSE_RETRY": "200ms", "DRAIN_TIME": "2s"}
 	for k, v := range extra {
 		env[k] = v
@@ -72,7 +75,10 @@ func startInProcess(t *testing.T, redisAddr string, extra map[string]string) str
 // small one models a congested path to a slow client.
 func startInProcessOn(t *testing.T, redisAddr string, extra map[string]string, sndbuf int) string {
 	t.Helper()
-	env := streamEnv(redisAddr, extra)
+	env := streamEnv(redisAddr, map[string]string{"METRICS_ADDR": "127.0.0.1:0"})
+	for k, v := range extra {
+		env[k] = v
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg, err := server.LoadConfig(ctx, func(k string) string { return env[k] })
 	if err != nil {
@@ -105,7 +111,21 @@ func startInProcessOn(t *testing.T, redisAddr string, extra map[string]string, s
 	t.Cleanup(func() { cancel(); <-done; b.Close() })
 	url := "http://" + ln.Addr().String()
 	waitReady(t, url)
+	metricsURLs.Store(url, "http://"+srv.MetricsAddr()+"/metrics")
 	return url
+}
+
+// metricsURLs maps an in-process server's URL to its metrics URL (METRICS_ADDR).
+var metricsURLs sync.Map
+
+// metricsURL is where the in-process server at url serves its metrics.
+func metricsURL(t *testing.T, url string) string {
+	t.Helper()
+	m, ok := metricsURLs.Load(url)
+	if !ok {
+		t.Fatalf("no metrics address for %s", url)
+	}
+	return m.(string)
 }
 
 // proc is a bin/stream process.

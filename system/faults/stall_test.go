@@ -120,7 +120,7 @@ func (f *fleet) latencies(sent [][2]string) []time.Duration {
 // hub for a full queue, or ended by a write that missed its deadline.
 func drops(t *testing.T, url string) int {
 	t.Helper()
-	resp, err := http.Get(url + "/metrics")
+	resp, err := http.Get(metricsURL(t, url))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,6 +98,8 @@ func resumeRules(t *testing.T, newBroker Factory) {
 	wantReset(t, f.b, "erin", "0-0", "expired", newest, oldest)
 	wantReset(t, f.b, "erin", ids[0], "expired", newest, oldest)
 	wantReset(t, f.b, "erin", mustParse(t, newest).Next().String(), "unknown", newest, oldest)
+	wantReset(t, f.b, "erin", rediskey.Max.String(), "unknown", newest, oldest)
+	wantReset(t, f.b, "nobody", rediskey.Max.String(), "unknown", "0-0", "0-0")
 	got, err := f.b.After(f.ctx, "erin", ids[1], 10)
 	if err != nil || len(got) != MaxLen || got[0].ID != oldest {
 		t.Fatalf("After(last trimmed) = %d items, %v", len(got), err)
@@ -117,6 +119,15 @@ func rangePagesWhatIsHeld(t *testing.T, newBroker Factory) {
 	}
 	if got, err := f.b.Range(f.ctx, "nobody", "0-0", 10); err != nil || len(got) != 0 {
 		t.Fatalf("Range on an empty log = %v, %v", got, err)
+	}
+	// No cursor: a bad id, and the largest id (nothing can follow it; Redis refuses the
+	// range) are the caller's mistake, never a store failure.
+	for _, bad := range []string{"not-an-id", rediskey.Max.String()} {
+		for _, user := range []string{"erin", "nobody"} {
+			if got, err := f.b.Range(f.ctx, user, bad, 10); !errors.Is(err, rediskey.ErrBadStreamID) || len(got) != 0 {
+				t.Errorf("Range(%s, %s) = %v, %v; want rediskey.ErrBadStreamID", user, bad, got, err)
+			}
+		}
 	}
 }
 

@@ -19,7 +19,7 @@ func newClock() *clock {
 func (c *clock) now() time.Time      { return time.Unix(0, c.ns.Load()) }
 func (c *clock) add(d time.Duration) { c.ns.Add(int64(d)) }
 
-func TestAddrKeyGroupsIPv6By64(t *testing.T) {
+func TestLimiterKeysIPv6By64(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		a, b string
@@ -37,7 +37,7 @@ func TestAddrKeyGroupsIPv6By64(t *testing.T) {
 }
 
 // Rotating IPv6 addresses inside one /64 meets the limit like one address does.
-func TestRotatingIPv6WithinA64IsLimited(t *testing.T) {
+func TestLimiterRotatingIPv6WithinA64IsLimited(t *testing.T) {
 	t.Parallel()
 	c := newClock()
 	l := NewLimiter(1, 5, 0, c.now)
@@ -57,7 +57,7 @@ func TestRotatingIPv6WithinA64IsLimited(t *testing.T) {
 
 // 400,000 distinct addresses never grow the table past its cap, and an address that
 // was tracked before the flood keeps its own bucket.
-func TestTableIsBounded(t *testing.T) {
+func TestLimiterTableIsBounded(t *testing.T) {
 	t.Parallel()
 	c := newClock()
 	l := NewLimiter(5, 20, 1000, c.now)
@@ -74,7 +74,7 @@ func TestTableIsBounded(t *testing.T) {
 }
 
 // An entry idle for burst/rate is full again, so it is dropped at the next sweep.
-func TestIdleEntriesExpireQuickly(t *testing.T) {
+func TestLimiterIdleEntriesExpireQuickly(t *testing.T) {
 	t.Parallel()
 	c := newClock()
 	l := NewLimiter(5, 20, 0, c.now) // refills in 4 s
@@ -90,7 +90,7 @@ func TestIdleEntriesExpireQuickly(t *testing.T) {
 	}
 }
 
-func TestBlockedDoesNotTakeATokenAndAllowDoes(t *testing.T) {
+func TestLimiterBlockedDoesNotTakeATokenAndAllowDoes(t *testing.T) {
 	t.Parallel()
 	c := newClock()
 	l := NewLimiter(1, 2, 0, c.now)

@@ -18,7 +18,25 @@ var (
 	ErrMissing = errors.New("missing credentials")
 	ErrInvalid = errors.New("invalid token")
 	ErrExpired = errors.New("token expired")
+	// ErrNotYetValid is a correctly signed token whose nbf is still ahead (past Leeway).
+	ErrNotYetValid = errors.New("token not valid yet")
+	// ErrTooLarge is a credential over MaxTokenBytes, refused before it is parsed.
+	ErrTooLarge = fmt.Errorf("%w: credential over %d bytes", ErrInvalid, MaxTokenBytes)
 )
+
+// MaxTokenBytes bounds a credential (Bearer token or cookie value). The backend's
+// tokens are well under 2 KiB; a bigger one is refused without being decoded, so a
+// forged 400 KB token costs a length check, not a base64 and JSON parse.
+const MaxTokenBytes = 8 << 10
+
+// Honest reports whether err is a failure an honest client runs into: no credential
+// at all, or a correctly signed token outside its validity window (a laptop waking with
+// yesterday's token, a skewed clock). Every other failure of a JWT — malformed,
+// oversized or badly signed, a wrong algorithm, issuer or audience — takes forging or
+// guessing, and admission counts it against the client's address.
+func Honest(err error) bool {
+	return errors.Is(err, ErrMissing) || errors.Is(err, ErrExpired) || errors.Is(err, ErrNotYetValid)
+}
 
 // Leeway tolerates clock skew between the token issuer and us.
 const Leeway = 30 * time.Second
@@ -95,13 +113,19 @@ func (v *Verifier) key(token *jwt.Token) (any, error) {
 	return nil, jwt.ErrTokenUnverifiable
 }
 
-// Verify checks token and returns who it belongs to.
+// Verify checks token and returns who it belongs to. The time checks (exp, nbf) run
+// only once the signature is good, so ErrExpired and ErrNotYetValid name genuine tokens.
 func (v *Verifier) Verify(token string) (Identity, error) {
+	if len(token) > MaxTokenBytes {
+		return Identity{}, ErrTooLarge
+	}
 	claims := jwt.MapClaims{}
 	_, err := v.parser.ParseWithClaims(token, claims, v.key)
 	switch {
-	case errors.Is(err, jwt.ErrTokenExpired):
+	case errors.Is(err, jwt.ErrTokenExpired) && !forged(err):
 		return Identity{}, ErrExpired
+	case errors.Is(err, jwt.ErrTokenNotValidYet) && !forged(err):
+		return Identity{}, ErrNotYetValid
 	case err != nil:
 		return Identity{}, fmt.Errorf("%w: %s", ErrInvalid, reason(err))
 	}
@@ -111,6 +135,13 @@ func (v *Verifier) Verify(token string) (Identity, error) {
 	}
 	exp, _ := claims.GetExpirationTime() // required by the parser
 	return Identity{UserID: user, Expires: exp.Time}, nil
+}
+
+// forged reports a claims error that is more than a time window: a wrong issuer or
+// audience, or a missing required claim, alongside nbf.
+func forged(err error) bool {
+	return errors.Is(err, jwt.ErrTokenInvalidIssuer) || errors.Is(err, jwt.ErrTokenInvalidAudience) ||
+		errors.Is(err, jwt.ErrTokenRequiredClaimMissing)
 }
 
 // reason names the failed check without echoing the token.
@@ -133,6 +164,9 @@ func BearerToken(r *http.Request) (string, error) {
 	scheme, token, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t") {
 		return "", fmt.Errorf("%w: Authorization must be \"Bearer <token>\"", ErrInvalid)
+	}
+	if len(token) > MaxTokenBytes {
+		return "", ErrTooLarge
 	}
 	return token, nil
 }

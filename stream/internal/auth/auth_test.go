@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +52,11 @@ func TestVerify(t *testing.T) {
 	rs256, _ := jwt.NewWithClaims(jwt.SigningMethodRS256, good).SignedString(rsaKey)
 	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, good).SignedString(jwt.UnsafeAllowNoneSignatureType)
 	other, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, good).SignedString([]byte("another-secret-another-secret-xx"))
+	evilClaims := with("exp", now.Add(-time.Hour).Unix())
+	evilClaims["iss"] = "evil"
+	expiredEvil := sign(t, evilClaims)
+	expiredOther, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, with("exp", now.Add(-time.Hour).Unix())).
+		SignedString([]byte("another-secret-another-secret-xx"))
 
 	for _, tc := range []struct {
 		name  string
@@ -61,7 +67,9 @@ func TestVerify(t *testing.T) {
 		{"within leeway", sign(t, with("exp", now.Add(-10*time.Second).Unix())), nil},
 		{"expired", sign(t, with("exp", now.Add(-time.Minute).Unix())), ErrExpired},
 		{"no exp", sign(t, with("exp", nil)), ErrInvalid},
-		{"not yet valid", sign(t, with("nbf", now.Add(time.Minute).Unix())), ErrInvalid},
+		{"not yet valid", sign(t, with("nbf", now.Add(time.Minute).Unix())), ErrNotYetValid},
+		{"expired and wrong issuer", expiredEvil, ErrInvalid},
+		{"over MaxTokenBytes", sign(t, with("pad", strings.Repeat("x", MaxTokenBytes))), ErrTooLarge},
 		{"wrong issuer", sign(t, with("iss", "evil")), ErrInvalid},
 		{"wrong audience", sign(t, with("aud", "other")), ErrInvalid},
 		{"no sub", sign(t, with("sub", nil)), ErrInvalid},
@@ -69,6 +77,7 @@ func TestVerify(t *testing.T) {
 		{"sub wildcard", sign(t, with("sub", "*")), ErrInvalid},
 		{"sub not string", sign(t, with("sub", 42)), ErrInvalid},
 		{"bad signature", other, ErrInvalid},
+		{"expired and badly signed", expiredOther, ErrInvalid},
 		{"alg none", none, ErrInvalid},
 		{"RS256 not allowed", rs256, ErrInvalid},
 		{"HS256 signed with the RSA public key", confused, ErrInvalid},
@@ -133,5 +142,49 @@ func BenchmarkVerify(b *testing.B) {
 		if _, err := v.Verify(tok); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestVerifyHonestFailures: only a missing credential and a genuine token outside its
+// time window are failures an honest client makes; admission counts every other one
+// against the client's address.
+func TestVerifyHonestFailures(t *testing.T) {
+	t.Parallel()
+	v, err := NewVerifier(Options{Secret: secret, Issuer: "vividly"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	claims := func(extra jwt.MapClaims) jwt.MapClaims {
+		c := jwt.MapClaims{"sub": "u", "iss": "vividly", "exp": now.Add(time.Hour).Unix()}
+		for k, val := range extra {
+			c[k] = val
+			if val == nil {
+				delete(c, k)
+			}
+		}
+		return c
+	}
+	other, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(jwt.MapClaims{"exp": now.Add(-time.Hour).Unix()})).
+		SignedString([]byte("another-secret-another-secret-xx"))
+	for name, tc := range map[string]struct {
+		token  string
+		honest bool
+	}{
+		"expired":                  {sign(t, claims(jwt.MapClaims{"exp": now.Add(-time.Hour).Unix()})), true},
+		"not yet valid":            {sign(t, claims(jwt.MapClaims{"nbf": now.Add(time.Hour).Unix()})), true},
+		"expired, badly signed":    {other, false},
+		"expired, wrong issuer":    {sign(t, claims(jwt.MapClaims{"exp": now.Add(-time.Hour).Unix(), "iss": "evil"})), false},
+		"not yet valid, no issuer": {sign(t, claims(jwt.MapClaims{"nbf": now.Add(time.Hour).Unix(), "iss": nil})), false},
+		"malformed":                {"not.a.jwt", false},
+		"oversized":                {strings.Repeat("a", MaxTokenBytes+1), false},
+	} {
+		_, err := v.Verify(tc.token)
+		if err == nil || Honest(err) != tc.honest {
+			t.Errorf("%s: Verify = %v, Honest = %v, want %v", name, err, Honest(err), tc.honest)
+		}
+	}
+	if !Honest(ErrMissing) || Honest(ErrTokenInURL) || Honest(ErrTooLarge) {
+		t.Error("Honest misclassifies the extraction errors")
 	}
 }

@@ -56,6 +56,9 @@ func Extract(r *http.Request, cookieName string) (Credential, error) {
 	}
 	if cookieName != "" {
 		c, err := r.Cookie(cookieName)
+		if err == nil && len(c.Value) > MaxTokenBytes {
+			return Credential{}, ErrTooLarge
+		}
 		if err == nil && c.Value != "" {
 			return Credential{Kind: Cookie, Value: c.Value}, nil
 		}

@@ -33,6 +33,9 @@ func TestExtract(t *testing.T) {
 		{"two tickets", "?ticket=a&ticket=b", "", "", 0, ErrInvalid},
 		{"empty ticket", "?ticket=", "", "", 0, ErrInvalid},
 		{"bad scheme", "", "Basic abc", "", 0, ErrInvalid},
+		{"oversized bearer", "", "Bearer " + strings.Repeat("a", MaxTokenBytes+1), "", 0, ErrTooLarge},
+		{"oversized cookie", "", "", strings.Repeat("a", MaxTokenBytes+1), 0, ErrTooLarge},
+		{"bearer at the cap", "", "Bearer " + strings.Repeat("a", MaxTokenBytes), "", Bearer, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

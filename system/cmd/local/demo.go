@@ -6,8 +6,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -17,8 +20,70 @@ import (
 
 // The demo page's two local-only helpers. Neither exists in bin/stream: production
 // tokens come from the backend and job events from the content pipeline.
+//
+// The token helper signs a token for any user it is asked for, so it exists only with
+// the local system's own secret (generated at start, or LOCAL_JWT_SECRET): with
+// JWT_SECRET set — perhaps a secret real services share — its tokens could open real
+// streams. Both helpers listen on loopback only and answer only requests whose Host is
+// a loopback name: a page on another site that rebinds its DNS name to 127.0.0.1
+// reaches the port with its own name in Host (DNS rebinding), and is refused.
 
 var userPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+
+// demoSecret returns the local system's JWT secret and whether the token helper may
+// sign with it: JWT_SECRET as it is, without the helper; else LOCAL_JWT_SECRET, or a
+// secret generated for this run, with it.
+func demoSecret(jwtSecret, localSecret string) (secret string, mint bool) {
+	switch {
+	case jwtSecret != "":
+		return jwtSecret, false
+	case localSecret != "":
+		return localSecret, true
+	}
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:]), true
+}
+
+// mounter is where the helpers are served (the stream server).
+type mounter interface {
+	Mount(pattern string, h http.Handler)
+}
+
+// mountDemo adds the demo page's helpers: the token helper only when mint (it logs
+// why not otherwise), the publish helper always; both for loopback Hosts only.
+func mountDemo(srv mounter, log *slog.Logger, secret string, mint bool, user, functionURL string) {
+	if mint {
+		srv.Mount("GET /demo/dev-token", loopbackOnly(devTokenHandler(secret, user)))
+	} else {
+		log.Warn("no /demo/dev-token: JWT_SECRET is set, and tokens signed with it might open real services' streams; " +
+			"unset it (a secret is generated) or set LOCAL_JWT_SECRET to a local-only one")
+	}
+	srv.Mount("POST /demo/publish", loopbackOnly(publishHandler(secret, functionURL)))
+}
+
+// loopback is the listen address of a local port: 127.0.0.1 only, never every interface.
+func loopback(port string) string { return net.JoinHostPort("127.0.0.1", port) }
+
+// loopbackOnly answers 403 unless the request's Host names this machine by a loopback
+// name (127.0.0.1, localhost or [::1], any port). The port is not checked: a rebinding
+// page needs a name of its own, and any page sends the port it targets.
+func loopbackOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		switch strings.ToLower(host) {
+		case "127.0.0.1", "localhost", "::1":
+			next.ServeHTTP(w, r)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprintln(w, `{"error":"the demo helpers answer only to 127.0.0.1, localhost or [::1]"}`)
+		}
+	})
+}
 
 // devTokenHandler mints development tokens: GET /demo/dev-token?user=u&ttl=1h.
 func devTokenHandler(secret, defaultUser string) http.Handler {

@@ -27,9 +27,6 @@ import (
 	"github.com/vividly-edu/notifications/stream/server"
 )
 
-// devSecret signs the development token when JWT_SECRET is unset. Local use only.
-const devSecret = "local-development-secret-not-for-production"
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -42,6 +39,10 @@ func main() {
 type localConfig struct {
 	FunctionPort string `env:"FUNCTION_PORT, default=8081"`
 	DevUser      string `env:"DEV_USER, default=student-1"`
+	// LocalSecret fixes the local system's own secret (default: generated at each
+	// start), for tests that sign tokens themselves or restart the system. Unlike
+	// JWT_SECRET it keeps the development-token helper: it names a local-only secret.
+	LocalSecret config.Secret `env:"LOCAL_JWT_SECRET"`
 }
 
 // fullBroker is what both halves need from the broker.
@@ -59,11 +60,15 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 	if err := config.Load(ctx, getenv, &lc); err != nil {
 		return err
 	}
-	if cfg.JWTSecret == "" {
-		cfg.JWTSecret = devSecret
-	}
+	secret, mint := demoSecret(string(cfg.JWTSecret), string(lc.LocalSecret))
+	cfg.JWTSecret = config.Secret(secret)
 	if getenv("DEMO_ENABLED") == "" {
 		cfg.DemoEnabled = true // the demo page is the local system's front door
+	}
+	if getenv("METRICS_ADDR") == "" {
+		// Metrics are served on the local system's own loopback port (below), so
+		// several local systems on one machine do not contend for 127.0.0.1:9090.
+		cfg.MetricsAddr = "off"
 	}
 	log := logging.New(out, cfg.Logging.Level, cfg.Logging.Project)
 	redisbroker.RouteClientLogs(log)
@@ -108,18 +113,20 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 	fnErr := make(chan error, 1)
 	go func() { fnErr <- funcframework.StartHostPort("127.0.0.1", lc.FunctionPort) }()
 
+	srv.Mount("GET /metrics", srv.MetricsHandler()) // this port is loopback-only
 	if cfg.DemoEnabled {
-		srv.Mount("GET /demo/dev-token", devTokenHandler(string(cfg.JWTSecret), lc.DevUser))
-		srv.Mount("POST /demo/publish", publishHandler(string(cfg.JWTSecret), "http://127.0.0.1:"+lc.FunctionPort+"/"))
+		mountDemo(srv, log, secret, mint, lc.DevUser, "http://127.0.0.1:"+lc.FunctionPort+"/")
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:"+cfg.Port)
+	ln, err := net.Listen("tcp", loopback(cfg.Port))
 	if err != nil {
 		return err
 	}
-	token, err := devToken(string(cfg.JWTSecret), lc.DevUser, 24*time.Hour)
-	if err != nil {
-		return err
+	token := ""
+	if mint {
+		if token, err = devToken(secret, lc.DevUser, 24*time.Hour); err != nil {
+			return err
+		}
 	}
 	printBanner(out, brokerName, cfg.Port, lc.FunctionPort, lc.DevUser, token, cfg.DemoEnabled)
 
@@ -139,6 +146,14 @@ func devToken(secret, user string, ttl time.Duration) (string, error) {
 	}).SignedString([]byte(secret))
 }
 
+// tokenLine is the banner's development token, or why there is none.
+func tokenLine(user, token string) string {
+	if token == "" {
+		return "No development token: JWT_SECRET is set (see the log); export TOKEN=<a token signed with it>\n"
+	}
+	return fmt.Sprintf("Development token for user %q (valid 24 h):\n  export TOKEN=%s\n", user, token)
+}
+
 func printBanner(out io.Writer, brokerName, port, fnPort, user, token string, demo bool) {
 	// The message ID is left out of the body: the function takes the ce-id header,
 	// which the command makes unique, so each paste stores a new notification.
@@ -150,9 +165,7 @@ Vividly notifications — local system (%s)
   stream   http://127.0.0.1:%[2]s/api/v1/notifications/stream   (health: /healthz /readyz, metrics: /metrics)
   function http://127.0.0.1:%[3]s/   (POST CloudEvents or Pub/Sub push bodies)
 
-Development token for user %[4]q (valid 24 h):
-  export TOKEN=%[5]s
-
+%[8]s
 Watch the stream (terminal 1):
   curl -N -H "Authorization: Bearer $TOKEN" http://127.0.0.1:%[2]s/api/v1/notifications/stream
 
@@ -167,7 +180,7 @@ Publish a sample job event as Eventarc would (terminal 2):
     -H 'ce-source: //pubsub.googleapis.com/projects/local/topics/content-job-finished' \
     -d '%[6]s'
 
-`, brokerName, port, fnPort, user, token, body, eventarc.EventType)
+`, brokerName, port, fnPort, user, token, body, eventarc.EventType, tokenLine(user, token))
 	if demo {
 		fmt.Fprintf(out, "Open the demo notification centre: http://127.0.0.1:%s/demo/\n"+
 			"  (publish a job from the page; open it in several tabs: they share one connection)\n\n", port)

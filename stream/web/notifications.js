@@ -2,47 +2,51 @@
 //
 //   import { connect } from "/client/notifications.js";
 //   const handle = connect({
-//     baseUrl: "https://notifications.example",      // the stream service
-//     getToken: async () => myApp.currentJwt(),       // the app's JWT; called on every (re)connect
-//     onNotification: (n) => showToast(n),            // each notification once, in order
-//     onHistory: (list) => renderList(list),          // what happened before this page
-//     onStatus: (s) => setBadge(s.state),             // connecting | open | reconnecting | closed
+//     baseUrl: "https://notifications.example",   // the stream service
+//     getToken: () => myApp.currentJwt(),          // the app's JWT (cached is fine); null when signed out
+//     onHistory: (list) => setItems(list),         // the list to show, oldest first (again after a reset)
+//     onNotification: (n) => addAndToast(n),       // each new notification once, in order, any type
+//     onStatus: (s) => setBadge(s.state, s.reason),
 //   });
 //   handle.close();
 //
-// One connection per browser: the tabs of one origin elect a leader (Web Locks); only
-// the leader holds the EventSource and passes notifications to the other tabs over a
-// BroadcastChannel. When the leader tab closes, another takes over and resumes from the
-// last id it saw, so nothing is lost. The last id is kept in localStorage, so a reload
-// resumes where the page left off.
+// Transport. The stream is read with fetch() and parsed here rather than by EventSource,
+// because EventSource hides what a robust client needs: the HTTP status of a refusal
+// (401 vs 429 vs 503, and Retry-After), the server's `retry:` hint, the `: ping`
+// comments that prove a quiet connection is alive, and events of types nobody
+// registered a listener for (Phase 2 adds types the app must not have to list). It
+// also lets the JWT travel in the Authorization header, so no ticket is needed.
+//
+// Positions. Ids are opaque: the client never parses or compares them. The resume
+// position is the last `id:` the server sent, in the server's order; duplicates are
+// dropped with a set of recently seen notification ids.
+//
+// Tabs. The tabs of one origin and one user elect a leader (Web Locks, keyed by user);
+// only the leader holds the stream and relays every notification to the user's other
+// tabs over a BroadcastChannel keyed by user, each message tagged with the user. A tab
+// whose getToken starts returning another user leaves that group and joins the other.
+// Without Web Locks every tab streams and relays, and tabs refused by the server's
+// per-user cap still receive what the others relay. The position and the recently seen
+// ids are kept in localStorage (sessionStorage, then memory, when that fails), so a
+// reload resumes where the page left off without showing anything twice.
 
-const DEFAULT_TYPES = ["video_complete", "video_failed"];
-
-// compareIds orders notification ids ("<ms>-<seq>", as Redis stream ids). Ids that
-// do not parse sort before every valid id.
-export function compareIds(a, b) {
-  const pa = parseId(a);
-  const pb = parseId(b);
-  if (!pa || !pb) return (pa ? 1 : 0) - (pb ? 1 : 0);
-  if (pa[0] !== pb[0]) return pa[0] < pb[0] ? -1 : 1;
-  if (pa[1] !== pb[1]) return pa[1] < pb[1] ? -1 : 1;
-  return 0;
-}
-
-function parseId(id) {
-  const m = /^(\d{1,20})-(\d{1,20})$/.exec(typeof id === "string" ? id : "");
-  return m ? [BigInt(m[1]), BigInt(m[2])] : null;
-}
+const API_PATH = "/api/v1/notifications";
+const MAX_PAGE = 200; // the server's largest history page (DESIGN.md)
+const EMPTY_LOG = "0-0"; // the contract's position of an empty log ("0-0 when the log is empty")
+const RECENT_IDS = 100; // notification ids stored with the position
+const SEEN_IDS = 5000; // notification ids remembered per page for dropping duplicates
+const MIN_BASE_MS = 200; // a retry hint below this would turn backoff into hammering
+const MAX_RECOVERY_PAGES = 100;
 
 // backoffDelay is the wait before reconnect attempt n (0-based): "full jitter" over an
 // exponentially growing cap, so a server restart is not met by every client at once.
-export function backoffDelay(attempt, { baseMs = 500, maxMs = 30000 } = {}, random = Math.random) {
+export function backoffDelay(attempt, { baseMs = 1000, maxMs = 30000 } = {}, random = Math.random) {
   const cap = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
   return Math.floor(random() * cap);
 }
 
-// userFromToken reads the subject of a JWT without verifying it (the server does), to
-// keep one user's resume point apart from another's on a shared browser.
+// userFromToken reads a claim of a JWT without verifying it (the server does), to keep
+// one user's position, leader election and relays apart from another's.
 export function userFromToken(token, claim = "sub") {
   try {
     const part = String(token).split(".")[1];
@@ -54,285 +58,752 @@ export function userFromToken(token, claim = "sub") {
   }
 }
 
-// createIdStore keeps the newest id seen under key; it only ever moves forward, so a
-// slow tab cannot move it back. storage is localStorage (or a stand-in in tests).
-export function createIdStore(storage, key) {
+// createSSEParser parses a text/event-stream body fed in chunks (WHATWG HTML §9.2.6).
+// onEvent gets {type, data, id, hasId, hasData} at each blank line: id is the last
+// event id so far, hasId whether this frame set it (a frame without an id: line, such
+// as `event: read`, is no position). onComment gets comment lines (`: ping`), onRetry
+// the reconnection time in ms.
+export function createSSEParser({ onEvent, onComment = () => {}, onRetry = () => {} }) {
+  let buf = "";
+  let data = [];
+  let type = "";
+  let lastId = "";
+  let hasId = false;
+  const field = (line) => {
+    if (line === "") {
+      if (data.length || hasId) onEvent({ type: type || "message", data: data.join("\n"), id: lastId, hasId, hasData: data.length > 0 });
+      data = [];
+      type = "";
+      hasId = false;
+      return;
+    }
+    if (line[0] === ":") return onComment(line.slice(1).trim());
+    const i = line.indexOf(":");
+    const name = i < 0 ? line : line.slice(0, i);
+    let value = i < 0 ? "" : line.slice(i + 1);
+    if (value[0] === " ") value = value.slice(1);
+    if (name === "data") data.push(value);
+    else if (name === "event") type = value;
+    else if (name === "id" && !value.includes("\0")) {
+      lastId = value;
+      hasId = true;
+    } else if (name === "retry" && /^\d+$/.test(value)) onRetry(Number(value));
+  };
+  let skipLF = false; // the previous chunk ended with CR: an LF starting this one belongs to it
   return {
-    get() {
-      try {
-        const v = storage.getItem(key);
-        return parseId(v) ? v : null;
-      } catch {
-        return null;
+    push(chunk) {
+      if (!chunk) return;
+      if (skipLF && chunk[0] === "\n") chunk = chunk.slice(1);
+      skipLF = false;
+      buf += chunk;
+      let start = 0;
+      for (let i = 0; i < buf.length; i++) {
+        const c = buf.charCodeAt(i);
+        if (c !== 10 && c !== 13) continue;
+        field(buf.slice(start, i));
+        if (c === 13 && i + 1 === buf.length) skipLF = true;
+        else if (c === 13 && buf.charCodeAt(i + 1) === 10) i++;
+        start = i + 1;
       }
+      buf = buf.slice(start);
     },
-    advance(id) {
-      if (!parseId(id)) return;
-      const cur = this.get();
-      if (cur === null || compareIds(id, cur) > 0) {
+  };
+}
+
+// createSeen remembers the last limit ids added.
+export function createSeen(limit = SEEN_IDS) {
+  const set = new Set();
+  return {
+    has: (id) => set.has(id),
+    add(id) {
+      if (set.has(id)) return;
+      set.add(id);
+      if (set.size > limit) set.delete(set.values().next().value);
+    },
+  };
+}
+
+// createPositionStore keeps {pos, ids}: the stream position to resume from and the
+// notification ids recorded up to it. storages are tried in order (localStorage, then
+// sessionStorage); a storage that refuses a write loses its copy, so a stale position
+// can never survive there, and the record lives on in the next one (or in memory).
+// A record never moves back: an id already recorded means another tab got further.
+export function createPositionStore(key, storages) {
+  const list = key ? storages.filter(Boolean) : [];
+  let memory = null;
+  const parse = (v) => {
+    if (typeof v !== "string" || !v) return null;
+    try {
+      const r = JSON.parse(v);
+      if (r && typeof r.pos === "string" && r.pos && Array.isArray(r.ids)) {
+        return { pos: r.pos, ids: r.ids.filter((x) => typeof x === "string").slice(-RECENT_IDS) };
+      }
+    } catch {
+      // not JSON: the bare id earlier clients stored (their position and their last id)
+    }
+    return v.length <= 512 && !/[\r\n]/.test(v) ? { pos: v, ids: [v] } : null;
+  };
+  const get = () => {
+    // A later storage holds a copy only while an earlier one refuses writes: it is newer.
+    for (let i = list.length - 1; i >= 0; i--) {
+      try {
+        const r = parse(list[i].getItem(key));
+        if (r) return r;
+      } catch {
+        // blocked: try the next
+      }
+    }
+    return memory;
+  };
+  return {
+    get,
+    record(ids, pos) {
+      const cur = get();
+      if (cur && ids.length && ids.some((id) => cur.ids.includes(id))) return;
+      const rec = { pos, ids: [...(cur ? cur.ids : []), ...ids].slice(-RECENT_IDS) };
+      memory = rec;
+      const text = JSON.stringify(rec);
+      for (let i = 0; i < list.length; i++) {
         try {
-          storage.setItem(key, id);
+          list[i].setItem(key, text);
+          for (const later of list.slice(i + 1)) later.removeItem(key);
+          return;
         } catch {
-          // Storage full or blocked: resuming falls back to history after a reload.
+          try {
+            list[i].removeItem(key);
+          } catch {
+            // blocked entirely
+          }
         }
       }
     },
   };
 }
 
-// createCursor tracks what this tab has delivered: an id not after the cursor is a
-// duplicate (replays overlap live frames and other tabs' broadcasts).
-export function createCursor(start) {
-  let last = start;
-  return {
-    get: () => last,
-    accept(id) {
-      if (last !== null && compareIds(id, last) <= 0) return false;
-      last = id;
-      return true;
-    },
-  };
+function storage(name) {
+  try {
+    const st = globalThis[name];
+    st.getItem("vividly-probe"); // throws where storage is blocked
+    return st;
+  } catch {
+    return null;
+  }
 }
 
-async function fetchJSON(url, init) {
-  const res = await fetch(url, init);
-  if (!res.ok) {
-    const err = new Error(`${init?.method || "GET"} ${url}: HTTP ${res.status}`);
-    err.status = res.status;
-    throw err;
+const failure = (kind, extra = {}) => Object.assign(new Error(kind), { kind, ...extra });
+
+async function httpFailure(res) {
+  let detail = "";
+  try {
+    detail = String((await res.json()).error || "");
+  } catch {
+    // no JSON body
   }
-  return res.json();
+  const ra = res.headers.get("Retry-After");
+  let retryAfterMs = null;
+  if (ra && /^\d+$/.test(ra)) retryAfterMs = Number(ra) * 1000;
+  else if (ra && !Number.isNaN(Date.parse(ra))) retryAfterMs = Math.max(0, Date.parse(ra) - Date.now());
+  return failure("http", { status: res.status, retryAfterMs, detail });
 }
 
 /**
  * connect starts receiving the user's notifications. Options:
  *   baseUrl         the stream service's origin (default: this page's origin)
- *   getToken        async () => JWT (required)
- *   onNotification  (n) => void: each new notification, once, oldest first
- *   onHistory       (list) => void: notifications from before this page (oldest first)
- *   onReset         (list) => void: the server could not resume; list is the fresh history
- *   onStatus        ({state, role, attempt, delayMs}) => void
- *   historyLimit    how many past notifications to load (default 50)
- *   types           event names to listen for (default video_complete, video_failed)
- *   backoff         {baseMs, maxMs} for reconnects
+ *   getToken        () => JWT | null | Promise of one (required); null means signed out
+ *   onHistory       (list) => void: the notifications to show, oldest first
+ *   onNotification  (n) => void: each new notification, once, in the server's order, any type
+ *   onReset         (list, {reason}) => void: replace what is shown (the server could not
+ *                   resume, or the user changed); default onHistory. Notifications missed
+ *                   in a gap follow through onNotification, never in list as well.
+ *   onRead          ({ids} | {all}) => void: read state changed on another device (Phase 2)
+ *   onStatus        ({state, reason, role, attempt, delayMs, user, shared, detail}) => void
+ *                   state: waiting | connecting | open | reconnecting | unauthorized | closed.
+ *                   "unauthorized" is terminal until getToken returns another token or
+ *                   handle.reconnect() is called.
+ *   historyLimit    how many past notifications to load (default 50, at most 200)
+ *   userClaim       the JWT claim naming the user (default "sub"; the server's JWT_USER_CLAIM)
+ *   backoff         {baseMs, maxMs}: the server's retry: hint replaces baseMs once seen
+ *   stableMs        a stream open this long resets the backoff (default 30000)
+ *   heartbeatMs     the server's heartbeat until one is observed (default 15000)
+ *   userCheckMs     how often getToken is asked whether the user changed (default 10000)
  *   shareAcrossTabs default true
+ * Returns {close(), reconnect(), role, user, state}.
  */
 export function connect(opts) {
   if (!opts || typeof opts.getToken !== "function") throw new TypeError("connect: getToken is required");
-  const base = (opts.baseUrl || location.origin).replace(/\/+$/, "");
-  const api = `${base}/api/v1/notifications`;
-  const types = opts.types || DEFAULT_TYPES;
-  const noop = () => {};
-  const onNotification = opts.onNotification || noop;
-  const onHistory = opts.onHistory || noop;
-  const onReset = opts.onReset || onHistory;
-  const onStatus = opts.onStatus || noop;
-  const share = opts.shareAcrossTabs !== false && typeof BroadcastChannel !== "undefined" && !!navigator.locks;
+  const base = String(opts.baseUrl || location.origin).replace(/\/+$/, "");
+  const api = base + API_PATH;
+  const claim = opts.userClaim || "sub";
+  const historyLimit = Math.min(MAX_PAGE, Math.max(1, Math.floor(Number(opts.historyLimit) || 50)));
+  const backoff = { baseMs: opts.backoff?.baseMs ?? 1000, maxMs: opts.backoff?.maxMs ?? 30000 };
+  const stableMs = opts.stableMs ?? 30000;
+  const heartbeatMs = opts.heartbeatMs ?? 15000;
+  const wantShare = opts.shareAcrossTabs !== false;
 
   let closed = false;
-  let role = share ? "follower" : "leader";
-  let es = null;
-  let timer = null;
-  let attempt = 0;
-  let cursor = null; // set once history is loaded
-  let store = null;
-  let channel = null;
-  let releaseLock = noop;
-  const abort = new AbortController();
+  let s = null; // the current session: one user's history, stream or relay, position
+  let bootGen = 0;
 
-  let lastStatus = null;
-  const status = (state, extra = {}) => {
-    const s = { state, role, attempt, ...extra };
-    if (role === "leader") lastStatus = s;
-    onStatus(s);
-    if (role === "leader" && channel) channel.postMessage({ kind: "status", status: { ...s, role: "follower" } });
-  };
-
-  const bearer = async () => ({ Authorization: `Bearer ${await opts.getToken()}` });
-
-  // deliver hands a notification to the page once, in id order, and (as leader)
-  // records and shares it.
-  const deliver = (n) => {
-    if (!n || !cursor.accept(n.id)) return;
-    if (role === "leader") {
-      store.advance(n.id);
-      if (channel) channel.postMessage({ kind: "notification", notification: n });
-    }
-    onNotification(n);
-  };
-
-  async function loadHistory() {
-    const token = await opts.getToken();
-    store = createIdStore(localStorage, `vividly-notifications:${base}:${userFromToken(token) || "user"}`);
-    // Read the resume point before the history: anything stored after this read is
-    // in the history fetched next, or arrives later (stream or broadcast).
-    const stored = store.get();
-    const limit = opts.historyLimit || 50;
-    const body = await fetchJSON(`${api}?limit=${limit}`, { headers: { Authorization: `Bearer ${token}` } });
-    const list = body.notifications || [];
-    if (stored === null) {
-      // First visit: the history is the past, and the stream resumes after its newest
-      // item (or from the start of an empty log), so nothing falls in between.
-      const start = list.length ? list[list.length - 1].id : "0-0";
-      cursor = createCursor(start);
-      store.advance(start);
-      onHistory(list);
-    } else {
-      // Returning: what is newer than the stored id arrives through the stream (and
-      // counts as new); the rest is history.
-      cursor = createCursor(stored);
-      onHistory(list.filter((n) => compareIds(n.id, stored) <= 0));
-    }
-  }
-
-  async function handleReset(ev) {
-    // The server could not resume from our id (trimmed, unknown, or the log was lost).
-    // Items after our id that are still held arrive as notifications; the new id is the
-    // log's newest.
-    let list = [];
+  // call runs an app callback for a live session; an exception in the app is reported
+  // (window.onerror, console) and never breaks the client.
+  const call = (sess, fn, ...args) => {
+    if (closed || sess !== s || sess.dead || typeof fn !== "function") return;
     try {
-      const body = await fetchJSON(`${api}?limit=${opts.historyLimit || 50}`, { headers: await bearer() });
-      list = body.notifications || [];
-    } catch {
-      // The history is unavailable; the stream itself continues from the reset id.
+      fn(...args);
+    } catch (e) {
+      setTimeout(() => {
+        throw e;
+      });
     }
-    onReset(list);
-    for (const n of list) deliver(n);
-    if (ev.lastEventId && compareIds(ev.lastEventId, cursor.get()) > 0) {
-      cursor.accept(ev.lastEventId);
-      store.advance(ev.lastEventId);
-    }
+  };
+  const onReset = opts.onReset || opts.onHistory;
+
+  function status(sess, state, extra = {}) {
+    if (closed || sess !== s || sess.dead) return;
+    const st = { state, reason: "", role: sess.role, attempt: sess.attempt, user: sess.user, shared: sess.shared, ...extra };
+    sess.status = st;
+    call(sess, opts.onStatus, st);
+    if (sess.role === "leader") post(sess, { kind: "status", status: st });
   }
 
-  function scheduleReconnect() {
-    if (closed || role !== "leader") return;
-    const delayMs = backoffDelay(attempt, opts.backoff);
-    status("reconnecting", { delayMs });
-    attempt++;
-    timer = setTimeout(open, delayMs);
-  }
-
-  async function open() {
-    timer = null;
-    if (closed || role !== "leader") return;
-    status("connecting");
-    let ticket;
+  function post(sess, m) {
+    if (!sess.channel || sess.dead) return;
     try {
-      // A single-use ticket, because EventSource cannot send an Authorization header.
-      ({ ticket } = await fetchJSON(`${api}/tickets`, { method: "POST", headers: await bearer() }));
+      sess.channel.postMessage({ v: 1, user: sess.user, ...m });
     } catch {
-      scheduleReconnect();
-      return;
+      // a message that cannot be cloned or a closed channel: the other tabs resume by id
     }
-    if (closed) return;
-    const from = cursor.get();
-    const url = `${api}/stream?ticket=${encodeURIComponent(ticket)}` + (from ? `&last_event_id=${encodeURIComponent(from)}` : "");
-    const source = new EventSource(url);
-    es = source;
-    source.onopen = () => {
-      attempt = 0;
-      status("open");
+  }
+
+  // token asks the app for a credential. A token for another user ends this session
+  // and starts one for that user.
+  async function token(sess) {
+    let t;
+    try {
+      t = await opts.getToken();
+    } catch (e) {
+      throw failure("token-error", { detail: String(e?.message || e) });
+    }
+    if (sess.dead) throw failure("aborted");
+    if (!t) throw failure("no-token");
+    const user = userFromToken(t, claim);
+    if (user !== sess.user) {
+      startSession(t, user, "user-changed");
+      throw failure("aborted");
+    }
+    sess.token = t;
+    return t;
+  }
+
+  async function getJSON(sess, url) {
+    const t = await token(sess);
+    let res;
+    try {
+      res = await fetch(url, { headers: { Authorization: `Bearer ${t}` }, signal: sess.ctrl.signal, cache: "no-store" });
+    } catch {
+      throw failure(sess.dead ? "aborted" : "network");
+    }
+    if (!res.ok) throw await httpFailure(res);
+    sess.authFailures = 0;
+    try {
+      return await res.json();
+    } catch {
+      throw failure(sess.dead ? "aborted" : "bad-response");
+    }
+  }
+
+  function sleep(sess, ms) {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        sess.wake = null;
+        resolve(!sess.dead);
+      }, ms);
+      sess.wake = () => {
+        clearTimeout(t);
+        sess.wake = null;
+        resolve(!sess.dead);
+      };
+    });
+  }
+
+  // retryAfter decides what a failure means: null to stop (aborted, or unauthorized —
+  // the session is parked), else how long to wait and why.
+  function retryAfter(sess, err) {
+    const e = err && err.kind ? err : failure("error", { detail: String(err?.message || err) });
+    if (sess.dead || e.kind === "aborted") return null;
+    let min = 0;
+    let reason = e.kind;
+    if (e.kind === "no-token") return park(sess, "no-token", null), null;
+    if (e.kind === "token-error" && ++sess.tokenErrors >= 3) return park(sess, "token-error", null, e.detail), null;
+    if (e.kind === "http") {
+      reason = `http-${e.status}`;
+      // One refusal may be a token that expired on the way: retry once with a fresh one.
+      if (e.status === 401 && ++sess.authFailures >= 2) return park(sess, reason, sess.token, e.detail), null;
+      if (e.status === 403 || e.status === 204) return park(sess, reason, sess.token, e.detail), null;
+      min = e.retryAfterMs ?? (e.status === 429 ? 5000 : 0);
+    }
+    const attempt = sess.attempt++;
+    const delayMs = min + backoffDelay(attempt, { baseMs: Math.max(MIN_BASE_MS, sess.hint ?? backoff.baseMs), maxMs: backoff.maxMs });
+    return { reason, delayMs, attempt, detail: e.detail || "" };
+  }
+
+  // --- sessions ------------------------------------------------------------------
+
+  function startSession(tok, user, why) {
+    if (s && !s.dead) endSession(s);
+    const key = user ? `vividly-notifications:${base}:${user}` : null;
+    const sess = {
+      user, token: tok, why, key, ctrl: new AbortController(), dead: false, role: "follower", ready: false,
+      shared: false, cursor: null, seen: createSeen(), pending: [], attempt: 0, hint: null, beatMs: 0,
+      authFailures: 0, tokenErrors: 0, streaming: false, wake: null,
+      store: createPositionStore(key, [storage("localStorage"), storage("sessionStorage")]),
     };
-    const onFrame = (ev) => {
-      let n;
+    s = sess;
+    if (wantShare && key && typeof BroadcastChannel === "function") {
       try {
-        n = JSON.parse(ev.data);
+        sess.channel = new BroadcastChannel(key);
+        sess.channel.onmessage = (ev) => onRelay(sess, ev.data);
       } catch {
+        sess.channel = null;
+      }
+    }
+    status(sess, "connecting", { reason: why });
+    loadHistory(sess);
+  }
+
+  function endSession(sess) {
+    sess.dead = true;
+    sess.ctrl.abort();
+    if (sess.wake) sess.wake();
+    if (sess.channel) {
+      sess.channel.onmessage = null;
+      try {
+        sess.channel.close();
+      } catch {
+        // already closed
+      }
+    }
+    if (sess.releaseLock) sess.releaseLock();
+  }
+
+  // park stops a session the server or the app refused: state "unauthorized" until
+  // getToken returns another token or the app calls reconnect().
+  function park(sess, reason, refused, detail = "") {
+    const st = { state: "unauthorized", reason, role: sess.role, attempt: sess.attempt, user: sess.user, shared: sess.shared, detail };
+    if (sess.role === "leader") post(sess, { kind: "status", status: st });
+    call(sess, opts.onStatus, st);
+    endSession(sess);
+    s = { parked: true, dead: true, user: sess.user, refused, role: sess.role, status: st };
+  }
+
+  async function boot(why) {
+    const gen = ++bootGen;
+    for (let i = 0; ; i++) {
+      let t;
+      let err = null;
+      try {
+        t = await opts.getToken();
+      } catch (e) {
+        err = e;
+      }
+      if (closed || gen !== bootGen) return;
+      if (!err && !t) {
+        s = { parked: true, dead: true, user: null, refused: null, role: "none" };
+        callStatus({ state: "unauthorized", reason: "no-token", role: "none", attempt: 0, user: null, shared: false });
         return;
       }
-      if (n && !n.id) n.id = ev.lastEventId;
-      deliver(n);
-    };
-    for (const t of types) source.addEventListener(t, onFrame);
-    source.addEventListener("reset", handleReset);
-    // Any error — the server ended the stream (token expiry, max age, shutdown), a
-    // refused ticket, or a network failure — closes this EventSource: its own retry
-    // would reuse a spent ticket. Reconnect with a fresh ticket from the cursor.
-    source.onerror = () => {
-      source.close();
-      if (es === source) es = null;
-      scheduleReconnect();
-    };
-  }
-
-  function becomeLeader() {
-    role = "leader";
-    attempt = 0;
-    // Resume from what this tab has shown, so a broadcast it missed is replayed.
-    open();
-  }
-
-  // openChannel listens to the other tabs from the start, holding what arrives until
-  // this tab's history is loaded, so nothing broadcast meanwhile is missed.
-  function openChannel() {
-    const pending = [];
-    channel = new BroadcastChannel(`vividly-notifications:${base}`);
-    channel.onmessage = (ev) => {
-      const m = ev.data || {};
-      if (role === "leader") {
-        if (m.kind === "hello" && lastStatus) channel.postMessage({ kind: "status", status: { ...lastStatus, role: "follower" } });
+      if (!err) return startSession(t, userFromToken(t, claim), why);
+      if (i >= 2) {
+        s = { parked: true, dead: true, user: null, refused: null, role: "none" };
+        callStatus({ state: "unauthorized", reason: "token-error", role: "none", attempt: i, user: null, shared: false, detail: String(err?.message || err) });
         return;
       }
-      if (m.kind === "notification") {
-        if (cursor) deliver(m.notification);
-        else pending.push(m.notification);
-      } else if (m.kind === "status") {
-        onStatus(m.status);
-      }
-    };
-    return () => pending.splice(0).forEach(deliver);
+      const delayMs = backoffDelay(i, backoff);
+      callStatus({ state: "reconnecting", reason: "token-error", role: "none", attempt: i, delayMs, user: null, shared: false });
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
   }
 
-  function awaitLeadership() {
-    channel.postMessage({ kind: "hello" });
-    navigator.locks
-      .request(`vividly-notifications:${base}`, { signal: abort.signal }, () => {
-        if (closed) return;
-        becomeLeader();
-        return new Promise((resolve) => (releaseLock = resolve));
-      })
-      .catch(noop); // aborted by close() while waiting
+  function callStatus(st) {
+    if (closed || !opts.onStatus) return;
+    try {
+      opts.onStatus(st);
+    } catch (e) {
+      setTimeout(() => {
+        throw e;
+      });
+    }
   }
 
-  const flushPending = share ? openChannel() : noop;
-
-  (async () => {
+  async function loadHistory(sess) {
     for (;;) {
       try {
-        await loadHistory();
+        const body = await getJSON(sess, `${api}?limit=${historyLimit}`);
+        if (sess.dead) return;
+        applyHistory(sess, body.notifications || [], body.next);
         break;
-      } catch {
-        if (closed) return;
-        const delayMs = backoffDelay(attempt++, opts.backoff);
-        status("reconnecting", { delayMs });
-        await new Promise((r) => setTimeout(r, delayMs));
-        if (closed) return;
+      } catch (e) {
+        const next = retryAfter(sess, e);
+        if (!next) return;
+        status(sess, "reconnecting", next);
+        if (!(await sleep(sess, next.delayMs))) return;
       }
     }
-    if (closed) return;
-    attempt = 0;
-    if (share) {
-      flushPending();
-      status("waiting");
-      awaitLeadership();
+    sess.ready = true;
+    for (const m of sess.pending.splice(0)) onRelay(sess, m);
+    elect(sess);
+  }
+
+  // applyHistory shows the history and sets where the stream starts. Returning to a
+  // recorded position, what was recorded is history and what is newer arrives as
+  // notifications (the stream replays it); otherwise the history is the past and the
+  // stream resumes after its newest item.
+  function applyHistory(sess, list, next) {
+    const rec = sess.store.get();
+    let shown = list;
+    if (rec) {
+      for (const id of rec.ids) sess.seen.add(id);
+      let k = -1;
+      list.forEach((n, i) => {
+        if (sess.seen.has(String(n.id))) k = i;
+      });
+      shown = list.slice(0, k + 1);
+      sess.cursor = rec.pos;
     } else {
-      open();
+      sess.cursor = next || (list.length ? String(list[list.length - 1].id) : EMPTY_LOG);
+      sess.firstIds = list.slice(-RECENT_IDS).map((n) => String(n.id));
     }
-  })();
+    for (const n of shown) sess.seen.add(String(n.id));
+    if (sess.why) call(sess, onReset, shown, { reason: sess.why });
+    else call(sess, opts.onHistory, shown);
+  }
+
+  // --- leadership ----------------------------------------------------------------
+
+  function elect(sess) {
+    const locks = typeof navigator !== "undefined" ? navigator.locks : null;
+    if (!sess.channel) return lead(sess, ""); // no other tab can hear us: stream alone
+    if (!locks || typeof locks.request !== "function") return lead(sess, "no-web-locks");
+    sess.shared = true;
+    status(sess, "waiting");
+    post(sess, { kind: "hello" });
+    let p;
+    try {
+      p = locks.request(sess.key, { signal: sess.ctrl.signal }, () => {
+        if (sess.dead) return undefined;
+        return new Promise((release) => {
+          sess.releaseLock = release;
+          lead(sess, "");
+        });
+      });
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    p.catch((e) => {
+      if (sess.dead || e?.name === "AbortError" || sess.role === "leader") return;
+      lead(sess, "web-locks-failed"); // every tab streams and relays; duplicates are dropped
+    });
+  }
+
+  async function lead(sess, fallback) {
+    sess.role = "leader";
+    sess.fallback = fallback;
+    if (fallback) sess.shared = false;
+    if (!sess.store.get()) sess.store.record(sess.firstIds || [], sess.cursor);
+    while (!sess.dead) {
+      let e;
+      try {
+        e = await runStream(sess);
+      } catch (err) {
+        e = err;
+      }
+      const next = retryAfter(sess, e);
+      if (!next) return;
+      status(sess, "reconnecting", next);
+      if (!(await sleep(sess, next.delayMs))) return;
+    }
+  }
+
+  // runStream holds one stream until it ends, and throws why it ended.
+  async function runStream(sess) {
+    status(sess, "connecting", { reason: sess.fallback });
+    const tok = await token(sess);
+    // st is this stream: frames held during a reset's recovery, and why it must end.
+    const st = { ctrl: new AbortController(), held: null, end: null };
+    const stop = () => st.ctrl.abort();
+    sess.ctrl.signal.addEventListener("abort", stop);
+    let stable = null;
+    let watchdog = null;
+    try {
+      let res;
+      try {
+        res = await fetch(`${api}/stream?last_event_id=${encodeURIComponent(sess.cursor)}`, {
+          headers: { Authorization: `Bearer ${tok}`, Accept: "text/event-stream" },
+          signal: st.ctrl.signal,
+          cache: "no-store",
+        });
+      } catch {
+        throw failure(sess.dead ? "aborted" : "network");
+      }
+      if (res.status !== 200 || !/^text\/event-stream/i.test(res.headers.get("Content-Type") || "")) {
+        throw await httpFailure(res);
+      }
+      sess.authFailures = 0;
+      sess.tokenErrors = 0;
+      sess.streaming = true;
+      status(sess, "open", { reason: sess.fallback });
+      stable = setTimeout(() => (sess.attempt = 0), stableMs);
+      // A half-open connection delivers nothing, not even the server's pings: give up
+      // on a stream silent for three heartbeats (learned from the pings' spacing).
+      let last = performance.now();
+      const limit = () => Math.max(1000, 3 * (sess.beatMs || heartbeatMs));
+      const check = () => {
+        const idle = performance.now() - last;
+        clearTimeout(watchdog);
+        if (idle < limit()) return void (watchdog = setTimeout(check, limit() - idle));
+        st.end = failure("heartbeat-timeout");
+        st.ctrl.abort();
+      };
+      check();
+      let ping = false;
+      const parser = createSSEParser({
+        onEvent: (f) => onFrame(sess, st, f),
+        onComment: (text) => (ping = ping || text === "ping"),
+        onRetry: (ms) => (sess.hint = Math.min(ms, backoff.maxMs)),
+      });
+      const reader = res.body.getReader();
+      const decoder = new TextDecoder();
+      for (let chunks = 0; ; chunks++) {
+        let chunk;
+        try {
+          chunk = await reader.read();
+        } catch {
+          throw sess.dead ? failure("aborted") : st.end || failure("network");
+        }
+        if (chunk.done) throw st.end || failure("server-closed");
+        const now = performance.now();
+        const gap = now - last;
+        last = now;
+        ping = false;
+        parser.push(decoder.decode(chunk.value, { stream: true }));
+        // A ping comes one heartbeat after the server's previous write.
+        if (ping && chunks > 0 && gap > sess.beatMs) {
+          const before = limit();
+          sess.beatMs = gap;
+          if (limit() < before) check(); // the watchdog was set for the longer default
+        }
+        if (st.end) throw st.end;
+      }
+    } finally {
+      clearTimeout(stable);
+      clearTimeout(watchdog);
+      sess.streaming = false;
+      sess.ctrl.signal.removeEventListener("abort", stop);
+      st.ctrl.abort();
+      st.end = st.end || failure("ended");
+    }
+  }
+
+  // --- frames and relays ---------------------------------------------------------
+
+  function onFrame(sess, st, f) {
+    if (sess.dead || st.end) return;
+    if (st.held) return void st.held.push(f); // until the reset's gap is recovered
+    if (f.type === "reset") return void recover(sess, st, f);
+    if (f.type === "read") {
+      const d = parseJSON(f.data);
+      if (d) {
+        post(sess, { kind: "read", data: d });
+        call(sess, opts.onRead, d);
+      }
+      return;
+    }
+    const pos = f.hasId ? f.id : null;
+    const n = f.hasData ? parseJSON(f.data) : null;
+    if (!n || typeof n !== "object" || Array.isArray(n)) {
+      if (pos) {
+        sess.cursor = pos; // an id-only frame, or nothing we can show: move past it
+        sess.store.record([], pos);
+      }
+      return;
+    }
+    if (n.id === undefined || n.id === null || n.id === "") n.id = f.id;
+    if (!n.type) n.type = f.type;
+    accept(sess, n, pos, true);
+  }
+
+  // accept delivers n unless it was seen; own: it came from this tab's stream.
+  function accept(sess, n, pos, own) {
+    if (pos && (own || !sess.streaming)) sess.cursor = pos;
+    const id = String(n.id);
+    if (sess.seen.has(id)) return;
+    sess.seen.add(id);
+    if (own) {
+      sess.store.record([id], sess.cursor);
+      post(sess, { kind: "notification", n, pos });
+    }
+    call(sess, opts.onNotification, n);
+  }
+
+  // recover handles `event: reset`: the server cannot resume from our position. The
+  // notifications after it that the log still holds are fetched page by page and
+  // delivered once; the fresh history replaces the list. Frames arriving meanwhile wait.
+  // If any fetch fails, the position stays where it was and the stream is ended, so the
+  // next stream resets again and recovery is retried: nothing is skipped.
+  async function recover(sess, st, f) {
+    const held = (st.held = []);
+    const info = parseJSON(f.data) || {};
+    let m;
+    try {
+      const got = await pagesAfter(sess, sess.cursor);
+      const latest = await getJSON(sess, `${api}?limit=${historyLimit}`);
+      m = {
+        kind: "reset",
+        latest: latest.notifications || [],
+        got: got.items,
+        pos: got.next || f.id,
+        info: { reason: String(info.reason || "reset"), oldest: info.oldest },
+      };
+    } catch (e) {
+      if (!sess.dead && !st.end) {
+        const passOn = e.kind === "http" || e.kind === "no-token" || e.kind === "token-error" || e.kind === "aborted";
+        st.end = passOn ? e : failure("reset-recovery-failed", { detail: e.kind });
+        st.ctrl.abort();
+      }
+      return;
+    }
+    if (sess.dead || st.end) return; // the stream is gone: the next one resets again
+    st.held = null;
+    post(sess, m);
+    applyReset(sess, m, true);
+    for (const g of held) onFrame(sess, st, g);
+  }
+
+  async function pagesAfter(sess, after) {
+    const items = [];
+    let next = null;
+    let from = after;
+    for (let i = 0; i < MAX_RECOVERY_PAGES; i++) {
+      let body;
+      try {
+        body = await getJSON(sess, `${api}?after=${encodeURIComponent(from)}&limit=${MAX_PAGE}`);
+      } catch (e) {
+        // The server cannot page from our position (not one of its ids): nothing after
+        // it can be told apart; the fresh history is all there is.
+        if (e.kind === "http" && e.status === 400 && i === 0) return { items, next };
+        throw e;
+      }
+      const page = body.notifications || [];
+      items.push(...page);
+      if (body.next) next = body.next;
+      if (page.length < MAX_PAGE || !body.next || body.next === from) break;
+      from = body.next;
+    }
+    return { items, next };
+  }
+
+  function applyReset(sess, m, own) {
+    const fresh = [];
+    const freshIds = new Set();
+    for (const n of m.got) {
+      const id = String(n.id);
+      if (!sess.seen.has(id) && !freshIds.has(id)) {
+        freshIds.add(id);
+        fresh.push(n);
+      }
+    }
+    const list = m.latest.filter((n) => !freshIds.has(String(n.id)));
+    for (const n of list) sess.seen.add(String(n.id));
+    for (const id of freshIds) sess.seen.add(id);
+    if (own || !sess.streaming) sess.cursor = m.pos;
+    if (own) sess.store.record([...freshIds], m.pos);
+    call(sess, onReset, list, m.info);
+    for (const n of fresh) call(sess, opts.onNotification, n);
+  }
+
+  function onRelay(sess, m) {
+    if (sess.dead || !m || m.v !== 1 || m.user !== sess.user) return; // another student's tab
+    if (m.kind === "hello") {
+      if (sess.role === "leader" && sess.status) post(sess, { kind: "status", status: sess.status });
+      return;
+    }
+    if (m.kind === "status") {
+      if (sess.role !== "leader" && m.status) call(sess, opts.onStatus, { ...m.status, role: "follower" });
+      return;
+    }
+    if (!sess.ready) return void sess.pending.push(m);
+    if (m.kind === "notification" && m.n) accept(sess, m.n, m.pos, false);
+    else if (m.kind === "reset") applyReset(sess, m, false);
+    else if (m.kind === "read") call(sess, opts.onRead, m.data);
+  }
+
+  // --- the user behind getToken --------------------------------------------------
+
+  // checkUser notices a sign-out, or another student signing in, in a tab that is not
+  // asking for tokens itself (a follower, or a leader with an open stream), and a new
+  // credential after "unauthorized".
+  async function checkUser() {
+    const sess = s;
+    if (closed || !sess) return;
+    let t;
+    try {
+      t = await opts.getToken();
+    } catch {
+      return;
+    }
+    if (closed || sess !== s) return;
+    const user = t ? userFromToken(t, claim) : null;
+    if (sess.parked) {
+      if (t && t !== sess.refused) startSession(t, user, "reconnect");
+    } else if (!t) {
+      park(sess, "no-token", null);
+    } else if (user !== sess.user) {
+      startSession(t, user, "user-changed");
+    }
+  }
+  const checker = setInterval(checkUser, opts.userCheckMs ?? 10000);
+  const onVisible = () => {
+    if (typeof document !== "undefined" && document.visibilityState === "visible") checkUser();
+  };
+  if (typeof document !== "undefined") document.addEventListener("visibilitychange", onVisible);
+
+  boot("");
 
   return {
     close() {
       if (closed) return;
+      clearInterval(checker);
+      if (typeof document !== "undefined") document.removeEventListener("visibilitychange", onVisible);
+      bootGen++;
+      const sess = s;
+      const role = sess ? sess.role : "none";
+      if (sess && !sess.dead) endSession(sess);
+      callStatus({ state: "closed", reason: "closed", role, attempt: 0, user: sess ? sess.user : null, shared: false });
       closed = true;
-      abort.abort();
-      if (timer) clearTimeout(timer);
-      if (es) es.close();
-      if (channel) channel.close();
-      releaseLock();
-      status("closed");
+    },
+    // reconnect tries now: after "unauthorized" (once the user has signed in again), or
+    // instead of waiting out a backoff.
+    reconnect() {
+      if (closed) return;
+      if (!s || s.parked) boot("reconnect");
+      else if (s.wake) s.wake();
     },
     get role() {
-      return role;
+      return s ? s.role : "none";
+    },
+    get user() {
+      return s ? s.user : null;
+    },
+    get state() {
+      return s && s.status ? s.status.state : "connecting";
     },
   };
+}
+
+function parseJSON(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }

@@ -83,13 +83,15 @@ func freePort(t *testing.T) string {
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
 
-// startLocal runs bin/local on a private Redis with extra environment.
+// startLocal runs bin/local on a private Redis with extra environment (a later value
+// of a variable wins). Streams tell clients to come back after 200 ms (SSE_RETRY), so
+// reconnects are quick; tests of the backoff itself set their own.
 func startLocal(t *testing.T, redisAddr string, extra ...string) *local {
 	t.Helper()
 	l := &local{t: t, port: freePort(t), fnPort: freePort(t)}
 	l.env = append([]string{"PATH=" + os.Getenv("PATH"), "REDIS_ADDR=" + redisAddr, "LOG_LEVEL=warn",
-		"RATE_LIMIT_PER_IP=1000", "RATE_LIMIT_BURST=1000", "DRAIN_TIME=300ms",
-		"PORT=" + l.port, "FUNCTION_PORT=" + l.fnPort}, extra...)
+		"RATE_LIMIT_PER_IP=1000", "RATE_LIMIT_BURST=1000", "DRAIN_TIME=300ms", "SSE_RETRY=200ms",
+		"LOCAL_JWT_SECRET=" + testSecret, "PORT=" + l.port, "FUNCTION_PORT=" + l.fnPort}, extra...)
 	l.start()
 	t.Cleanup(l.stop)
 	return l
@@ -132,6 +134,16 @@ func (l *local) stop() {
 		_ = l.cmd.Process.Kill()
 		<-l.exited
 	}
+}
+
+// kill ends the process with SIGKILL: a crash, every connection dropped at once.
+func (l *local) kill() {
+	if l.stopped {
+		return
+	}
+	l.stopped = true
+	_ = l.cmd.Process.Kill()
+	<-l.exited
 }
 
 // token fetches a development token for user from the demo's helper.

@@ -12,15 +12,23 @@ window.vividlyDemo = shown;
 // In `make run` the local server mints development tokens at /demo/dev-token; anywhere
 // else the page asks for a JWT and keeps it for this tab only.
 let token = null;
+let tokenUntil = 0; // performance.now() after which the token is considered expired
 let devTokens = false;
 
-function expiresSoon(t) {
+// lifetimeMs is how long a token lives by the server's clock (exp − iat): the page
+// measures it from when it got the token, so a wrong client clock does not matter.
+function lifetimeMs(t) {
   try {
-    const exp = JSON.parse(atob(t.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).exp;
-    return typeof exp === "number" && exp * 1000 - Date.now() < 5000;
+    const c = JSON.parse(atob(t.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    return typeof c.exp === "number" && typeof c.iat === "number" ? (c.exp - c.iat) * 1000 : Infinity;
   } catch {
-    return false;
+    return Infinity;
   }
+}
+
+function setToken(t) {
+  token = t;
+  tokenUntil = performance.now() + lifetimeMs(t);
 }
 
 async function devToken() {
@@ -33,53 +41,88 @@ async function devToken() {
 }
 
 async function getToken() {
-  if (devTokens && (!token || expiresSoon(token))) token = await devToken();
+  if (devTokens && (!token || tokenUntil - performance.now() < 5000)) setToken(await devToken());
   return token;
 }
 
+// store is sessionStorage/localStorage when the browser lets the page use it, else a
+// stand-in that forgets on reload (blocked storage, some private modes).
+function store(name) {
+  try {
+    const st = window[name];
+    st.getItem("probe");
+    return {
+      get: (k) => st.getItem(k),
+      set(k, v) {
+        try {
+          st.setItem(k, v);
+        } catch {
+          // full: the caller's in-memory copy serves this page
+        }
+      },
+    };
+  } catch {
+    const m = new Map();
+    return { get: (k) => m.get(k) ?? null, set: (k, v) => m.set(k, v) };
+  }
+}
+const local = store("localStorage");
+const session = store("sessionStorage");
+
 async function signIn() {
   try {
-    token = await devToken();
+    setToken(await devToken());
     devTokens = true;
     $("publish").hidden = false;
     return;
   } catch {
     // Not the local system: ask for a token.
   }
-  token = sessionStorage.getItem("vividly-demo-token");
+  token = session.get("vividly-demo-token");
   if (token) return;
+  await askToken();
+}
+
+function askToken() {
   $("login").hidden = false;
-  await new Promise((resolve) => {
-    $("login-form").addEventListener("submit", (e) => {
-      e.preventDefault();
-      token = $("jwt").value.trim();
-      sessionStorage.setItem("vividly-demo-token", token);
-      $("login").hidden = true;
-      resolve();
-    });
+  return new Promise((resolve) => {
+    $("login-form").addEventListener(
+      "submit",
+      (e) => {
+        e.preventDefault();
+        token = $("jwt").value.trim();
+        session.set("vividly-demo-token", token);
+        $("login").hidden = true;
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 
 // --- Notification centre -------------------------------------------------------
-const items = new Map(); // id → notification, for the list
+// id → notification in the server's order (history oldest first, then live): ids are
+// opaque, so the page never sorts them.
+let items = new Map();
 let readKey = "vividly-demo-read";
 let read = new Set();
 
 function saveRead() {
-  localStorage.setItem(readKey, JSON.stringify([...read].slice(-500)));
+  local.set(readKey, JSON.stringify([...read].slice(-500)));
 }
 
 function describe(n) {
   const title = n.title ? `“${n.title}”` : "Your video";
   if (n.type === "video_complete") return `${title} is ready`;
   if (n.type === "video_failed") return `${title} could not be generated${n.error ? `: ${n.error}` : ""}`;
-  return `${title}: ${n.type}`;
+  // Any other type (announcements, grades …): its title and body.
+  return [n.title || n.type, n.body].filter(Boolean).join(" — ");
 }
 
 function render() {
   const list = $("list");
   list.replaceChildren();
-  const sorted = [...items.values()].sort((a, b) => (a.id < b.id ? 1 : -1));
+  const sorted = [...items.values()].reverse(); // newest first
   for (const n of sorted) {
     const li = document.createElement("li");
     li.dataset.id = n.id;
@@ -100,10 +143,11 @@ function render() {
     time.dateTime = n.created_at || "";
     time.textContent = n.created_at ? new Date(n.created_at).toLocaleString() : "";
     li.append(btn, time);
-    if (n.type === "video_complete" && n.video_url) {
+    const link = n.type === "video_complete" ? n.video_url : n.link;
+    if (link && /^https:\/\//.test(link)) {
       const a = document.createElement("a");
-      a.href = n.video_url;
-      a.textContent = "Watch";
+      a.href = link;
+      a.textContent = n.type === "video_complete" ? "Watch" : "Open";
       a.rel = "noopener";
       li.append(" ", a);
     }
@@ -121,7 +165,7 @@ function toast(n) {
   shown.toasts.push(n.id);
   shown.toastAt[n.id] = Date.now();
   const el = document.createElement("div");
-  el.className = `toast ${n.type === "video_failed" ? "failed" : ""}`;
+  el.className = `toast ${n.type === "video_failed" || n.severity === "error" ? "failed" : ""}`;
   el.dataset.id = n.id;
   const text = document.createElement("span");
   text.textContent = describe(n) + (n.type === "video_complete" ? " — " : "");
@@ -148,6 +192,7 @@ const stateText = {
   connecting: "Connecting…",
   open: "Live",
   reconnecting: "Reconnecting…",
+  unauthorized: "Signed out",
   closed: "Disconnected",
 };
 
@@ -187,21 +232,23 @@ async function main() {
   const user = userFromToken(token) || "unknown";
   $("user").textContent = user;
   readKey = `vividly-demo-read:${user}`;
-  read = new Set(JSON.parse(localStorage.getItem(readKey) || "[]"));
+  try {
+    read = new Set(JSON.parse(local.get(readKey) || "[]"));
+  } catch {
+    read = new Set();
+  }
   render();
-  connect({
+  const show = (list) => {
+    items = new Map(list.map((n) => [n.id, n]));
+    render();
+  };
+  window.vividlyDemo.handle = connect({
     baseUrl: params.get("base") || location.origin,
     getToken,
-    backoff: { baseMs: Number(params.get("backoff_ms")) || 500, maxMs: 10000 },
-    onHistory(list) {
-      for (const n of list) items.set(n.id, n);
-      render();
-    },
-    onReset(list) {
-      for (const n of list) items.set(n.id, n);
-      render();
-    },
+    backoff: { baseMs: Number(params.get("backoff_ms")) || 1000, maxMs: 10000 },
+    onHistory: show, // also after a reset or a change of user: the list to show
     onNotification(n) {
+      items.delete(n.id);
       items.set(n.id, n);
       render();
       toast(n);
@@ -212,6 +259,9 @@ async function main() {
       el.dataset.state = s.state;
       el.dataset.role = s.role;
       el.textContent = stateText[s.state] || s.state;
+      el.title = s.reason || "";
+      // A refused pasted token: ask for another, then try again with it.
+      if (s.state === "unauthorized" && !devTokens) askToken().then(() => window.vividlyDemo.handle.reconnect());
     },
   });
 }

@@ -56,6 +56,9 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		if allowed {
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Set("Access-Control-Allow-Credentials", "true")
+			// A cross-origin page sees only safelisted headers unless told: the client
+			// needs Retry-After to back off as a 429 or 503 asks.
+			h.Set("Access-Control-Expose-Headers", "Retry-After")
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -145,7 +145,7 @@ func TestSecurity_StreamResponseHeaders(t *testing.T) {
 	for k, want := range map[string]string{
 		"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
 		"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
-		"Access-Control-Allow-Origin": "https://app.example",
+		"Access-Control-Allow-Origin": "https://app.example", "Access-Control-Expose-Headers": "Retry-After",
 	} {
 		if got := h.Get(k); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)

@@ -59,24 +59,7 @@ func TestFault8_ClassroomBehindOneAddress(t *testing.T) {
 // openClassroom connects one ticket-using tab per student and waits until all are open.
 func openClassroom(t *testing.T, students int, base func() string) *fleet {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	f := &fleet{published: map[string][]string{}, sentAt: map[string]time.Time{}, cancel: cancel}
-	for u := range students {
-		tb := newTab(fmt.Sprintf("user-%d", u))
-		f.tabs = append(f.tabs, tb)
-		f.wg.Add(1)
-		go func() { defer f.wg.Done(); tb.runWithTickets(ctx, base) }()
-	}
-	t.Cleanup(f.stop)
-	deadline := time.After(60 * time.Second)
-	for _, tb := range f.tabs {
-		select {
-		case <-tb.connected:
-		case <-deadline:
-			t.Fatal("students did not all connect within 60 s")
-		}
-	}
-	return f
+	return openTabs(t, students, 1, func(ctx context.Context, tb *tab) { tb.runWithTickets(ctx, base) })
 }
 
 // runWithTickets is the browser client's loop: POST a ticket with the JWT, open the

@@ -287,6 +287,13 @@ type fleet struct {
 // openFleet connects tabsPerUser tabs for each of users users and waits until all are open.
 func openFleet(t *testing.T, users, tabsPerUser int, base func() string, tokenLife time.Duration) *fleet {
 	t.Helper()
+	return openTabs(t, users, tabsPerUser, func(ctx context.Context, tb *tab) { tb.run(ctx, base, tokenLife) })
+}
+
+// openTabs starts tabsPerUser tabs for each of users users, each running run until the
+// fleet stops, and waits until all are open.
+func openTabs(t *testing.T, users, tabsPerUser int, run func(context.Context, *tab)) *fleet {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &fleet{published: map[string][]string{}, sentAt: map[string]time.Time{}, cancel: cancel}
 	for u := range users {
@@ -294,7 +301,7 @@ func openFleet(t *testing.T, users, tabsPerUser int, base func() string, tokenLi
 			tb := newTab(fmt.Sprintf("user-%d", u))
 			f.tabs = append(f.tabs, tb)
 			f.wg.Add(1)
-			go func() { defer f.wg.Done(); tb.run(ctx, base, tokenLife) }()
+			go func() { defer f.wg.Done(); run(ctx, tb) }()
 		}
 	}
 	t.Cleanup(f.stop)

@@ -27,12 +27,45 @@ variable "vapid_subject" {
   }
 }
 
+# Key rotation (docs/RUNBOOK.md, "Rotating the VAPID keys"): a browser subscription is
+# bound to the public key it was made with, so for a while the stream signs each push
+# with the pair its subscription was made with. The previous private key stays in the
+# same secret, as an older version.
+variable "vapid_previous_public_key" {
+  description = "During a VAPID key rotation: the public key being rotated out (empty otherwise)."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.vapid_previous_public_key == "" || can(regex("^B[A-Za-z0-9_-]{86}$", var.vapid_previous_public_key))
+    error_message = "vapid_previous_public_key must be empty or an 87-character base64url P-256 point starting with B."
+  }
+  validation {
+    condition     = var.vapid_previous_public_key == "" || var.vapid_public_key != ""
+    error_message = "vapid_previous_public_key needs vapid_public_key (the key rotated to)."
+  }
+}
+
+variable "vapid_previous_private_key_version" {
+  description = "During a VAPID key rotation: the version number of the vapid-private-key secret that holds the previous private key."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.vapid_previous_private_key_version == "" || can(regex("^[1-9][0-9]*$", var.vapid_previous_private_key_version))
+    error_message = "vapid_previous_private_key_version must be empty or a secret version number (not latest)."
+  }
+  validation {
+    condition     = (var.vapid_previous_private_key_version == "") == (var.vapid_previous_public_key == "")
+    error_message = "vapid_previous_public_key and vapid_previous_private_key_version are set together."
+  }
+}
+
 locals {
-  push_enabled = var.vapid_public_key != ""
-  push_env = local.push_enabled ? {
-    VAPID_PUBLIC_KEY = var.vapid_public_key
-    VAPID_SUBJECT    = var.vapid_subject
-  } : {}
+  push_enabled  = var.vapid_public_key != ""
+  push_rotating = local.push_enabled && var.vapid_previous_public_key != ""
+  push_env = merge(
+    local.push_enabled ? { VAPID_PUBLIC_KEY = var.vapid_public_key, VAPID_SUBJECT = var.vapid_subject } : {},
+    local.push_rotating ? { VAPID_PREVIOUS_PUBLIC_KEY = var.vapid_previous_public_key } : {},
+  )
 }
 
 resource "google_secret_manager_secret" "vapid" {

@@ -113,6 +113,19 @@ resource "google_cloud_run_v2_service" "stream" {
         }
       }
 
+      dynamic "env" {
+        for_each = local.push_rotating ? [1] : []
+        content {
+          name = "VAPID_PREVIOUS_PRIVATE_KEY"
+          value_source {
+            secret_key_ref {
+              secret  = google_secret_manager_secret.vapid[0].secret_id
+              version = var.vapid_previous_private_key_version
+            }
+          }
+        }
+      }
+
       dynamic "volume_mounts" {
         for_each = local.redis_tls ? [1] : []
         content {

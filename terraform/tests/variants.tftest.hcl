@@ -122,3 +122,32 @@ run "web_push_needs_a_subject" {
   }
   expect_failures = [var.vapid_subject]
 }
+
+run "web_push_key_rotation" {
+  command = plan
+  variables {
+    vapid_public_key                   = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
+    vapid_subject                      = "mailto:ops@vividly.example"
+    vapid_previous_public_key          = "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8"
+    vapid_previous_private_key_version = "3"
+  }
+
+  assert {
+    condition     = one([for e in google_cloud_run_v2_service.stream.template[0].containers[0].env : e.value if e.name == "VAPID_PREVIOUS_PUBLIC_KEY"]) == "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8"
+    error_message = "the key being rotated out reaches the stream"
+  }
+  assert {
+    condition     = one([for e in google_cloud_run_v2_service.stream.template[0].containers[0].env : e.value_source[0].secret_key_ref[0].version if e.name == "VAPID_PREVIOUS_PRIVATE_KEY"]) == "3"
+    error_message = "the previous private key is the pinned older version of the same secret"
+  }
+}
+
+run "web_push_rotation_needs_both" {
+  command = plan
+  variables {
+    vapid_public_key          = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
+    vapid_subject             = "mailto:ops@vividly.example"
+    vapid_previous_public_key = "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8"
+  }
+  expect_failures = [var.vapid_previous_private_key_version]
+}

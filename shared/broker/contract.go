@@ -68,6 +68,30 @@ type Broker interface {
 	// Ready reports whether the broker can serve: its store answers and its live
 	// connection is up. An instance whose live connection is dead must not look ready.
 	Ready(ctx context.Context) error
+
+	// MarkRead records that userID has read m's notifications (ReadMark.Validate's
+	// rules; an invalid m is an error wrapping ErrInvalid) and hands a ControlRead to
+	// userID's live delivery, on every process: {"all":true} for All, else {"ids":[…]}
+	// listing the ids the log holds (ids it does not hold — trimmed, expired or never
+	// issued — are ignored, and when none is held nothing is sent). All covers every
+	// notification stored before it, and none stored after. Idempotent. Read state
+	// lives exactly as long as its notification: it leaves with it when the log is
+	// trimmed or expires, and never outlives or precedes it.
+	MarkRead(ctx context.Context, userID string, m ReadMark) error
+
+	// ReadState reports, for each of ids, whether it was read, and how many
+	// notifications userID's log holds that are not read. ids are meant to be ids the
+	// log holds (as Latest and Range return them); a malformed id, or one outside the
+	// log (trimmed, or newer than its newest entry), is not read.
+	ReadState(ctx context.Context, userID string, ids []string) (read []bool, unread int, err error)
+
+	// Preferences returns userID's preferences, DefaultPrefs when none are stored.
+	Preferences(ctx context.Context, userID string) (Prefs, error)
+
+	// SetPreferences stores p (normalised by Prefs.Normalize; an invalid p is an error
+	// wrapping ErrInvalid) for PrefsTTL from now, hands a ControlPrefs carrying what was
+	// stored to userID's live delivery, and returns it.
+	SetPreferences(ctx context.Context, userID string, p Prefs) (Prefs, error)
 }
 
 // Sink receives live notifications from Broker.Run. Its methods are called from one
@@ -79,7 +103,13 @@ type Sink interface {
 	// notifications may have been missed, and every consumer must replay from its log.
 	// It comes before every notification received after the interruption, so a
 	// consumer that handles the two in order replays from where the gap began.
+	// Control messages sent during the gap are lost: consumers re-read what they
+	// derive from them (preferences) here.
 	Resync()
+	// Control hands over a control message for userID (read marks, preference
+	// changes), in line with userID's notifications. It is not a notification: it has no
+	// log id and must not move a consumer's position.
+	Control(userID string, c Control)
 }
 
 // Conformance: the in-process broker implements the contract (redisbroker checks its

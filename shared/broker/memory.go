@@ -21,7 +21,9 @@ type Memory struct {
 	logs map[string]*memLog
 	seen map[string]seenMark // user + "\x00" + message ID
 	subs map[string]bool
-	sink Sink
+	// prefs holds each user's stored preferences (memory_read.go).
+	prefs map[string]memPrefs
+	sink  Sink
 	// running is closed while Run is delivering; Subscribe waits for it, as the Redis
 	// broker's Subscribe waits for its connection.
 	running   chan struct{}
@@ -39,6 +41,7 @@ type memEntry struct {
 	id      rediskey.StreamID
 	created time.Time
 	env     notification.Envelope
+	read    bool // read state lives in the entry: it leaves with it
 }
 
 type seenMark struct {
@@ -56,7 +59,7 @@ func NewMemory(limits Limits, now func() time.Time) (*Memory, error) {
 		return nil, fmt.Errorf("broker.NewMemory: nil clock")
 	}
 	return &Memory{limits: limits, now: now, logs: map[string]*memLog{}, seen: map[string]seenMark{}, subs: map[string]bool{},
-		running: make(chan struct{})}, nil
+		prefs: map[string]memPrefs{}, running: make(chan struct{})}, nil
 }
 
 // Publish stores n in userID's log unless messageID was already stored, and hands it to
@@ -168,6 +171,11 @@ func (m *Memory) sweep(now time.Time) {
 	for u, l := range m.logs {
 		if !now.Before(l.expires) {
 			delete(m.logs, u)
+		}
+	}
+	for u, p := range m.prefs {
+		if !now.Before(p.expires) {
+			delete(m.prefs, u)
 		}
 	}
 }

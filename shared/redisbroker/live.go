@@ -134,11 +134,21 @@ func (b *Broker) session(ctx context.Context, sink broker.Sink, resync bool) (sy
 	}
 }
 
-// deliver hands one pub/sub message to sink. A payload without a valid log id is
+// deliver hands one pub/sub message to sink: a control message (broker.IsControl) as
+// such, anything else as a notification. A notification without a valid log id is
 // dropped: the id is what a consumer resumes from, so it must never be empty.
 func (b *Broker) deliver(sink broker.Sink, m *redis.Message) {
 	user, ok := b.names.UserOfChannel(m.Channel)
 	if !ok {
+		return
+	}
+	if broker.IsControl([]byte(m.Payload)) {
+		c, err := broker.ParseControl([]byte(m.Payload))
+		if err != nil {
+			b.opts.Log.Error("dropping malformed control message", "channel", m.Channel, "error", err.Error())
+			return
+		}
+		sink.Control(user, c)
 		return
 	}
 	env, err := notification.ParseEnvelope([]byte(m.Payload))

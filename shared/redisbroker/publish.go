@@ -19,8 +19,11 @@ import (
 // after its last ID is gone. Usually 0 or 1 entries are removed per call; the age
 // trim is bounded per call so one publish never does unbounded work.
 //
-// KEYS: 1 dedupe marker, 2 log. ARGV: 1 body (JSON object without id), 2 max length,
-// 3 retention ms, 4 dedupe TTL ms, 5 channel.
+// The user's read state (read.go) lives as long as the log: its TTL is renewed with the
+// log's (PEXPIRE of a key that does not exist does nothing).
+//
+// KEYS: 1 dedupe marker, 2 log, 3 read ids, 4 read up to. ARGV: 1 body (JSON object
+// without id), 2 max length, 3 retention ms, 4 dedupe TTL ms, 5 channel.
 // Returns {1, first id} for a duplicate, {0, new id} otherwise.
 var publishScript = redis.NewScript(`#!lua
 local seen = redis.call('GET', KEYS[1])
@@ -42,6 +45,8 @@ if #old > 0 then
   redis.call('XDEL', KEYS[2], unpack(ids))
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+redis.call('PEXPIRE', KEYS[4], ARGV[3])
 redis.call('SET', KEYS[1], id, 'PX', ARGV[4])
 redis.call('PUBLISH', ARGV[5], '{"id":"' .. id .. '",' .. string.sub(ARGV[1], 2))
 return {0, id}
@@ -56,7 +61,7 @@ func (b *Broker) Publish(ctx context.Context, userID, messageID string, n notifi
 		return "", false, fmt.Errorf("encode notification: %w", err)
 	}
 	res, err := publishScript.Run(ctx, b.rdb,
-		[]string{b.names.Seen(userID, messageID), b.names.Log(userID)},
+		[]string{b.names.Seen(userID, messageID), b.names.Log(userID), b.names.ReadIDs(userID), b.names.ReadUpTo(userID)},
 		body, b.limits.MaxLen, b.limits.Retention.Milliseconds(), b.limits.DedupeTTL.Milliseconds(), b.names.Channel(userID),
 	).Slice()
 	if err != nil {

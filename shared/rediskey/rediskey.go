@@ -35,6 +35,30 @@ func (n Names) Ticket(hash string) string { return n.Prefix + ":ticket:" + hash 
 // score: expiry in unix ms), behind the global per-user connection cap.
 func (n Names) Presence(user string) string { return n.Prefix + ":{" + user + "}:conns" }
 
+// PushSubscriptions is the hash of a user's Web Push subscriptions (field: endpoint,
+// value: the subscription JSON).
+func (n Names) PushSubscriptions(user string) string { return n.Prefix + ":{" + user + "}:push" }
+
+// PushQueue is the Redis Stream of notifications to send as Web Push: the function
+// XADDs each new notification there (fields user, n) and the stream instances consume
+// it in one consumer group. The push worker names its coalescing keys after it
+// (<queue>:due, <queue>:w:<user>), so the hash tag {push} keeps them in one slot; it
+// is also the tag of a user named "push", whose keys (…:log, …:conns …) never clash.
+func (n Names) PushQueue() string { return n.Prefix + ":{push}" }
+
+// ReadIDs is the sorted set of a user's notifications read one by one and not covered
+// by ReadUpTo (member: the log id, score: its milliseconds). It holds only ids of the
+// log, and lives as long as the log (the write script renews its TTL with the log's).
+func (n Names) ReadIDs(user string) string { return n.Prefix + ":{" + user + "}:read" }
+
+// ReadUpTo holds "<id> <added>": every notification of the user's log up to id is read,
+// and added was the log's entries-added count when it was set (so the unread entries
+// after id are counted without reading them). It lives as long as the log.
+func (n Names) ReadUpTo(user string) string { return n.Prefix + ":{" + user + "}:readupto" }
+
+// Prefs holds a user's notification preferences, as JSON.
+func (n Names) Prefs(user string) string { return n.Prefix + ":{" + user + "}:prefs" }
+
 // UserOfChannel returns the user a channel belongs to, if it is one of ours.
 func (n Names) UserOfChannel(channel string) (string, bool) {
 	user, ok := strings.CutPrefix(channel, n.Prefix+":")

@@ -8,11 +8,16 @@ func TestNames(t *testing.T) {
 	t.Parallel()
 	n := Names{Prefix: DefaultPrefix}
 	for got, want := range map[string]string{
-		n.Channel("u-42"):      "notifications:u-42",
-		n.Log("u-42"):          "notifications:{u-42}:log",
-		n.Seen("u-42", "1234"): "notifications:{u-42}:seen:1234",
-		n.Ticket("ab12"):       "notifications:ticket:ab12",
-		n.Presence("u-42"):     "notifications:{u-42}:conns",
+		n.Channel("u-42"):           "notifications:u-42",
+		n.Log("u-42"):               "notifications:{u-42}:log",
+		n.Seen("u-42", "1234"):      "notifications:{u-42}:seen:1234",
+		n.Ticket("ab12"):            "notifications:ticket:ab12",
+		n.Presence("u-42"):          "notifications:{u-42}:conns",
+		n.ReadIDs("u-42"):           "notifications:{u-42}:read",
+		n.ReadUpTo("u-42"):          "notifications:{u-42}:readupto",
+		n.Prefs("u-42"):             "notifications:{u-42}:prefs",
+		n.PushSubscriptions("u-42"): "notifications:{u-42}:push",
+		n.PushQueue():               "notifications:{push}",
 	} {
 		if got != want {
 			t.Errorf("got %q, want %q", got, want)

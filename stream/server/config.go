@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vividly-edu/notifications/shared/config"
+	"github.com/vividly-edu/notifications/stream/internal/webpush"
 )
 
 // Config is the stream service's configuration, read from the environment.
@@ -78,6 +79,8 @@ type Config struct {
 	// DrainTime spreads the closing of streams on SIGTERM over this long, so clients do
 	// not all reconnect at once; Cloud Run kills the process 10 s after SIGTERM.
 	DrainTime time.Duration `env:"DRAIN_TIME, default=3s"`
+	// Push is Web Push (VAPID_*, PUSH_*): off when no VAPID variable is set.
+	Push webpush.Config
 }
 
 // LogValue implements slog.LogValuer for the start-up log: each variable by its name,
@@ -157,6 +160,9 @@ func LoadConfig(ctx context.Context, getenv config.Getenv) (Config, error) {
 	}
 	if c.DrainTime < 0 || c.DrainTime > 8*time.Second {
 		bad("DRAIN_TIME", "must be between 0 and 8s (Cloud Run allows 10s), got %s", c.DrainTime)
+	}
+	if err := c.Push.Validate(); err != nil { // names the variable, never the key
+		errs = append(errs, err)
 	}
 	return c, errors.Join(errs...)
 }

@@ -54,6 +54,11 @@ type conn struct {
 	started time.Time
 	closed  string // why the stream ended, for the log
 
+	// Read state and preferences (read.go).
+	prefs     broker.Prefs // the user's preferences: muted types are skipped
+	idOwed    bool         // last is a skipped notification's id the client was not sent yet
+	unflushed bool         // frames are queued that no notification count covers (read events, ids)
+
 	once sync.Once
 }
 
@@ -142,6 +147,10 @@ func (c *conn) subscribe(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	c.sub = sub
+	if err := c.loadPrefs(c.ctx); err != nil {
+		s.unavailable(c.ctx, w, c.user, "preferences", err)
+		return false
+	}
 
 	// The first page is read before any header is sent, so a Redis failure is a clean
 	// 503 the client can retry rather than a stream that dies at once.

@@ -35,13 +35,17 @@ type Deps struct {
 	Presence Presence
 	// JWKS resolves RS256/ES256 keys; nil when JWT_JWKS_URL is unset.
 	JWKS jwt.Keyfunc
+	// Push is Web Push (push.go); nil leaves it off.
+	Push *PushDeps
 }
 
 // RedisDeps are the production collaborators: everything shared through Redis, so any
-// instance can redeem any ticket and the per-user cap holds across instances.
+// instance can redeem any ticket and the per-user cap holds across instances. Web Push
+// is wired when VAPID keys are configured.
 func RedisDeps(ctx context.Context, cfg Config, b *redisbroker.Broker) (Deps, error) {
 	names := rediskey.Names{Prefix: string(cfg.Redis.KeyPrefix)}
-	d := Deps{Broker: b, Tickets: ticket.NewRedisStore(b.Client(), names), Presence: presence.NewRedis(b.Client(), names, time.Now)}
+	d := Deps{Broker: b, Tickets: ticket.NewRedisStore(b.Client(), names), Presence: presence.NewRedis(b.Client(), names, time.Now),
+		Push: redisPushDeps(cfg, b.Client(), names, PushPreferences(b))}
 	return d, d.withJWKS(ctx, cfg)
 }
 

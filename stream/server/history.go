@@ -24,6 +24,7 @@ const (
 // history serves GET /api/v1/notifications?after=<id>&limit=<n>: the caller's own log,
 // oldest first. Without after, the newest limit items; with after, up to limit items
 // strictly after it. next is the last item's id (pass it as after), or "" when empty.
+// Each item carries "read"; unread counts the unread items of the whole log.
 //
 // It runs under api (admission and the Bearer JWT). An after that is no cursor —
 // malformed, or the largest id, which nothing follows — is 400, never a store error.
@@ -59,14 +60,28 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identit
 		s.unavailable(ctx, w, id.UserID, "history", err)
 		return
 	}
-	writeHistory(w, items)
+	var read []bool
+	unread := 0
+	// An empty newest page is an empty log: nothing unread, and one round trip saved.
+	if len(items) > 0 || q.Has("after") {
+		ids := make([]string, len(items))
+		for i, e := range items {
+			ids[i] = e.ID
+		}
+		if read, unread, err = s.broker.ReadState(ctx, id.UserID, ids); err != nil {
+			s.unavailable(ctx, w, id.UserID, "read state", err)
+			return
+		}
+	}
+	writeHistory(w, items, read, unread)
 }
 
-// writeHistory answers {"notifications":[…],"next":"…"} with the stored JSON verbatim.
-func writeHistory(w http.ResponseWriter, items []notification.Envelope) {
-	size := 32
+// writeHistory answers {"notifications":[…],"next":"…","unread":n} with the stored JSON
+// verbatim, each item with its "read" flag added (read.go).
+func writeHistory(w http.ResponseWriter, items []notification.Envelope, read []bool, unread int) {
+	size := 48
 	for _, e := range items {
-		size += len(e.Data) + 1
+		size += len(e.Data) + 16
 	}
 	out := make([]byte, 0, size)
 	out = append(out, `{"notifications":[`...)
@@ -74,13 +89,14 @@ func writeHistory(w http.ResponseWriter, items []notification.Envelope) {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = append(out, e.Data...)
+		out = appendRead(out, e.Data, i < len(read) && read[i])
 	}
 	next := ""
 	if len(items) > 0 {
 		next = items[len(items)-1].ID
 	}
-	out = append(append(append(out, `],"next":"`...), next...), `"}`...)
+	out = append(append(append(out, `],"next":"`...), next...), `","unread":`...)
+	out = append(strconv.AppendInt(out, int64(unread), 10), '}')
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")

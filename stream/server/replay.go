@@ -13,8 +13,9 @@ import (
 )
 
 // forward writes a batch taken from the queue. A resync marker in it means live
-// delivery was interrupted: what precedes it is sent, then the log is replayed from
-// the last id sent (covering the gap), then what follows (replayed ids are skipped).
+// delivery was interrupted: what precedes it is sent, then the preferences are read
+// again (a change made during the gap was lost) and the log is replayed from the last
+// id sent (covering the gap), then what follows (replayed ids are skipped).
 func (c *conn) forward(ctx context.Context, batch []hub.Item) error {
 	start := 0
 	for i, it := range batch {
@@ -26,7 +27,12 @@ func (c *conn) forward(ctx context.Context, batch []hub.Item) error {
 			return err
 		}
 		start = i + 1
-		page, reset, err := c.readAfter(ctx)
+		var page []notification.Envelope
+		var reset *broker.ResetError
+		err := c.loadPrefs(ctx)
+		if err == nil {
+			page, reset, err = c.readAfter(ctx)
+		}
 		if err == nil {
 			err = c.catchUp(ctx, page, reset)
 		}
@@ -74,10 +80,17 @@ func (c *conn) readAfter(ctx context.Context) ([]notification.Envelope, *broker.
 }
 
 // sendLive sends a run of queue items (none of them a marker): the notifications newer
-// than c.last, flushed once, with their delivery latency observed.
+// than c.last and the control messages in their place, flushed once, with the
+// notifications' delivery latency observed.
 func (c *conn) sendLive(items []hub.Item) error {
 	n := 0
 	for i := range items {
+		if items[i].IsControl() {
+			if err := c.control(items[i].Control); err != nil {
+				return err
+			}
+			continue
+		}
 		ok, err := c.queue(items[i].Envelope)
 		if err != nil {
 			return err
@@ -86,10 +99,7 @@ func (c *conn) sendLive(items []hub.Item) error {
 			n++
 		}
 	}
-	if n == 0 {
-		return nil
-	}
-	if err := c.flushSent(n); err != nil {
+	if err := c.flushQueued(n); err != nil || n == 0 {
 		return err
 	}
 	now := time.Now()
@@ -113,22 +123,24 @@ func (c *conn) sendPage(page []notification.Envelope) error {
 			n++
 		}
 	}
-	if n == 0 {
-		return nil
-	}
-	return c.flushSent(n)
+	return c.flushQueued(n)
 }
 
-// queue writes e's frame unless it is not newer than c.last; it reports whether it did.
+// queue writes e's frame unless it is not newer than c.last, or its type is muted
+// (skipped: the position moves past it); it reports whether it wrote a frame.
 func (c *conn) queue(e notification.Envelope) (bool, error) {
 	id, err := rediskey.ParseStreamID(e.ID)
 	if err != nil || id.Compare(c.last) <= 0 {
 		return false, nil // already sent (replay and live overlap), or not ours to trust
 	}
+	if c.prefs.Muted(string(e.Type)) {
+		c.skip(id)
+		return false, nil
+	}
 	if err := c.w.Event(e.ID, string(e.Type), e.Data); err != nil {
 		return false, err
 	}
-	c.last = id
+	c.last, c.idOwed = id, false
 	return true, nil
 }
 

@@ -20,6 +20,12 @@ func (s *Server) Handler() http.Handler {
 	api := http.NewServeMux()
 	api.HandleFunc("POST /api/v1/notifications/tickets", s.api(s.issueTicket))
 	api.HandleFunc("GET /api/v1/notifications", s.api(s.history))
+	api.HandleFunc("POST /api/v1/notifications/read", s.api(s.markRead))
+	api.HandleFunc("GET /api/v1/notifications/preferences", s.api(s.preferences))
+	api.HandleFunc("PUT /api/v1/notifications/preferences", s.api(s.setPreferences))
+	api.HandleFunc("GET /api/v1/notifications/push/key", s.pushKey) // public key: gate only
+	api.HandleFunc("POST /api/v1/notifications/push/subscriptions", s.api(s.subscribePush))
+	api.HandleFunc("DELETE /api/v1/notifications/push/subscriptions", s.api(s.unsubscribePush))
 	api.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

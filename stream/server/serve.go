@@ -21,8 +21,9 @@ const lateStreams = 2 * time.Second
 // (spread over DrainTime) and returns within ~10 s.
 //
 // Every goroutine Serve starts has returned when it returns — streams, the feed (the
-// broker's Run), the presence refresh, the hub's background unsubscribes, the metrics
-// server on METRICS_ADDR — so the caller may close the broker's client at once.
+// broker's Run), the presence refresh, the push worker, the hub's background
+// unsubscribes, the metrics server on METRICS_ADDR — so the caller may close the
+// broker's client at once.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	metrics, err := s.startMetrics()
 	if err != nil {
@@ -35,6 +36,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	feedDone := make(chan error, 1)
 	background.Go(func() { feedDone <- s.broker.Run(bgCtx, sink{s}) })
 	background.Go(func() { s.refreshPresence(bgCtx) })
+	// The push worker stops as soon as shutdown starts, alongside the drain: its work
+	// (entries it has not finished) passes to the other instances.
+	pushCtx, stopPush := context.WithCancel(context.Background())
+	defer stopPush()
+	background.Go(func() { s.runPush(pushCtx) })
 
 	srv := &http.Server{
 		Handler:           s.Handler(),
@@ -57,6 +63,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		err = errors.Join(errors.New("broker feed stopped"), ferr)
 	case <-ctx.Done():
 	}
+	stopPush()
 	err = errors.Join(err, s.drain(srv))
 	if serveErr != nil {
 		<-serveErr // ErrServerClosed, now that srv is shut down
@@ -64,6 +71,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stopBackground()
 	background.Wait()
 	s.hub.Wait()
+	s.closePush()
 	return errors.Join(err, metrics.stop())
 }
 

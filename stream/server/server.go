@@ -33,6 +33,7 @@ type Server struct {
 	verifier *auth.Verifier
 	tickets  *ticket.Issuer
 	presence Presence
+	push     *pusher            // Web Push; nil when off
 	failures *admission.Limiter // failed authentication, per client address
 	users    *admission.Limiter // API requests, per authenticated user
 	origins  map[string]bool
@@ -89,10 +90,14 @@ func New(cfg Config, d Deps, v *auth.Verifier, log *slog.Logger, reg *prometheus
 	for _, o := range cfg.AllowedOrigins {
 		origins[o] = true
 	}
+	push, err := newPusher(cfg, d.Push, log, reg)
+	if err != nil {
+		return nil, err
+	}
 	var id [6]byte
 	_, _ = rand.Read(id[:])
 	return &Server{cfg: cfg, log: log, broker: d.Broker, hub: h, verifier: v,
-		tickets: is, presence: d.Presence,
+		tickets: is, presence: d.Presence, push: push,
 		failures: admission.NewLimiter(cfg.RateLimitPerIP, cfg.RateLimitBurst, 0, time.Now),
 		users:    admission.NewLimiter(cfg.RateLimitPerUser, cfg.RateLimitUserBurst, 0, time.Now),
 		origins:  origins, metrics: m, gatherer: reg, draining: make(chan struct{}),

@@ -36,7 +36,7 @@ var clauses = []struct {
 
 // Run runs every clause of the contract against brokers made by newBroker.
 func Run(t *testing.T, newBroker Factory) {
-	for _, c := range clauses {
+	for _, c := range append(clauses, readClauses...) {
 		t.Run(c.name, func(t *testing.T) { c.test(t, newBroker) })
 	}
 }
@@ -47,6 +47,7 @@ type fixture struct {
 	b   broker.Broker
 	rec *Recorder
 	ctx context.Context
+	seq int // numbers publishN's messages
 }
 
 // start makes a broker with newBroker and runs it until t ends.

@@ -14,21 +14,25 @@ var _ broker.Sink = (*Recorder)(nil)
 
 // Recorder is a Sink that keeps what it receives.
 type Recorder struct {
-	mu      sync.Mutex
-	got     map[string][]notification.Envelope
-	resyncs int
-	notify  chan struct{}
+	mu       sync.Mutex
+	got      map[string][]notification.Envelope
+	controls map[string][]broker.Control
+	order    map[string][]string // per user: notification ids and "ctl:<kind>", as received
+	resyncs  int
+	notify   chan struct{}
 }
 
 // NewRecorder returns an empty Recorder.
 func NewRecorder() *Recorder {
-	return &Recorder{got: map[string][]notification.Envelope{}, notify: make(chan struct{}, 1)}
+	return &Recorder{got: map[string][]notification.Envelope{}, controls: map[string][]broker.Control{},
+		order: map[string][]string{}, notify: make(chan struct{}, 1)}
 }
 
 // Deliver implements broker.Sink.
 func (r *Recorder) Deliver(user string, e notification.Envelope) {
 	r.mu.Lock()
 	r.got[user] = append(r.got[user], e)
+	r.order[user] = append(r.order[user], e.ID)
 	r.mu.Unlock()
 	r.wake()
 }
@@ -39,6 +43,47 @@ func (r *Recorder) Resync() {
 	r.resyncs++
 	r.mu.Unlock()
 	r.wake()
+}
+
+// Control implements broker.Sink.
+func (r *Recorder) Control(user string, c broker.Control) {
+	r.mu.Lock()
+	r.controls[user] = append(r.controls[user], c)
+	r.order[user] = append(r.order[user], "ctl:"+string(c.Kind))
+	r.mu.Unlock()
+	r.wake()
+}
+
+// Controls returns the control messages user received so far.
+func (r *Recorder) Controls(user string) []broker.Control {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]broker.Control(nil), r.controls[user]...)
+}
+
+// Order returns what user received so far, in order: notification ids, and
+// "ctl:<kind>" for control messages.
+func (r *Recorder) Order(user string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.order[user]...)
+}
+
+// WaitForControls waits until user has received n control messages.
+func (r *Recorder) WaitForControls(t testing.TB, user string, n int) []broker.Control {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		if got := r.Controls(user); len(got) >= n {
+			return got
+		}
+		select {
+		case <-r.notify:
+		case <-time.After(10 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("%s received %d control messages, want %d", user, len(r.Controls(user)), n)
+		}
+	}
 }
 
 func (r *Recorder) wake() {

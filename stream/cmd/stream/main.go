@@ -41,7 +41,7 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		return err
 	}
 	// Safe to close when run returns: Serve joins every goroutine that uses b (streams,
-	// the pub/sub feed, the presence refresh) before it returns.
+	// the pub/sub feed, the presence refresh, the push worker) before it returns.
 	defer b.Close()
 	deps, err := server.RedisDeps(ctx, cfg, b)
 	if err != nil {

@@ -160,11 +160,16 @@ func (h *Hub) Deliver(userID string, e notification.Envelope) {
 		h.log.Error("dropping a live notification without an id", logging.KeyUserID, userID)
 		return
 	}
+	h.queue(userID, Item{Envelope: e})
+}
+
+// queue pushes it to every local subscriber of userID, dropping those without room.
+func (h *Hub) queue(userID string, it Item) {
 	var dropped []*Sub
 	h.mu.Lock()
 	if u := h.users[userID]; u != nil {
 		for s := range u.subs {
-			if !s.push(Item{Envelope: e}, h.queueSize, h.queueBytes) {
+			if !s.push(it, h.queueSize, h.queueBytes) {
 				dropped = append(dropped, s)
 			}
 		}
@@ -174,6 +179,13 @@ func (h *Hub) Deliver(userID string, e notification.Envelope) {
 	for range dropped {
 		h.onDrop()
 	}
+}
+
+// Control queues c for every local subscriber of userID, in line with its
+// notifications. Like Deliver it never blocks: a subscriber with no room is dropped.
+// Implements broker.Sink.
+func (h *Hub) Control(userID string, c broker.Control) {
+	h.queue(userID, Item{Control: c})
 }
 
 // dropLocked marks and detaches subscribers that fell behind. h.mu must be held.

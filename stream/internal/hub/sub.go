@@ -3,6 +3,7 @@ package hub
 import (
 	"sync"
 
+	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/notification"
 )
 
@@ -21,21 +22,29 @@ type Sub struct {
 	dropped bool
 }
 
-// Item is one entry of a subscriber's queue: a notification, or (Resync) a marker
-// saying live delivery was interrupted at this point.
+// Item is one entry of a subscriber's queue: a notification, a control message
+// (Control.Kind set), or (Resync) a marker saying live delivery was interrupted at this
+// point.
 type Item struct {
-	// Envelope is the notification; its ID is never empty. Zero for a marker.
+	// Envelope is the notification; its ID is never empty. Zero for a marker or a
+	// control message.
 	notification.Envelope
 	// Resync marks the point where live delivery was interrupted: the consumer must
 	// replay its log from its last sent id before handling what follows.
 	Resync bool
+	// Control is a control message for the user (a read mark, a preference change):
+	// no notification, no log position. Zero otherwise.
+	Control broker.Control
 }
+
+// IsControl reports whether the item is a control message.
+func (it Item) IsControl() bool { return it.Control.Kind != "" }
 
 // Ready receives when there is something to Take.
 func (s *Sub) Ready() <-chan struct{} { return s.ready }
 
-// Take appends what is queued to dst, oldest first: the user's notifications, and
-// resync markers (Item.Resync) in their place in the order — at a marker, live
+// Take appends what is queued to dst, oldest first: the user's notifications and
+// control messages, and resync markers (Item.Resync) in their place in the order — at a marker, live
 // delivery was interrupted and the consumer must replay from its log before what
 // follows. dropped reports that the hub dropped the subscriber for falling behind:
 // after sending what was taken, the connection should end and the client resume from
@@ -56,7 +65,7 @@ func (s *Sub) Take(dst []Item) (out []Item, dropped bool) {
 
 // push queues it unless that would exceed a bound; it reports success. hub.mu held.
 func (s *Sub) push(it Item, maxLen int, maxBytes int64) bool {
-	size := int64(len(it.Data))
+	size := int64(len(it.Data) + len(it.Control.Data))
 	s.mu.Lock()
 	ok := len(s.q) < maxLen && s.qBytes+size <= maxBytes
 	if ok {

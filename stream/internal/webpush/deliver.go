@@ -53,15 +53,19 @@ type Stats struct {
 	Held          uint64 // counted into a window's summary instead of sent
 	Summaries     uint64 // summary entries queued
 	Sent          uint64 // pushes a push service accepted
-	Gone          uint64 // subscriptions removed on 404/410
+	Gone          uint64 // subscriptions removed on 404/410 (or made with a retired VAPID key)
 	Failed        uint64 // pushes refused (4xx) or given up after RetryFor
 	Retries       uint64 // attempts repeated after 429/5xx/network errors
 	Reclaimed     uint64 // entries taken over from a dead consumer
 	Invalid       uint64 // entries dropped as malformed
+	// SentPreviousKey counts the pushes of Sent signed with VAPID_PREVIOUS_*: a
+	// rotation is over when it stops growing (docs/RUNBOOK.md).
+	SentPreviousKey uint64
 }
 
 type counters struct {
 	handled, online, prefs, noSubs, held, summaries, sent, gone, failed, retries, reclaimed, invalid atomic.Uint64
+	previousKey                                                                                      atomic.Uint64
 }
 
 // Stats returns the counters so far.
@@ -70,7 +74,7 @@ func (w *Worker) Stats() Stats {
 	return Stats{Handled: c.handled.Load(), SkippedOnline: c.online.Load(), SkippedPrefs: c.prefs.Load(),
 		NoSubs: c.noSubs.Load(), Held: c.held.Load(), Summaries: c.summaries.Load(), Sent: c.sent.Load(),
 		Gone: c.gone.Load(), Failed: c.failed.Load(), Retries: c.retries.Load(),
-		Reclaimed: c.reclaimed.Load(), Invalid: c.invalid.Load()}
+		Reclaimed: c.reclaimed.Load(), Invalid: c.invalid.Load(), SentPreviousKey: c.previousKey.Load()}
 }
 
 // job is an entry that is to be sent.
@@ -194,9 +198,15 @@ func (w *Worker) sendWithRetry(ctx, hctx context.Context, log *slog.Logger, user
 		switch {
 		case err == nil:
 			w.stats.sent.Add(1)
+			if w.sender.IsPrevious(sub) {
+				w.stats.previousKey.Add(1)
+			}
 			return nil
 		case errors.Is(err, ErrGone):
 			w.stats.gone.Add(1)
+			if errors.Is(err, errRetiredKey) {
+				log.Warn("push: removing a subscription made with a VAPID key no longer configured", slog.String("origin", sub.Origin()))
+			}
 			if err := w.store.Remove(hctx, user, sub.Endpoint); err != nil {
 				log.Warn("push: remove gone subscription", slog.String("origin", sub.Origin()), slog.Any("error", err))
 			}

@@ -37,6 +37,24 @@
 //	{"id":"<id of the newest counted notification>","type":"summary","severity":"info",
 //	 "title":"3 new notifications","count":3,"created_at":"2026-11-26T16:30:45.123Z"}
 //
+// # Key rotation
+//
+// Push services bind a subscription to the VAPID public key (applicationServerKey) it
+// was made with and refuse pushes signed with any other, and only the browser can make
+// a new subscription. So a stored Subscription records its key (PublicKey), and the
+// Sender holds the current pair and, during a rotation, the previous one
+// (VAPID_PREVIOUS_PUBLIC_KEY, VAPID_PREVIOUS_PRIVATE_KEY): each push is signed with the
+// pair its subscription was made with. Clients compare their subscription's key with
+// GET …/push/key and re-subscribe when it differs. Once the previous pair is dropped,
+// a subscription still recorded under it can never be delivered and is removed like
+// one the push service reports gone. docs/RUNBOOK.md has the procedure.
+//
+// # Tests
+//
+// webpushtest is a loopback push-service stand-in that verifies VAPID and decrypts
+// every message as a browser would; this package's tests and the stream server's use
+// it, with PUSH_ALLOW_LOOPBACK=true.
+//
 // # Library
 //
 // Encryption and VAPID signing come from github.com/SherClockHolmes/webpush-go

@@ -11,15 +11,23 @@ import (
 	"time"
 
 	webpush "github.com/SherClockHolmes/webpush-go"
+
+	"github.com/vividly-edu/notifications/shared/config"
 )
 
-// Config is what the push path reads from the environment. The VAPID keys come from
-// Secret Manager; LogValue never shows the private one.
+// Config is what the push path reads from the environment. The VAPID private keys
+// come from Secret Manager and are config.Secret: never logged or printed.
 type Config struct {
 	// PublicKey is the VAPID public key: base64url of the 65-byte uncompressed P-256 point.
 	PublicKey string `env:"VAPID_PUBLIC_KEY"`
 	// PrivateKey is the VAPID private key: base64url of the 32-byte P-256 scalar.
-	PrivateKey string `env:"VAPID_PRIVATE_KEY"`
+	PrivateKey config.Secret `env:"VAPID_PRIVATE_KEY"`
+	// PreviousPublicKey and PreviousPrivateKey are the pair being rotated out: set
+	// together, only during a rotation (docs/RUNBOOK.md, "Rotating the VAPID keys").
+	// Subscriptions made with the previous public key are still signed with it, so
+	// they keep receiving pushes until their browsers re-subscribe with the new one.
+	PreviousPublicKey  string        `env:"VAPID_PREVIOUS_PUBLIC_KEY"`
+	PreviousPrivateKey config.Secret `env:"VAPID_PREVIOUS_PRIVATE_KEY"`
 	// Subject is the contact push services see: a mailto: or https URL.
 	Subject string `env:"VAPID_SUBJECT"`
 	// AllowLoopback admits http://127.0.0.1:<port> endpoints. For tests only.
@@ -38,7 +46,8 @@ const MinTTL = time.Hour
 // Enabled reports whether push is configured at all. With no key and no subject the
 // service runs without push; a partial configuration is an error (Validate).
 func (c Config) Enabled() bool {
-	return c.PublicKey != "" || c.PrivateKey != "" || c.Subject != ""
+	return c.PublicKey != "" || c.PrivateKey != "" || c.Subject != "" ||
+		c.PreviousPublicKey != "" || c.PreviousPrivateKey != ""
 }
 
 // Validate checks the configuration when push is enabled: a key pair that belongs
@@ -48,7 +57,10 @@ func (c Config) Validate() error {
 	if !c.Enabled() {
 		return nil
 	}
-	if _, err := ParseKeys(c.PublicKey, c.PrivateKey); err != nil {
+	if _, err := ParseKeys(c.PublicKey, string(c.PrivateKey)); err != nil {
+		return err
+	}
+	if _, err := c.previousKeys(); err != nil {
 		return err
 	}
 	if err := validSubject(c.Subject); err != nil {
@@ -66,21 +78,43 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// LogValue implements slog.LogValuer: the private key is redacted.
+// LogValue implements slog.LogValuer: the private keys are redacted.
 func (c Config) LogValue() slog.Value {
-	redacted := ""
-	if c.PrivateKey != "" {
-		redacted = "[redacted]"
-	}
 	return slog.GroupValue(
 		slog.String("vapid_public_key", c.PublicKey),
-		slog.String("vapid_private_key", redacted),
+		slog.Any("vapid_private_key", c.PrivateKey),
+		slog.String("vapid_previous_public_key", c.PreviousPublicKey),
+		slog.Any("vapid_previous_private_key", c.PreviousPrivateKey),
 		slog.String("vapid_subject", c.Subject),
 		slog.Bool("push_allow_loopback", c.AllowLoopback),
 		slog.Duration("push_ttl", c.TTL),
 		slog.Duration("push_coalesce_window", c.Window),
 		slog.Int("push_concurrency", c.Concurrency),
 	)
+}
+
+// previousKeys parses the pair being rotated out; it returns the zero Keys when there
+// is none.
+func (c Config) previousKeys() (k Keys, err error) {
+	if c.PreviousPublicKey == "" && c.PreviousPrivateKey == "" {
+		return Keys{}, nil
+	}
+	k, err = ParseKeys(c.PreviousPublicKey, string(c.PreviousPrivateKey))
+	if err != nil {
+		// ParseKeys names the current pair's variables.
+		r := strings.NewReplacer("VAPID_PUBLIC_KEY", "VAPID_PREVIOUS_PUBLIC_KEY", "VAPID_PRIVATE_KEY", "VAPID_PREVIOUS_PRIVATE_KEY")
+		return Keys{}, errors.New(r.Replace(err.Error()))
+	}
+	if k.Public == b64(mustDecode(c.PublicKey)) {
+		return Keys{}, errors.New("config: VAPID_PREVIOUS_PUBLIC_KEY is the current VAPID_PUBLIC_KEY: unset the previous pair once a rotation is over")
+	}
+	return k, nil
+}
+
+// mustDecode decodes a key already checked by ParseKeys.
+func mustDecode(s string) []byte {
+	b, _ := decodeB64URL(s)
+	return b
 }
 
 // Keys is a checked VAPID key pair.

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/vividly-edu/notifications/shared/config"
 )
 
 func TestParseKeys(t *testing.T) {
@@ -54,13 +56,21 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("unset config: %v; push must simply be off", err)
 	}
 	for name, c := range map[string]func(*Config){
-		"subject missing":   func(c *Config) { c.Subject = "" },
-		"subject http":      func(c *Config) { c.Subject = "http://vividly.example" },
-		"subject no at":     func(c *Config) { c.Subject = "mailto:ops" },
-		"only public key":   func(c *Config) { c.PrivateKey = "" },
-		"ttl under an hour": func(c *Config) { c.TTL = 3599e9 },
-		"no window":         func(c *Config) { c.Window = 0 },
-		"no concurrency":    func(c *Config) { c.Concurrency = 0 },
+		"subject missing":      func(c *Config) { c.Subject = "" },
+		"subject http":         func(c *Config) { c.Subject = "http://vividly.example" },
+		"subject no at":        func(c *Config) { c.Subject = "mailto:ops" },
+		"only public key":      func(c *Config) { c.PrivateKey = "" },
+		"ttl under an hour":    func(c *Config) { c.TTL = 3599e9 },
+		"no window":            func(c *Config) { c.Window = 0 },
+		"no concurrency":       func(c *Config) { c.Concurrency = 0 },
+		"previous public only": func(c *Config) { c.PreviousPublicKey = c.PublicKey },
+		"previous is current": func(c *Config) {
+			c.PreviousPublicKey, c.PreviousPrivateKey = c.PublicKey, c.PrivateKey
+		},
+		"previous pair mixed": func(c *Config) {
+			_, c.PreviousPrivateKey = pair(t)
+			c.PreviousPublicKey, _ = pair(t)
+		},
 	} {
 		cfg := good
 		c(&cfg)
@@ -73,8 +83,40 @@ func TestConfigValidate(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("https subject: %v", err)
 	}
-	logged := fmt.Sprint(slog.AnyValue(good).Resolve())
-	if strings.Contains(logged, good.PrivateKey) || !strings.Contains(logged, good.PublicKey) {
-		t.Errorf("LogValue = %s: must show the public key and hide the private one", logged)
+	cfg = good
+	cfg.PreviousPublicKey, cfg.PreviousPrivateKey = pair(t)
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("with a previous pair: %v", err)
 	}
+	logged := fmt.Sprint(slog.AnyValue(cfg).Resolve())
+	for _, secret := range []config.Secret{cfg.PrivateKey, cfg.PreviousPrivateKey} {
+		if strings.Contains(logged, string(secret)) {
+			t.Errorf("LogValue = %s: shows a private key", logged)
+		}
+	}
+	if !strings.Contains(logged, good.PublicKey) || !strings.Contains(logged, cfg.PreviousPublicKey) {
+		t.Errorf("LogValue = %s: must show the public keys", logged)
+	}
+}
+
+// TestConfigValidateNamesPreviousVariables: an error in the previous pair names its
+// own variables, not the current pair's.
+func TestConfigValidateNamesPreviousVariables(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.PreviousPublicKey, _ = pair(t)
+	err := cfg.Validate()
+	if err == nil || !strings.Contains(err.Error(), "VAPID_PREVIOUS_PRIVATE_KEY") {
+		t.Fatalf("Validate() = %v, want an error naming VAPID_PREVIOUS_PRIVATE_KEY", err)
+	}
+}
+
+// pair returns a fresh key pair.
+func pair(t testing.TB) (string, config.Secret) {
+	t.Helper()
+	pub, priv, err := GenerateKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub, config.Secret(priv)
 }

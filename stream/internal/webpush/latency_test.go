@@ -24,11 +24,11 @@ func TestLatencyEnqueueToPush(t *testing.T) {
 	for i := range users {
 		start := time.Now()
 		e.enqueue(fmt.Sprint("u-", i), "1-0", "video_complete")
-		got, ok := e.ps.next(5 * time.Second)
+		got, ok := e.ps.Next(5 * time.Second)
 		if !ok {
 			t.Fatalf("push %d not received within 5s", i)
 		}
-		lat = append(lat, got.at.Sub(start))
+		lat = append(lat, got.At.Sub(start))
 		time.Sleep(5 * time.Millisecond) // one at a time, so each starts from an idle worker
 	}
 	slices.Sort(lat)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/vividly-edu/notifications/shared/config"
 	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/shared/redistest"
 )
@@ -42,7 +43,7 @@ func testConfig(t testing.TB) Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Config{PublicKey: pub, PrivateKey: priv, Subject: testSubject, AllowLoopback: true,
+	return Config{PublicKey: pub, PrivateKey: config.Secret(priv), Subject: testSubject, AllowLoopback: true,
 		TTL: 24 * time.Hour, Window: time.Minute, Concurrency: 64}
 }
 

@@ -43,6 +43,12 @@ var errNonPublic = errors.New("refusing non-public address")
 // ErrGone: the push service no longer knows the subscription (404 or 410); remove it.
 var ErrGone = errors.New("push subscription gone")
 
+// errRetiredKey: the subscription was made with a VAPID key that is neither the
+// current nor the previous one. Push services refuse a push signed with another key
+// than the subscription's, so it can never be delivered again: it is as good as gone
+// (its browser re-subscribes with the current key, see docs/RUNBOOK.md).
+var errRetiredKey = fmt.Errorf("subscribed with a VAPID key no longer configured: %w", ErrGone)
+
 // Message is one push: the plaintext and its RFC 8030 headers.
 type Message struct {
 	Payload []byte
@@ -78,7 +84,8 @@ func (e *SendError) Unwrap() error { return e.Err }
 // Sender encrypts and signs one message for one subscription and posts it. Safe for
 // concurrent use.
 type Sender struct {
-	keys       Keys
+	keys       Keys // the current pair: new subscriptions, and those that name no key
+	previous   Keys // the pair being rotated out; zero when none
 	subscriber string
 	client     *http.Client
 }
@@ -86,7 +93,11 @@ type Sender struct {
 // NewSender checks cfg and returns a sender. A nil client gets one with timeouts, HTTP/2
 // and a dialer that refuses private addresses (loopback too, unless AllowLoopback).
 func NewSender(cfg Config, client *http.Client) (*Sender, error) {
-	keys, err := ParseKeys(cfg.PublicKey, cfg.PrivateKey)
+	keys, err := ParseKeys(cfg.PublicKey, string(cfg.PrivateKey))
+	if err != nil {
+		return nil, err
+	}
+	previous, err := cfg.previousKeys()
 	if err != nil {
 		return nil, err
 	}
@@ -96,17 +107,60 @@ func NewSender(cfg Config, client *http.Client) (*Sender, error) {
 	if client == nil {
 		client = NewHTTPClient(cfg.AllowLoopback)
 	}
-	return &Sender{keys: keys, subscriber: libSubscriber(cfg.Subject), client: client}, nil
+	return &Sender{keys: keys, previous: previous, subscriber: libSubscriber(cfg.Subject), client: client}, nil
 }
 
-// Send delivers m to sub once. It returns nil on 2xx and a *SendError otherwise, which
-// wraps ErrGone on 404/410.
+// PublicKey is the current VAPID public key (base64url, unpadded): what browsers
+// subscribe with (GET …/push/key).
+func (s *Sender) PublicKey() string { return s.keys.Public }
+
+// KeyFor returns the configured public key equal to key (padding aside): the current
+// one or, during a rotation, the previous one. ok is false for any other key.
+func (s *Sender) KeyFor(key string) (public string, ok bool) {
+	k, ok := s.pair(key)
+	return k.Public, ok
+}
+
+// IsPrevious reports whether sub was made with the previous key of a rotation.
+func (s *Sender) IsPrevious(sub Subscription) bool {
+	k, ok := s.pair(sub.PublicKey)
+	return ok && s.previous.Public != "" && k.Public == s.previous.Public
+}
+
+// pair is the key pair a subscription made with public key key is signed with: the
+// current one when key is empty (subscriptions stored before keys were recorded).
+func (s *Sender) pair(key string) (Keys, bool) {
+	if key == "" {
+		return s.keys, true
+	}
+	raw, err := decodeB64URL(key)
+	if err != nil {
+		return Keys{}, false
+	}
+	switch b64(raw) {
+	case s.keys.Public:
+		return s.keys, true
+	case s.previous.Public:
+		if s.previous.Public != "" {
+			return s.previous, true
+		}
+	}
+	return Keys{}, false
+}
+
+// Send delivers m to sub once, signed with the key pair sub was made with. It returns
+// nil on 2xx and a *SendError otherwise, which wraps ErrGone on 404/410 and when sub's
+// key is no longer configured.
 func (s *Sender) Send(ctx context.Context, sub Subscription, m Message) error {
 	fail := func(status int, temporary bool, err error) error {
 		return &SendError{Origin: sub.Origin(), Status: status, Temporary: temporary, Err: err}
 	}
 	if len(m.Payload) > MaxPayload {
 		return fail(0, false, fmt.Errorf("payload of %d bytes over %d", len(m.Payload), MaxPayload))
+	}
+	keys, ok := s.pair(sub.PublicKey)
+	if !ok {
+		return fail(0, false, errRetiredKey)
 	}
 	ctx, cancel := context.WithTimeout(ctx, AttemptTimeout)
 	defer cancel()
@@ -125,8 +179,8 @@ func (s *Sender) Send(ctx context.Context, sub Subscription, m Message) error {
 		Topic:           m.Topic,
 		TTL:             int(m.TTL / time.Second),
 		Urgency:         m.Urgency,
-		VAPIDPublicKey:  s.keys.Public,
-		VAPIDPrivateKey: s.keys.private,
+		VAPIDPublicKey:  keys.Public,
+		VAPIDPrivateKey: keys.private,
 	})
 	if err != nil {
 		// *url.Error repeats the whole endpoint URL; keep only its cause.

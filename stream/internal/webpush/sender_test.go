@@ -76,7 +76,7 @@ func TestSendRefusesPrivateAddresses(t *testing.T) {
 		strings.Contains(err.Error(), "secret-token") {
 		t.Fatalf("push to loopback without PUSH_ALLOW_LOOPBACK: %v", err)
 	}
-	if len(ps.attemptsAt("/sub/secret-token")) != 0 {
+	if len(ps.Attempts("/sub/secret-token")) != 0 {
 		t.Fatal("the request reached the loopback server")
 	}
 }
@@ -103,7 +103,7 @@ func TestRetryAfter(t *testing.T) {
 func BenchmarkSend(b *testing.B) {
 	cfg := testConfig(b)
 	ps := newPushService(b, cfg.PublicKey, cfg.Subject)
-	ps.verify = false
+	ps.SetVerify(false)
 	sender, err := NewSender(cfg, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -11,13 +11,6 @@ import (
 	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
-// SubscriptionsKey is the Redis hash of a user's subscriptions (field: endpoint, value:
-// the subscription JSON). It carries the user's hash tag like the user's other keys.
-// TODO(#17): move to rediskey with the other names once this package is wired in.
-func SubscriptionsKey(n rediskey.Names, user string) string {
-	return n.Prefix + ":{" + user + "}:push"
-}
-
 // addScript: KEYS[1] the user's hash. ARGV: endpoint, subscription JSON, max, TTL ms.
 // Replacing a known endpoint always succeeds; a new one only under the cap.
 var addScript = redis.NewScript(`#!lua
@@ -52,7 +45,7 @@ func (r *RedisStore) Add(ctx context.Context, user string, s Subscription) error
 	if err != nil {
 		return fmt.Errorf("encode subscription: %w", err)
 	}
-	ok, err := addScript.Run(ctx, r.rdb, []string{SubscriptionsKey(r.names, user)},
+	ok, err := addScript.Run(ctx, r.rdb, []string{r.names.PushSubscriptions(user)},
 		s.Endpoint, value, MaxSubscriptions, SubscriptionTTL.Milliseconds()).Int()
 	if err != nil {
 		return fmt.Errorf("add push subscription: %w", err)
@@ -65,7 +58,7 @@ func (r *RedisStore) Add(ctx context.Context, user string, s Subscription) error
 
 // Remove implements Store.
 func (r *RedisStore) Remove(ctx context.Context, user, endpoint string) error {
-	if err := r.rdb.HDel(ctx, SubscriptionsKey(r.names, user), endpoint).Err(); err != nil {
+	if err := r.rdb.HDel(ctx, r.names.PushSubscriptions(user), endpoint).Err(); err != nil {
 		return fmt.Errorf("remove push subscription: %w", err)
 	}
 	return nil
@@ -73,7 +66,7 @@ func (r *RedisStore) Remove(ctx context.Context, user, endpoint string) error {
 
 // List implements Store. A stored value that no longer parses is skipped.
 func (r *RedisStore) List(ctx context.Context, user string) ([]Subscription, error) {
-	key := SubscriptionsKey(r.names, user)
+	key := r.names.PushSubscriptions(user)
 	var all *redis.MapStringStringCmd
 	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		all = p.HGetAll(ctx, key)

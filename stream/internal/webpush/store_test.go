@@ -133,7 +133,7 @@ func TestRedisStoreRenewsTTL(t *testing.T) {
 	if err := s.Add(ctx, "u-1", validSub(t, "https://fcm.googleapis.com/fcm/send/1")); err != nil {
 		t.Fatal(err)
 	}
-	key := SubscriptionsKey(names, "u-1")
+	key := names.PushSubscriptions("u-1")
 	if key != names.Prefix+":{u-1}:push" {
 		t.Errorf("key %q", key)
 	}

@@ -33,9 +33,15 @@ var (
 // Subscription is the browser's PushSubscription as JSON (PushSubscription.toJSON()).
 // The endpoint is a capability URL: anyone holding it can push to the browser (though
 // not decrypt-ably without the keys), so logs show only its origin (Origin).
+//
+// PublicKey is ours, not the browser's: the VAPID public key (applicationServerKey) the
+// subscription was made with, which push services bind it to. The server records it
+// (the client may name it; otherwise the current key), and the Sender signs with the
+// matching pair, so a rotation does not cut off subscriptions made before it.
 type Subscription struct {
-	Endpoint string  `json:"endpoint"`
-	Keys     SubKeys `json:"keys"`
+	Endpoint  string  `json:"endpoint"`
+	Keys      SubKeys `json:"keys"`
+	PublicKey string  `json:"public_key,omitempty"`
 }
 
 // SubKeys are the browser's ECDH public key and authentication secret, base64url.

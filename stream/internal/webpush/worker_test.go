@@ -19,15 +19,15 @@ func TestOfflineUserGetsDecryptablePush(t *testing.T) {
 	start := time.Now()
 	data := e.enqueue("u-1", "1764174645123-0", "video_complete")
 	for range 2 {
-		got, ok := e.ps.next(5 * time.Second)
+		got, ok := e.ps.Next(5 * time.Second)
 		if !ok {
 			t.Fatal("no push within 5s of being queued")
 		}
-		t.Logf("%s: enqueue → push service %v", got.path, got.at.Sub(start))
-		if string(got.plain) != string(data) {
-			t.Errorf("plaintext = %s, want the SSE data %s", got.plain, data)
+		t.Logf("%s: enqueue → push service %v", got.Path, got.At.Sub(start))
+		if string(got.Plain) != string(data) {
+			t.Errorf("plaintext = %s, want the SSE data %s", got.Plain, data)
 		}
-		if h := got.header; h.Get("TTL") != "86400" || h.Get("Urgency") != "high" || h.Get("Topic") == "" {
+		if h := got.Header; h.Get("TTL") != "86400" || h.Get("Urgency") != "high" || h.Get("Topic") == "" {
 			t.Errorf("headers TTL=%q Urgency=%q Topic=%q", h.Get("TTL"), h.Get("Urgency"), h.Get("Topic"))
 		}
 	}
@@ -51,12 +51,12 @@ func TestNoPushWhenOnlineMutedOrOff(t *testing.T) {
 	e.enqueue("u-off", "2-0", "video_complete")
 	e.enqueue("u-muted", "3-0", "announcement")
 	e.enqueue("u-muted", "4-0", "video_failed") // not muted: pushed
-	got, ok := e.ps.next(5 * time.Second)
-	if !ok || got.path != "/sub/u-muted" {
-		t.Fatalf("got push %v %q, want the unmuted one to u-muted", ok, got.path)
+	got, ok := e.ps.Next(5 * time.Second)
+	if !ok || got.Path != "/sub/u-muted" {
+		t.Fatalf("got push %v %q, want the unmuted one to u-muted", ok, got.Path)
 	}
 	e.waitHandled(e.worker, 4)
-	if all := e.ps.all(); len(all) != 1 {
+	if all := e.ps.All(); len(all) != 1 {
 		t.Fatalf("%d pushes, want 1", len(all))
 	}
 	if s := e.worker.Stats(); s.SkippedOnline != 1 || s.SkippedPrefs != 2 || s.Sent != 1 {
@@ -89,14 +89,14 @@ func TestServerErrorIsRetriedHonouringRetryAfter(t *testing.T) {
 	e.subscribe("u-1", "/sub/flaky", http.StatusInternalServerError, http.StatusTooManyRequests)
 	e.run(e.worker)
 	e.enqueue("u-1", "1-0", "video_complete")
-	got, ok := e.ps.next(5 * time.Second)
+	got, ok := e.ps.Next(5 * time.Second)
 	if !ok {
 		t.Fatal("push never delivered after 500 and 429")
 	}
-	if got.attempt != 3 {
-		t.Errorf("delivered on attempt %d, want 3", got.attempt)
+	if got.Attempt != 3 {
+		t.Errorf("delivered on attempt %d, want 3", got.Attempt)
 	}
-	at := e.ps.attemptsAt("/sub/flaky")
+	at := e.ps.Attempts("/sub/flaky")
 	for i := 1; i < len(at); i++ {
 		if gap := at[i].Sub(at[i-1]); gap < 900*time.Millisecond {
 			t.Errorf("attempt %d came %v after the previous, despite Retry-After: 1", i+1, gap)
@@ -121,15 +121,15 @@ func TestHangingPushServiceDelaysNobodyElse(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // the slow service's share of the slots is taken
 	start := time.Now()
 	e.enqueue("u-fast", "2-0", "video_complete")
-	got, ok := e.ps.next(5 * time.Second)
-	if !ok || got.path != "/sub/fast" {
-		t.Fatalf("u-fast's push: %v %q", ok, got.path)
+	got, ok := e.ps.Next(5 * time.Second)
+	if !ok || got.Path != "/sub/fast" {
+		t.Fatalf("u-fast's push: %v %q", ok, got.Path)
 	}
-	t.Logf("push to u-fast %v after enqueue while another push service hangs", got.at.Sub(start))
-	if got.at.Sub(start) > time.Second {
-		t.Errorf("u-fast waited %v behind a hanging push service", got.at.Sub(start))
+	t.Logf("push to u-fast %v after enqueue while another push service hangs", got.At.Sub(start))
+	if got.At.Sub(start) > time.Second {
+		t.Errorf("u-fast waited %v behind a hanging push service", got.At.Sub(start))
 	}
-	if n := len(slow.attemptsAt("/sub/hang-a")) + len(slow.attemptsAt("/sub/hang-b")) + len(slow.attemptsAt("/sub/hang-c")); n != 2 {
+	if n := len(slow.Attempts("/sub/hang-a")) + len(slow.Attempts("/sub/hang-b")) + len(slow.Attempts("/sub/hang-c")); n != 2 {
 		t.Errorf("%d requests on the wire to the hanging service, want its share of 2", n)
 	}
 }
@@ -146,12 +146,12 @@ func TestBurstIsCoalesced(t *testing.T) {
 		e.enqueue("u-1", "10"+string(rune('0'+i))+"-0", "announcement")
 		time.Sleep(window / 20)
 	}
-	got, ok := e.ps.next(5 * time.Second)
-	if !ok || string(got.plain) != string(first) {
-		t.Fatalf("first push %v %s, want the first notification", ok, got.plain)
+	got, ok := e.ps.Next(5 * time.Second)
+	if !ok || string(got.Plain) != string(first) {
+		t.Fatalf("first push %v %s, want the first notification", ok, got.Plain)
 	}
-	t.Logf("first push %v after enqueue", got.at.Sub(start))
-	sum, ok := e.ps.next(3 * window)
+	t.Logf("first push %v after enqueue", got.At.Sub(start))
+	sum, ok := e.ps.Next(3 * window)
 	if !ok {
 		t.Fatal("no summary push at the end of the window")
 	}
@@ -159,23 +159,23 @@ func TestBurstIsCoalesced(t *testing.T) {
 		ID, Type, Title string
 		Count           int
 	}
-	if err := json.Unmarshal(sum.plain, &doc); err != nil || doc.Type != SummaryType || doc.Count != 10 || doc.ID != "109-0" {
-		t.Errorf("summary %s (%v), want type summary, count 10, id 109-0", sum.plain, err)
+	if err := json.Unmarshal(sum.Plain, &doc); err != nil || doc.Type != SummaryType || doc.Count != 10 || doc.ID != "109-0" {
+		t.Errorf("summary %s (%v), want type summary, count 10, id 109-0", sum.Plain, err)
 	}
-	if sum.header.Get("Topic") != got.header.Get("Topic") {
+	if sum.Header.Get("Topic") != got.Header.Get("Topic") {
 		t.Error("summary has another Topic than the push it should replace")
 	}
 	// The summary opened a new window: a notification now waits for its end.
 	e.enqueue("u-1", "200-0", "video_complete")
-	if _, ok := e.ps.next(window / 2); ok {
+	if _, ok := e.ps.Next(window / 2); ok {
 		t.Fatal("a notification right after the summary was pushed at once")
 	}
-	if s, ok := e.ps.next(3 * window); !ok || !json.Valid(s.plain) {
+	if s, ok := e.ps.Next(3 * window); !ok || !json.Valid(s.Plain) {
 		t.Fatal("a notification after the summary was never pushed")
-	} else if json.Unmarshal(s.plain, &doc); doc.Type != SummaryType || doc.Count != 1 {
-		t.Errorf("second summary %s", s.plain)
+	} else if json.Unmarshal(s.Plain, &doc); doc.Type != SummaryType || doc.Count != 1 {
+		t.Errorf("second summary %s", s.Plain)
 	}
-	if n := len(e.ps.all()); n != 3 {
+	if n := len(e.ps.All()); n != 3 {
 		t.Errorf("%d pushes for 11 notifications in two windows, want 3", n)
 	}
 }
@@ -197,11 +197,11 @@ func TestDeadConsumersEntryIsReclaimed(t *testing.T) {
 	}
 	start := time.Now()
 	e.run(e.worker)
-	got, ok := e.ps.next(5 * time.Second)
-	if !ok || string(got.plain) != string(data) {
-		t.Fatalf("reclaimed push %v %s", ok, got.plain)
+	got, ok := e.ps.Next(5 * time.Second)
+	if !ok || string(got.Plain) != string(data) {
+		t.Fatalf("reclaimed push %v %s", ok, got.Plain)
 	}
-	t.Logf("reclaimed and pushed %v after the survivor started (claim idle 500ms)", got.at.Sub(start))
+	t.Logf("reclaimed and pushed %v after the survivor started (claim idle 500ms)", got.At.Sub(start))
 	e.waitHandled(e.worker, 1)
 	if p, _ := e.rdb.XPending(ctx, e.queue, "push").Result(); p.Count != 0 {
 		t.Errorf("%d entries still pending", p.Count)
@@ -226,9 +226,9 @@ func TestEntryLeftByARedisFailureIsRetried(t *testing.T) {
 	e.subscribe("u-1", "/sub/u1")
 	e.run(e.worker)
 	data := e.enqueue("u-1", "1-0", "video_complete")
-	got, ok := e.ps.next(5 * time.Second)
-	if !ok || string(got.plain) != string(data) {
-		t.Fatalf("push after a failed presence check: %v %s", ok, got.plain)
+	got, ok := e.ps.Next(5 * time.Second)
+	if !ok || string(got.Plain) != string(data) {
+		t.Fatalf("push after a failed presence check: %v %s", ok, got.Plain)
 	}
 	e.waitHandled(e.worker, 1)
 }
@@ -247,12 +247,12 @@ func TestTwoWorkersShareTheQueue(t *testing.T) {
 		e.enqueue("u-"+string(rune('a'+i)), "1-0", "video_complete")
 	}
 	for range 20 {
-		if _, ok := e.ps.next(5 * time.Second); !ok {
+		if _, ok := e.ps.Next(5 * time.Second); !ok {
 			t.Fatal("missing push")
 		}
 	}
 	time.Sleep(300 * time.Millisecond)
-	if n := len(e.ps.all()); n != 20 {
+	if n := len(e.ps.All()); n != 20 {
 		t.Errorf("%d pushes for 20 entries: each must be handled by exactly one worker", n)
 	}
 	t.Logf("split: %d / %d", e.worker.Stats().Sent, other.Stats().Sent)

@@ -1,0 +1,200 @@
+package broker
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/vividly-edu/notifications/shared/rediskey"
+)
+
+// ErrInvalid is matched (errors.Is) by errors about input the caller must fix: a
+// ReadMark or Prefs that breaks the rules below. The server answers them with 400.
+var ErrInvalid = errors.New("invalid input")
+
+// MaxReadIDs is the most ids one ReadMark may carry.
+const MaxReadIDs = 200
+
+// ReadMark says what a user has read: the notifications IDs, or (All) every
+// notification of the log at the time of marking. Exactly one of the two.
+type ReadMark struct {
+	IDs []string
+	All bool
+}
+
+// Validate checks m: either All alone, or 1–MaxReadIDs well-formed log ids. It returns
+// m with duplicate ids removed (first occurrence kept). Errors wrap ErrInvalid.
+func (m ReadMark) Validate() (ReadMark, error) {
+	switch {
+	case m.All && m.IDs != nil:
+		return m, fmt.Errorf("%w: give ids or all, not both", ErrInvalid)
+	case m.All:
+		return m, nil
+	case len(m.IDs) == 0:
+		return m, fmt.Errorf("%w: give 1 to %d ids, or all", ErrInvalid, MaxReadIDs)
+	case len(m.IDs) > MaxReadIDs:
+		return m, fmt.Errorf("%w: at most %d ids at once", ErrInvalid, MaxReadIDs)
+	}
+	seen := make(map[string]bool, len(m.IDs))
+	ids := make([]string, 0, len(m.IDs))
+	for i, id := range m.IDs {
+		if _, err := rediskey.ParseStreamID(id); err != nil {
+			return m, fmt.Errorf("%w: ids[%d] is not a notification id", ErrInvalid, i)
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ReadMark{IDs: ids}, nil
+}
+
+// ReadData is the JSON a read control carries, the data of the SSE `event: read`
+// frame: {"ids":[…]} or {"all":true}. ids must be well-formed log ids (plain ASCII).
+func ReadData(ids []string, all bool) []byte {
+	if all {
+		return []byte(`{"all":true}`)
+	}
+	b, _ := json.Marshal(struct {
+		IDs []string `json:"ids"`
+	}{ids})
+	return b
+}
+
+// Preferences (DESIGN.md "Read state, preferences").
+const (
+	// MaxMutedTypes is the most types a user may mute.
+	MaxMutedTypes = 50
+	// PrefsTTL is how long stored preferences live after their last change.
+	PrefsTTL = 400 * 24 * time.Hour
+)
+
+// typeName is the shape of a notification type (DESIGN.md, Phase 2 input).
+var typeName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+
+// reservedTypes name the stream's own events, never a notification: they cannot be muted.
+var reservedTypes = map[string]bool{"reset": true, "read": true}
+
+// Prefs are a user's notification preferences. The zero value is not the default:
+// use DefaultPrefs (push on, nothing muted).
+type Prefs struct {
+	// MutedTypes are kept in history but not sent on the stream, live or replayed, and
+	// not pushed. Sorted, without duplicates, never nil once normalised.
+	MutedTypes []string `json:"muted_types"`
+	// Push allows Web Push when the user has no open stream.
+	Push bool `json:"push"`
+}
+
+// DefaultPrefs are a user's preferences until they store their own.
+func DefaultPrefs() Prefs { return Prefs{MutedTypes: []string{}, Push: true} }
+
+// Normalize checks p and returns it sorted and deduplicated. Any well-formed type name
+// ([a-z][a-z0-9_]{0,39}) may be muted — the job types and whatever other services
+// publish, today's or tomorrow's — except the stream's own events (reset, read); at
+// most MaxMutedTypes entries. Errors wrap ErrInvalid and do not repeat the input.
+func (p Prefs) Normalize() (Prefs, error) {
+	if len(p.MutedTypes) > MaxMutedTypes {
+		return p, fmt.Errorf("%w: at most %d muted_types", ErrInvalid, MaxMutedTypes)
+	}
+	out := Prefs{MutedTypes: make([]string, 0, len(p.MutedTypes)), Push: p.Push}
+	for i, t := range p.MutedTypes {
+		if !typeName.MatchString(t) {
+			return p, fmt.Errorf("%w: muted_types[%d] is not a type name ([a-z][a-z0-9_]{0,39})", ErrInvalid, i)
+		}
+		if reservedTypes[t] {
+			return p, fmt.Errorf("%w: muted_types[%d] is a stream event, not a notification type", ErrInvalid, i)
+		}
+		out.MutedTypes = append(out.MutedTypes, t)
+	}
+	slices.Sort(out.MutedTypes)
+	out.MutedTypes = slices.Compact(out.MutedTypes)
+	return out, nil
+}
+
+// Muted reports whether notifications of type t are muted.
+func (p Prefs) Muted(t string) bool {
+	_, found := slices.BinarySearch(p.MutedTypes, t)
+	return found
+}
+
+// ParsePrefs reads stored preferences (as encoded by json.Marshal of a normalised
+// Prefs). An empty input gives the defaults. It is lenient with what it cannot use, so a
+// document stored under other rules never locks a user out: unknown fields and muted
+// types the rules refuse now are dropped, and only JSON that does not parse is an
+// error (with the defaults).
+func ParsePrefs(data []byte) (Prefs, error) {
+	if len(data) == 0 {
+		return DefaultPrefs(), nil
+	}
+	p := DefaultPrefs()
+	if err := json.Unmarshal(data, &p); err != nil {
+		return DefaultPrefs(), fmt.Errorf("parse stored preferences: %w", err)
+	}
+	p.MutedTypes = slices.DeleteFunc(p.MutedTypes, func(t string) bool { return !typeName.MatchString(t) || reservedTypes[t] })
+	p.MutedTypes = p.MutedTypes[:min(len(p.MutedTypes), MaxMutedTypes)]
+	return p.Normalize()
+}
+
+// ControlKind names a control message.
+type ControlKind string
+
+// The control messages.
+const (
+	// ControlRead: the user marked notifications read. Data is the `event: read` frame's
+	// data, {"ids":[…]} or {"all":true}.
+	ControlRead ControlKind = "read"
+	// ControlPrefs: the user changed their preferences. Data is the stored Prefs.
+	ControlPrefs ControlKind = "prefs"
+)
+
+// Control is a message for a user's open streams that is not a notification: it has no
+// log id, is not stored in the log, must not move a stream's position, and is not a
+// resync. It travels on the user's live channel, in line with their notifications, so
+// every instance's streams receive it in publishing order. Like all live delivery it is
+// at most once (a lost pub/sub connection loses it; see Sink.Resync).
+type Control struct {
+	Kind ControlKind
+	Data []byte // one line of JSON
+}
+
+// controlPrefix starts every control payload; a notification's starts with {"id":.
+var controlPrefix = []byte(`{"ctl":"`)
+
+// Payload encodes c for a user's pub/sub channel: {"ctl":"<kind>","data":<data>}.
+// The Redis read script builds the same shape itself.
+func (c Control) Payload() []byte {
+	out := make([]byte, 0, len(c.Data)+32)
+	out = append(out, controlPrefix...)
+	out = append(out, c.Kind...)
+	out = append(out, `","data":`...)
+	out = append(out, c.Data...)
+	return append(out, '}')
+}
+
+// IsControl reports whether a pub/sub payload is a control message rather than a
+// notification.
+func IsControl(payload []byte) bool { return bytes.HasPrefix(payload, controlPrefix) }
+
+// ParseControl reads a payload IsControl accepted. Unknown kinds are an error, so a
+// newer publisher's controls are dropped, not mistaken for something else.
+func ParseControl(payload []byte) (Control, error) {
+	var v struct {
+		Ctl  ControlKind     `json:"ctl"`
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(payload, &v); err != nil {
+		return Control{}, fmt.Errorf("parse control message: %w", err)
+	}
+	if v.Ctl != ControlRead && v.Ctl != ControlPrefs || len(v.Data) == 0 {
+		return Control{}, fmt.Errorf("parse control message: unknown kind or no data")
+	}
+	var data bytes.Buffer
+	if err := json.Compact(&data, v.Data); err != nil {
+		return Control{}, fmt.Errorf("parse control message: %w", err)
+	}
+	return Control{Kind: v.Ctl, Data: data.Bytes()}, nil
+}

@@ -1,0 +1,265 @@
+package redisbroker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/vividly-edu/notifications/shared/broker"
+	"github.com/vividly-edu/notifications/shared/rediskey"
+)
+
+// Read state is two keys beside the user's log, under its hash tag, living as long as it
+// (the write script renews their TTL with the log's, and so does every mark):
+//
+//   - ReadUpTo, a string "<id> <added>": every entry up to id is read (a mark of all, or
+//     every entry read one by one); added is the log's entries-added count then. The
+//     log only ever loses its oldest entries, so while id is inside the log the entries
+//     after it number exactly entries-added now − added: the unread count needs no scan.
+//   - ReadIDs, a sorted set of the entries read one by one after id (score: the id's
+//     milliseconds, member: the id). A mark adds only ids the log holds, drops members
+//     the log no longer holds (older than its first entry) or the watermark covers, and
+//     when nothing is left unread folds everything into ReadUpTo and deletes the set.
+//
+// So the unread count is (entries after the watermark) − |ReadIDs|, from XINFO STREAM,
+// one GET and the set's members: O(1) reads plus the set, which is never larger than
+// the unread-then-read entries of the log (usually empty after a mark of all).
+
+// markScript records a mark and publishes the read control. The shebang makes Redis
+// refuse it whole when out of memory.
+//
+// KEYS: 1 log, 2 read ids, 3 read up to. ARGV: 1 retention ms, 2 channel, 3 "all" or
+// "ids", 4… the ids (well-formed stream ids, checked by the caller).
+// Returns how many of the ids the log holds (1 for all).
+var markScript = redis.NewScript(`#!lua
+local function parse(id)
+  local d = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, d - 1)), tonumber(string.sub(id, d + 1))
+end
+local function less(a, b)
+  local am, as = parse(a)
+  local bm, bs = parse(b)
+  return am < bm or (am == bm and as < bs)
+end
+local function num(n) return string.format('%.0f', n) end
+-- drop the read ids before id, or up to it when incl
+local function drop(id, incl)
+  local ms, seq = parse(id)
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. num(ms))
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], num(ms), num(ms))) do
+    local _, s = parse(m)
+    if s < seq or (incl and s == seq) then redis.call('ZREM', KEYS[2], m) end
+  end
+end
+
+local info = {}
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local raw = redis.call('XINFO', 'STREAM', KEYS[1])
+  for i = 1, #raw, 2 do info[raw[i]] = raw[i + 1] end
+end
+local len = info['length'] or 0
+local upto = redis.call('GET', KEYS[3])
+local w, wadded
+if upto then
+  local sp = string.find(upto, ' ', 1, true)
+  w, wadded = string.sub(upto, 1, sp - 1), tonumber(string.sub(upto, sp + 1))
+end
+
+if ARGV[3] == 'all' then
+  redis.call('DEL', KEYS[2])
+  if len > 0 then
+    redis.call('SET', KEYS[3], info['last-generated-id'] .. ' ' .. num(info['entries-added']), 'PX', ARGV[1])
+  else
+    redis.call('DEL', KEYS[3])
+  end
+  redis.call('PUBLISH', ARGV[2], '{"ctl":"read","data":{"all":true}}')
+  return 1
+end
+
+if len == 0 then return 0 end
+local found = {}
+for i = 4, #ARGV do
+  local id = ARGV[i]
+  if #redis.call('XRANGE', KEYS[1], id, id) > 0 then
+    found[#found + 1] = id
+    if not w or less(w, id) then
+      local ms = parse(id)
+      redis.call('ZADD', KEYS[2], num(ms), id)
+    end
+  end
+end
+if #found == 0 then return 0 end
+
+local first, last = info['first-entry'][1], info['last-generated-id']
+drop(first, false)
+if w then drop(w, true) end
+local after
+if not w or less(w, first) then
+  after = len
+elseif not less(w, last) then
+  after = 0
+else
+  after = math.min(len, info['entries-added'] - wadded)
+end
+if after - redis.call('ZCARD', KEYS[2]) <= 0 then
+  redis.call('SET', KEYS[3], last .. ' ' .. num(info['entries-added']), 'PX', ARGV[1])
+  redis.call('DEL', KEYS[2])
+else
+  redis.call('PEXPIRE', KEYS[2], ARGV[1])
+  redis.call('PEXPIRE', KEYS[3], ARGV[1])
+end
+redis.call('PUBLISH', ARGV[2], '{"ctl":"read","data":{"ids":["' .. table.concat(found, '","') .. '"]}}')
+return #found
+`)
+
+// MarkRead records that userID has read m's notifications and publishes the read
+// control on userID's channel, in one script. See broker.Broker.MarkRead.
+func (b *Broker) MarkRead(ctx context.Context, userID string, m broker.ReadMark) error {
+	m, err := m.Validate()
+	if err != nil {
+		return err
+	}
+	args := make([]any, 0, 3+len(m.IDs))
+	args = append(args, b.limits.Retention.Milliseconds(), b.names.Channel(userID))
+	if m.All {
+		args = append(args, "all")
+	} else {
+		args = append(args, "ids")
+		for _, id := range m.IDs {
+			args = append(args, id)
+		}
+	}
+	keys := []string{b.names.Log(userID), b.names.ReadIDs(userID), b.names.ReadUpTo(userID)}
+	if err := markScript.Run(ctx, b.rdb, keys, args...).Err(); err != nil {
+		return fmt.Errorf("read script for %s: %w", keys[0], err)
+	}
+	return nil
+}
+
+// ReadState reports which of ids are read and how many notifications of userID's log
+// are not, from one MULTI (XINFO STREAM, the watermark, the read ids). See
+// broker.Broker.ReadState.
+func (b *Broker) ReadState(ctx context.Context, userID string, ids []string) ([]bool, int, error) {
+	key := b.names.Log(userID)
+	var info *redis.XInfoStreamCmd
+	var upto *redis.StringCmd
+	var members *redis.StringSliceCmd
+	// Errors are read from each command below (a missing log or watermark is not one).
+	_, _ = b.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		info = p.XInfoStream(ctx, key)
+		upto = p.Get(ctx, b.names.ReadUpTo(userID))
+		members = p.ZRange(ctx, b.names.ReadIDs(userID), 0, -1)
+		return nil
+	})
+	read := make([]bool, len(ids))
+	v, err := info.Result()
+	if isNoSuchKey(err) {
+		return read, 0, nil // no log: nothing held, nothing unread
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("read state of %s: %w", key, err)
+	}
+	if err := members.Err(); err != nil {
+		return nil, 0, fmt.Errorf("read state of %s: %w", key, err)
+	}
+	if v.Length == 0 {
+		return read, 0, nil
+	}
+	first, err1 := rediskey.ParseStreamID(v.FirstEntry.ID)
+	last, err2 := rediskey.ParseStreamID(v.LastGeneratedID)
+	w, wAdded, hasW, err3 := parseUpTo(upto)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, 0, fmt.Errorf("read state of %s: %w", key, err)
+	}
+	var after int64
+	switch {
+	case !hasW || w.Compare(first) < 0:
+		after = v.Length
+	case w.Compare(last) >= 0:
+		after = 0
+	default:
+		after = min(v.Length, v.EntriesAdded-wAdded)
+	}
+	// Members the log no longer holds, or the watermark covers, may linger until the
+	// next mark drops them: count only the others.
+	readIDs := map[rediskey.StreamID]bool{}
+	for _, m := range members.Val() {
+		id, err := rediskey.ParseStreamID(m)
+		if err == nil && id.Compare(first) >= 0 && (!hasW || id.Compare(w) > 0) {
+			readIDs[id] = true
+		}
+	}
+	for i, s := range ids {
+		id, err := rediskey.ParseStreamID(s)
+		held := err == nil && id.Compare(first) >= 0 && id.Compare(last) <= 0
+		read[i] = held && (hasW && id.Compare(w) <= 0 || readIDs[id])
+	}
+	return read, int(max(0, after-int64(len(readIDs)))), nil
+}
+
+// parseUpTo reads the ReadUpTo value "<id> <added>"; ok is false when there is none.
+func parseUpTo(cmd *redis.StringCmd) (id rediskey.StreamID, added int64, ok bool, err error) {
+	s, err := cmd.Result()
+	if errors.Is(err, redis.Nil) {
+		return id, 0, false, nil
+	}
+	if err != nil {
+		return id, 0, false, err
+	}
+	idText, addedText, _ := strings.Cut(s, " ")
+	id, err = rediskey.ParseStreamID(idText)
+	if err == nil {
+		added, err = strconv.ParseInt(addedText, 10, 64)
+	}
+	if err != nil {
+		return id, 0, false, fmt.Errorf("read watermark %q: %w", s, err)
+	}
+	return id, added, true, nil
+}
+
+// Preferences returns userID's stored preferences, or the defaults.
+func (b *Broker) Preferences(ctx context.Context, userID string) (broker.Prefs, error) {
+	data, err := b.rdb.Get(ctx, b.names.Prefs(userID)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return broker.DefaultPrefs(), nil
+	}
+	if err != nil {
+		return broker.DefaultPrefs(), fmt.Errorf("get %s: %w", b.names.Prefs(userID), err)
+	}
+	p, err := broker.ParsePrefs(data)
+	if err != nil {
+		// Not a store failure: answering it as one would refuse the user's streams for
+		// good. The defaults stand until the user stores new preferences.
+		b.opts.Log.Error("unreadable stored preferences; using the defaults", "key", b.names.Prefs(userID), "error", err.Error())
+	}
+	return p, nil
+}
+
+// SetPreferences stores p for broker.PrefsTTL and publishes the change on userID's
+// channel, in one MULTI.
+func (b *Broker) SetPreferences(ctx context.Context, userID string, p broker.Prefs) (broker.Prefs, error) {
+	p, err := p.Normalize()
+	if err != nil {
+		return p, err
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return p, fmt.Errorf("encode preferences: %w", err)
+	}
+	key := b.names.Prefs(userID)
+	ctl := broker.Control{Kind: broker.ControlPrefs, Data: data}
+	_, err = b.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.Set(ctx, key, data, broker.PrefsTTL)
+		pipe.Publish(ctx, b.names.Channel(userID), ctl.Payload())
+		return nil
+	})
+	if err != nil {
+		return p, fmt.Errorf("set %s: %w", key, err)
+	}
+	return p, nil
+}

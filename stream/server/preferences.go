@@ -1,0 +1,71 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/vividly-edu/notifications/shared/broker"
+	"github.com/vividly-edu/notifications/shared/logging"
+	"github.com/vividly-edu/notifications/stream/internal/auth"
+	"github.com/vividly-edu/notifications/stream/internal/webpush"
+)
+
+// preferences serves GET /api/v1/notifications/preferences (under api): the caller's
+// {"muted_types":[…],"push":true|false}, the defaults ([] and true) until they store
+// their own.
+func (s *Server) preferences(w http.ResponseWriter, r *http.Request, id auth.Identity) {
+	ctx := logging.WithTrace(r.Context(), r.Header)
+	p, err := s.broker.Preferences(ctx, id.UserID)
+	if err != nil {
+		s.unavailable(ctx, w, id.UserID, "preferences", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// setPreferences serves PUT /api/v1/notifications/preferences (under api) with the
+// whole document, both fields required: 200 with what was stored (muted_types sorted,
+// duplicates removed). 400 for unknown fields, a missing field, a muted type that is
+// no type name ([a-z][a-z0-9_]{0,39}) or is a stream event (reset, read), or more than
+// 50 types; 413 over 64 KiB. Any well-formed type may be muted, not only today's: other
+// services publish types of their own. Open streams of the user apply the change to
+// the next notification (conn.control); Web Push reads it per message.
+func (s *Server) setPreferences(w http.ResponseWriter, r *http.Request, id auth.Identity) {
+	ctx := logging.WithTrace(r.Context(), r.Header)
+	var doc struct {
+		MutedTypes *[]string `json:"muted_types"`
+		Push       *bool     `json:"push"`
+	}
+	const shape = `body must be {"muted_types":["…"],"push":true|false}`
+	if !decodeBody(w, r, &doc, shape) {
+		return
+	}
+	if doc.MutedTypes == nil || doc.Push == nil {
+		writeError(w, http.StatusBadRequest, `"muted_types" and "push" are both required`, 0)
+		return
+	}
+	p, err := s.broker.SetPreferences(ctx, id.UserID, broker.Prefs{MutedTypes: *doc.MutedTypes, Push: *doc.Push})
+	if errors.Is(err, broker.ErrInvalid) {
+		writeError(w, http.StatusBadRequest, err.Error(), 0)
+		return
+	}
+	if err != nil {
+		s.unavailable(ctx, w, id.UserID, "set preferences", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// PushPreferences gives the Web Push worker the users' preferences from b: push off
+// when "push" is false, and the muted types, which are not pushed either. A user
+// without stored preferences gets push on, nothing muted.
+func PushPreferences(b Broker) webpush.Preferences {
+	return webpush.PreferencesFunc(func(ctx context.Context, user string) (webpush.PushPrefs, error) {
+		p, err := b.Preferences(ctx, user)
+		if err != nil {
+			return webpush.PushPrefs{}, err
+		}
+		return webpush.PushPrefs{Off: !p.Push, Muted: p.MutedTypes}, nil
+	})
+}

@@ -1,0 +1,172 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/vividly-edu/notifications/shared/broker"
+	"github.com/vividly-edu/notifications/shared/logging"
+	"github.com/vividly-edu/notifications/shared/rediskey"
+	"github.com/vividly-edu/notifications/stream/internal/auth"
+)
+
+// readEvent is the SSE event that tells a user's streams what was read.
+const readEvent = "read"
+
+// markRead serves POST /api/v1/notifications/read (under api: admission, the Bearer
+// JWT and the per-user rate limit) with {"ids":["…"]} (1–200 ids of the caller's log)
+// or {"all":true}: 204, idempotent. The user is the token's; nothing in the body can
+// name another. Ids the log does not hold (trimmed since the client saw them, or never
+// issued) are ignored rather than refused, so a client racing the log's trimming is
+// not told it erred; a malformed id is 400. Every open stream of the user, on every
+// instance, then gets `event: read` (see conn.control).
+func (s *Server) markRead(w http.ResponseWriter, r *http.Request, id auth.Identity) {
+	ctx := logging.WithTrace(r.Context(), r.Header)
+	var req struct {
+		IDs *[]string `json:"ids"`
+		All *bool     `json:"all"`
+	}
+	const shape = `body must be {"ids":["…"]} or {"all":true}`
+	if !decodeBody(w, r, &req, shape) {
+		return
+	}
+	var m broker.ReadMark
+	switch {
+	case req.IDs != nil && req.All != nil:
+		writeError(w, http.StatusBadRequest, `give "ids" or "all", not both`, 0)
+		return
+	case req.All != nil && !*req.All:
+		writeError(w, http.StatusBadRequest, `"all" must be true`, 0)
+		return
+	case req.All != nil:
+		m.All = true
+	case req.IDs != nil:
+		m.IDs = *req.IDs
+		if m.IDs == nil {
+			m.IDs = []string{}
+		}
+	default:
+		writeError(w, http.StatusBadRequest, shape, 0)
+		return
+	}
+	err := s.broker.MarkRead(ctx, id.UserID, m)
+	if errors.Is(err, broker.ErrInvalid) {
+		writeError(w, http.StatusBadRequest, err.Error(), 0)
+		return
+	}
+	if err != nil {
+		s.unavailable(ctx, w, id.UserID, "mark read", err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// decodeBody reads one JSON object into v, refusing unknown fields and anything after
+// it; it answers 413 (over 64 KiB, see limitBody) or 400 (with hint) itself.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, hint string) bool {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, extra := dec.Token(); extra != io.EOF {
+			err = errors.New("data after the JSON object")
+		}
+	}
+	if err == nil {
+		// Read to the end so a body over the limit is 413 however it is shaped.
+		_, err = io.Copy(io.Discard, r.Body)
+	}
+	switch {
+	case err == nil:
+		return true
+	case tooLarge(err):
+		writeError(w, http.StatusRequestEntityTooLarge, "request body over 64 KiB", 0)
+	default:
+		writeError(w, http.StatusBadRequest, hint, 0)
+	}
+	return false
+}
+
+// appendRead appends the stored notification JSON data with "read" added as its last
+// field. data is a JSON object (as the brokers store it); anything else is appended
+// as it is.
+func appendRead(out, data []byte, read bool) []byte {
+	if len(data) < 2 || data[len(data)-1] != '}' {
+		return append(out, data...)
+	}
+	out = append(out, data[:len(data)-1]...)
+	if len(data) > 2 {
+		out = append(out, ',')
+	}
+	if read {
+		return append(out, `"read":true}`...)
+	}
+	return append(out, `"read":false}`...)
+}
+
+// control handles a control message taken from the stream's queue, in its place among
+// the notifications: a read mark becomes an `event: read` frame with no id: line (it is
+// no log position, so the client's Last-Event-ID stays where it is); a preference change
+// applies to every notification after it.
+func (c *conn) control(ctl broker.Control) error {
+	switch ctl.Kind {
+	case broker.ControlRead:
+		if err := c.w.Event("", readEvent, ctl.Data); err != nil {
+			return err
+		}
+		c.unflushed = true
+	case broker.ControlPrefs:
+		p, err := broker.ParsePrefs(ctl.Data)
+		if err != nil {
+			c.s.log.WarnContext(c.ctx, "ignoring unreadable preferences change", logging.KeyUserID, c.user,
+				logging.KeyError, err.Error())
+			return nil
+		}
+		c.prefs = p
+	}
+	return nil
+}
+
+// loadPrefs reads the user's preferences: when the stream opens (after joining the
+// hub, so a change made since arrives as a control) and after a resync (changes sent
+// while the live connection was down are lost).
+func (c *conn) loadPrefs(ctx context.Context) error {
+	p, err := c.s.broker.Preferences(ctx, c.user)
+	if err != nil {
+		return err
+	}
+	c.prefs = p
+	return nil
+}
+
+// skip passes over a muted notification: it stays in history and is not sent, but the
+// stream's position moves past it, and the client is told so (skipped's id-only frame,
+// written at the next flush unless a later event carries a newer id) — a resume must
+// neither resend it nor, once the type is unmuted, replay it.
+func (c *conn) skip(id rediskey.StreamID) {
+	c.last, c.idOwed = id, true
+}
+
+// flushQueued writes the id-only frame a skipped notification left owing, and flushes
+// if anything is queued: n notification frames, control frames, that id.
+func (c *conn) flushQueued(n int) error {
+	if c.idOwed {
+		if err := c.w.ID(c.last.String()); err != nil {
+			return err
+		}
+		c.idOwed, c.unflushed = false, true
+	}
+	if n == 0 && !c.unflushed {
+		return nil
+	}
+	c.unflushed = false
+	return c.flushSent(n)
+}
+
+// Control passes a control message on to the hub. Implements broker.Sink (with
+// serve.go's Deliver and Resync).
+func (k sink) Control(userID string, c broker.Control) { k.s.hub.Control(userID, c) }

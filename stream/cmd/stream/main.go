@@ -16,6 +16,7 @@ import (
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
 	"github.com/vividly-edu/notifications/stream/internal/admin"
+	"github.com/vividly-edu/notifications/stream/internal/memlimit"
 	"github.com/vividly-edu/notifications/stream/server"
 )
 
@@ -34,6 +35,9 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		return err
 	}
 	log := logging.New(stdout, cfg.Logging.Level, cfg.Logging.Project)
+	if limit, from := memlimit.Set(getenv); limit > 0 {
+		log.Info("Go memory limit set from the container's", "go_memory_limit_bytes", limit, "source", from)
+	}
 	redisbroker.RouteClientLogs(log)
 	// The stream only reads the log; the limits matter to the function's writes.
 	b, err := redisbroker.Open(cfg.Redis, broker.DefaultLimits, redisbroker.Options{Log: log})

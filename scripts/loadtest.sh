@@ -3,10 +3,13 @@
 # bin/notify and STREAMS bin/stream processes on free loopback ports (each with the
 # Go runtime's default settings and a connection ceiling above the test's), watching
 # all of them through /proc.
-# Usage: [STREAMS=n] [FUNCTIONS=n] [ADMIN=1] scripts/loadtest.sh [bin/loadtest flags]
-# (make build first). Each bin/notify process gets one request at a time, as Cloud Run
-# runs the function (docs/PERFORMANCE.md says why).
-# With ADMIN=1 the first stream process serves pprof on 127.0.0.1:6060.
+# Usage: [STREAMS=n] [FUNCTIONS=n] [ADMIN=1] [NOTIFY=path] [STREAM=path] \
+#          [FUNCTION_GOMAXPROCS=n] [LOG_LEVEL=warn] scripts/loadtest.sh [bin/loadtest flags]
+# (make build first). Each bin/notify process gets -inflight requests at a time
+# (default 8), as Pub/Sub pushes to an instance that takes concurrent requests.
+# With ADMIN=1 the first stream process serves pprof on 127.0.0.1:6060. NOTIFY and
+# STREAM run other builds (default bin/notify, bin/stream), e.g. to compare two
+# versions in one session.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 streams=${STREAMS:-1}
@@ -29,7 +32,7 @@ rp=$(port)
 redis-server --port "$rp" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" --logfile "$dir/redis.log" &
 pids+=($!)
 watch="redis=$!"
-export JWT_SECRET=loadtest-secret-loadtest-secret-0123 REDIS_ADDR=127.0.0.1:$rp LOG_LEVEL=warn
+export JWT_SECRET=loadtest-secret-loadtest-secret-0123 REDIS_ADDR=127.0.0.1:$rp LOG_LEVEL=${LOG_LEVEL:-warn}
 # All clients come from loopback: lift the per-IP and per-user limits; allow a process
 # to hold what one file limit allows. Several bin/stream run here: none serves metrics
 # on the default METRICS_ADDR (127.0.0.1:9090); the load tool reads /proc, not /metrics.
@@ -66,14 +69,16 @@ serve() {
 
 fns=()
 for i in $(seq "${FUNCTIONS:-1}"); do
-  serve "notify$i" / ./bin/notify
+  # GOMAXPROCS 1, as Go sets it on the function's 1-vCPU Cloud Run instance
+  # (available_cpu = "1"); FUNCTION_GOMAXPROCS overrides it.
+  serve "notify$i" / env GOMAXPROCS="${FUNCTION_GOMAXPROCS:-1}" "${NOTIFY:-./bin/notify}"
   fns+=("$url/")
 done
 urls=()
 for i in $(seq "$streams"); do
   admin=
   if [ "${ADMIN:-}" = 1 ] && [ "$i" = 1 ]; then admin=127.0.0.1:6060; fi
-  ADMIN_ADDR=$admin serve "stream$i" /readyz ./bin/stream
+  ADMIN_ADDR=$admin serve "stream$i" /readyz "${STREAM:-./bin/stream}"
   urls+=("$url")
 done
 

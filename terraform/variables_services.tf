@@ -169,7 +169,7 @@ variable "function_min_instances" {
 }
 
 variable "function_max_instances" {
-  description = "Upper bound on function instances; each takes one event at a time (function.tf says why)."
+  description = "Upper bound on function instances; each takes up to 32 events at a time (function.tf says why)."
   type        = number
   default     = 50
   validation {

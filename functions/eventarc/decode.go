@@ -35,13 +35,16 @@ type Message struct {
 // plain Pub/Sub push request. Real deliveries carry camelCase and snake_case copies of
 // some fields; either is accepted.
 type pushBody struct {
-	Message *struct {
-		Data             []byte `json:"data"` // base64 in JSON; encoding/json decodes it
-		MessageID        string `json:"messageId"`
-		MessageIDSnake   string `json:"message_id"`
-		PublishTime      string `json:"publishTime"`
-		PublishTimeSnake string `json:"publish_time"`
-	} `json:"message"`
+	Message *pushMessageIn `json:"message"`
+}
+
+// pushMessageIn is the message of a push body as DecodePush reads it.
+type pushMessageIn struct {
+	Data             []byte `json:"data"` // base64 in JSON; encoding/json decodes it
+	MessageID        string `json:"messageId"`
+	MessageIDSnake   string `json:"message_id"`
+	PublishTime      string `json:"publishTime"`
+	PublishTimeSnake string `json:"publish_time"`
 }
 
 // DecodeEvent decodes an Eventarc Pub/Sub CloudEvent (binary or structured mode; the
@@ -58,8 +61,11 @@ func DecodeEvent(e event.Event) (Message, error) {
 // body has none (the CloudEvent ID equals the Pub/Sub message ID).
 func DecodePush(body []byte, fallbackID string) (Message, error) {
 	var p pushBody
-	if err := json.Unmarshal(body, &p); err != nil {
-		return Message{}, invalid("body is not a Pub/Sub push message: %s", jsonReason(err))
+	if !decodePushFast(body, &p) {
+		p = pushBody{}
+		if err := json.Unmarshal(body, &p); err != nil {
+			return Message{}, invalid("body is not a Pub/Sub push message: %s", jsonReason(err))
+		}
 	}
 	if p.Message == nil {
 		return Message{}, invalid("body has no message")
@@ -97,12 +103,15 @@ func DecodeJob(data []byte) (notification.Job, notification.Cleaned, error) {
 		return notification.Job{}, none, invalid("message.data is %d bytes, over the %d byte limit", len(data), notification.MaxDataBytes)
 	}
 	var j notification.Job
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&j); err != nil {
-		return notification.Job{}, none, invalid("message.data is not a JSON job event: %s", jsonReason(err))
-	}
-	if dec.More() {
-		return notification.Job{}, none, invalid("message.data has trailing data after the JSON object")
+	if !decodeJobFast(data, &j) {
+		j = notification.Job{}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		if err := dec.Decode(&j); err != nil {
+			return notification.Job{}, none, invalid("message.data is not a JSON job event: %s", jsonReason(err))
+		}
+		if dec.More() {
+			return notification.Job{}, none, invalid("message.data has trailing data after the JSON object")
+		}
 	}
 	if err := j.Validate(); err != nil {
 		return notification.Job{}, none, err

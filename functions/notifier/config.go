@@ -20,6 +20,9 @@ type Config struct {
 	// so that no redelivery can outlive its marker. MaxEventAge must be shorter.
 	DedupeTTL   time.Duration `env:"DEDUPE_TTL, default=25h"`
 	MaxEventAge time.Duration `env:"MAX_EVENT_AGE, default=24h"`
+	// LogSummaryInterval is how often the INFO line counting what was published,
+	// duplicated, refused and failed is written; each event is logged at DEBUG only.
+	LogSummaryInterval time.Duration `env:"LOG_SUMMARY_INTERVAL, default=10s"`
 }
 
 // LoadConfig reads and checks the configuration.
@@ -30,6 +33,9 @@ func LoadConfig(ctx context.Context, getenv config.Getenv) (Config, error) {
 	}
 	if c.MaxEventAge <= 0 || c.MaxEventAge >= c.DedupeTTL {
 		return c, fmt.Errorf("config: MAX_EVENT_AGE (%s) must be positive and shorter than DEDUPE_TTL (%s)", c.MaxEventAge, c.DedupeTTL)
+	}
+	if c.LogSummaryInterval <= 0 {
+		return c, fmt.Errorf("config: LOG_SUMMARY_INTERVAL (%s) must be positive", c.LogSummaryInterval)
 	}
 	if err := c.Limits().Validate(); err != nil {
 		return c, fmt.Errorf("config: LOG_MAX_ENTRIES, LOG_RETENTION, DEDUPE_TTL: %w", err)

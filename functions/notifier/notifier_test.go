@@ -287,6 +287,7 @@ func TestLoadConfig(t *testing.T) {
 		"age over dedupe":  {"MAX_EVENT_AGE": "30h"},
 		"bad retention":    {"LOG_RETENTION": "forever"},
 		"zero max entries": {"LOG_MAX_ENTRIES": "0"},
+		"zero summary":     {"LOG_SUMMARY_INTERVAL": "0s"},
 	} {
 		if _, err := LoadConfig(context.Background(), env(m)); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -206,8 +206,8 @@ run "function" {
     error_message = "the build account reads only the two function source buckets"
   }
   assert {
-    condition     = google_cloudfunctions2_function.notify.service_config[0].max_instance_request_concurrency == 1 && google_cloudfunctions2_function.notify.service_config[0].ingress_settings == "ALLOW_INTERNAL_ONLY"
-    error_message = "function: one event at a time, internal ingress"
+    condition     = google_cloudfunctions2_function.notify.service_config[0].max_instance_request_concurrency == 32 && google_cloudfunctions2_function.notify.service_config[0].ingress_settings == "ALLOW_INTERNAL_ONLY"
+    error_message = "function: up to 32 events at a time (the concurrency the soak proves), internal ingress"
   }
   assert {
     condition     = google_cloudfunctions2_function.notify.service_config[0].service_account_email == google_service_account.function.email && google_cloudfunctions2_function.notify.service_config[0].vpc_connector == google_vpc_access_connector.main.id

@@ -24,11 +24,20 @@ import (
 
 type options struct {
 	streams, function, secret, pids, jsonOut, pngOut string
+	system, apiKey                                   string
 	conns, users, inflight, procs, sources           int
 	connectRate, rate                                float64
 	duration, idle, settle, timeout                  time.Duration
 	publishOnly                                      bool
 }
+
+// The systems the tool can drive: ours (SSE from bin/stream, CloudEvents to the
+// function) and, for a comparison on the same machine, Centrifugo (unidirectional SSE,
+// its HTTP server API).
+const (
+	systemOurs       = "ours"
+	systemCentrifugo = "centrifugo"
+)
 
 // connsPerProc leaves room under a 20,000 open-file limit for the process's own files.
 const connsPerProc = 15000
@@ -40,6 +49,10 @@ func (o *options) check() error {
 		}
 	}
 	switch {
+	case o.system != systemOurs && o.system != systemCentrifugo:
+		return fmt.Errorf("-system must be %q or %q", systemOurs, systemCentrifugo)
+	case o.system == systemCentrifugo && o.apiKey == "":
+		return errors.New("-system centrifugo needs -api-key (its HTTP API key)")
 	case o.secret == "" && !o.publishOnly:
 		return errors.New("need -secret (or JWT_SECRET) to sign the clients' tokens")
 	case o.conns < 0 || o.rate <= 0 || o.duration <= 0 || o.connectRate <= 0 || o.inflight < 1:
@@ -84,7 +97,8 @@ func run(o options) (summary, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
-	s := summary{Conns: o.conns, Users: o.users, Rate: o.rate, Duration: o.duration.String(), Procs: o.procs}
+	s := summary{System: o.system, Conns: o.conns, Users: o.users, Rate: o.rate, Inflight: o.inflight,
+		Duration: o.duration.String(), Procs: o.procs}
 	watch, err := parsePids(o.pids)
 	if err != nil {
 		return s, err
@@ -125,19 +139,29 @@ func run(o options) (summary, error) {
 	s.Idle = o.idle.String()
 	s.Servers = serverMemory(before, connected, idle, o.conns-s.ConnectFailed)
 
+	tool := []int{os.Getpid()}
+	for _, w := range workers {
+		tool = append(tool, w.cmd.Process.Pid)
+	}
+	window := startWindow(tool)
 	sent, err := publishAll(ctx, o, &s)
 	if err != nil {
 		return s, err
 	}
 	time.Sleep(o.settle)
 	after := sample(watch)
+	serverSecs := 0.0
+	for i := range after {
+		serverSecs += float64(after[i].cpuTicks-idle[i].cpuTicks) / clockTicks
+	}
+	s.MachineCores, s.ToolCores, s.OtherCores = window.end(tool, serverSecs)
 
 	// Finish: close each worker's stdin and read its results.
 	expected := map[string]int{} // user → notifications sent to them
 	for _, u := range sent {
 		expected[u]++
 	}
-	var lat []int64
+	var lat, fromSchedule []int64
 	received := map[string]map[int]int{}
 	for _, w := range workers {
 		w.in.Close()
@@ -146,6 +170,7 @@ func run(o options) (summary, error) {
 			return s, fmt.Errorf("worker results: %w", err)
 		}
 		lat = append(lat, r.LatencyNanos...)
+		fromSchedule = append(fromSchedule, r.ScheduleNanos...)
 		s.Dropped += r.Dropped
 		for user, seqs := range r.Received {
 			m := received[user]
@@ -160,6 +185,7 @@ func run(o options) (summary, error) {
 	}
 	s.countDeliveries(sent, received, connsPerUser(o))
 	s.Latency = percentiles(lat, 1e6) // ns → ms
+	s.FromSchedule = percentiles(fromSchedule, 1e6)
 	s.latencies = lat
 	s.cpu(before, idle, after)
 	return s, nil
@@ -191,8 +217,12 @@ func startWorkers(ctx context.Context, o options) ([]*worker, error) {
 		user := userName(i % o.users)
 		tok, ok := tokens[user]
 		if !ok {
-			tok, err = jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": user,
-				"exp": time.Now().Add(o.timeout + time.Hour).Unix()}).SignedString([]byte(o.secret))
+			claims := jwt.MapClaims{"sub": user, "exp": time.Now().Add(o.timeout + time.Hour).Unix()}
+			if o.system == systemCentrifugo {
+				// A server-side subscription to the user's channel, set by the token.
+				claims["channels"] = []string{centrifugoChannel(user)}
+			}
+			tok, err = jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(o.secret))
 			if err != nil {
 				return nil, err
 			}
@@ -217,7 +247,7 @@ func startWorkers(ctx context.Context, o options) ([]*worker, error) {
 		}
 		w := &worker{cmd: cmd, in: in, out: json.NewDecoder(bufio.NewReaderSize(out, 1<<20))}
 		workers = append(workers, w)
-		a := assignment{Streams: streams, Conns: shares[p], ConnectRate: o.connectRate / float64(o.procs),
+		a := assignment{System: o.system, Streams: streams, Conns: shares[p], ConnectRate: o.connectRate / float64(o.procs),
 			Sources: o.sources, Timeout: o.timeout}
 		if err := json.NewEncoder(in).Encode(a); err != nil {
 			return nil, err
@@ -226,10 +256,12 @@ func startWorkers(ctx context.Context, o options) ([]*worker, error) {
 	return workers, nil
 }
 
-// publishAll posts CloudEvents to the function endpoints at o.rate for o.duration
+// publishAll posts notifications to the publish endpoints at o.rate for o.duration
 // (or, with -publish-only, as fast as they answer) and returns the user of each
-// sequence number. Each request id carries its sequence number and send time. Each
-// endpoint gets o.inflight requests at a time.
+// sequence number. Each request id carries its sequence number, the time the publish
+// was due by the schedule and the time it was sent. Each endpoint gets o.inflight
+// requests at a time; a publish waits for a free slot, and that wait shows in the
+// latency from the schedule.
 func publishAll(ctx context.Context, o options, s *summary) ([]string, error) {
 	endpoints := strings.Split(o.function, ",")
 	publishers := len(endpoints) * o.inflight
@@ -237,17 +269,23 @@ func publishAll(ctx context.Context, o options, s *summary) ([]string, error) {
 	type job struct {
 		seq  int
 		user string
+		due  time.Time
 	}
 	jobs := make(chan job, publishers)
 	var failedMu sync.Mutex
 	var failed []int // their outcome is unknown: not expected, not counted
+	var answer []int64
 	var wg sync.WaitGroup
 	for p := range publishers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var mine []int64
 			for j := range jobs {
-				if err := publish(ctx, client, endpoints[p%len(endpoints)], j.user, j.seq); err != nil {
+				sent := time.Now()
+				err := publish(ctx, client, o, endpoints[p%len(endpoints)], j.user, j.seq, j.due)
+				mine = append(mine, time.Since(sent).Nanoseconds())
+				if err != nil {
 					failedMu.Lock()
 					if len(failed) == 0 {
 						s.PublishError = err.Error()
@@ -256,6 +294,9 @@ func publishAll(ctx context.Context, o options, s *summary) ([]string, error) {
 					failedMu.Unlock()
 				}
 			}
+			failedMu.Lock()
+			answer = append(answer, mine...)
+			failedMu.Unlock()
 		}()
 	}
 	var users []string // user of each sequence number
@@ -263,6 +304,7 @@ func publishAll(ctx context.Context, o options, s *summary) ([]string, error) {
 	interval := time.Duration(float64(time.Second) / o.rate)
 	total := int(o.rate * o.duration.Seconds())
 	for seq := 0; ; seq++ {
+		due := time.Now()
 		if o.publishOnly {
 			if time.Since(start) >= o.duration {
 				break
@@ -270,11 +312,12 @@ func publishAll(ctx context.Context, o options, s *summary) ([]string, error) {
 		} else if seq == total {
 			break
 		} else {
-			time.Sleep(time.Until(start.Add(time.Duration(seq) * interval)))
+			due = start.Add(time.Duration(seq) * interval)
+			time.Sleep(time.Until(due))
 		}
 		users = append(users, userName(seq%o.users))
 		select {
-		case jobs <- job{seq, users[seq]}:
+		case jobs <- job{seq: seq, user: users[seq], due: due}:
 		case <-ctx.Done():
 			close(jobs)
 			wg.Wait()
@@ -290,28 +333,44 @@ func publishAll(ctx context.Context, o options, s *summary) ([]string, error) {
 	s.Published = len(users)
 	s.PublishFailed = len(failed)
 	s.PublishedPerSecond = float64(len(users)) / elapsed
+	s.PublishAnswer = percentiles(answer, 1e6)
 	return users, nil
 }
 
-func publish(ctx context.Context, c *http.Client, url, user string, seq int) error {
-	rid := fmt.Sprintf("lt-%d-%d", seq, time.Now().UnixNano())
-	job, _ := json.Marshal(map[string]string{"request_id": rid, "user_id": user, "status": "completed",
-		"video_url": "https://cdn.example/v/" + rid + ".mp4", "title": "Load test"})
-	body := eventarc.PushBody(job, rid, time.Now())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("ce-id", rid)
-	req.Header.Set("ce-specversion", "1.0")
-	req.Header.Set("ce-type", eventarc.EventType)
-	req.Header.Set("ce-source", "//pubsub.googleapis.com/projects/local/topics/content-job-finished")
+// requestID is what the receiving worker reads back: lt-<seq>-<sent>-<due>, times in
+// unix nanoseconds.
+func requestID(seq int, sent, due time.Time) string {
+	return fmt.Sprintf("lt-%d-%d-%d", seq, sent.UnixNano(), due.UnixNano())
+}
+
+func publish(ctx context.Context, c *http.Client, o options, url, user string, seq int, due time.Time) error {
+	sent := time.Now()
+	rid := requestID(seq, sent, due)
+	var req *http.Request
+	if o.system == systemCentrifugo {
+		req = centrifugoPublish(ctx, url, o.apiKey, user, rid, sent)
+	} else {
+		job, _ := json.Marshal(map[string]string{"request_id": rid, "user_id": user, "status": "completed",
+			"video_url": "https://cdn.example/v/" + rid + ".mp4", "title": "Load test"})
+		body := eventarc.PushBody(job, rid, sent)
+		req, _ = http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("ce-id", rid)
+		req.Header.Set("ce-specversion", "1.0")
+		req.Header.Set("ce-type", eventarc.EventType)
+		req.Header.Set("ce-source", "//pubsub.googleapis.com/projects/local/topics/content-job-finished")
+	}
 	resp, err := c.Do(req)
 	if err != nil {
 		return err
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
+	reply, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("function answered %s", resp.Status)
+		return fmt.Errorf("publish answered %s", resp.Status)
+	}
+	if o.system == systemCentrifugo {
+		return centrifugoReplyError(reply)
 	}
 	return nil
 }

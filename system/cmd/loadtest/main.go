@@ -1,7 +1,9 @@
 // Command loadtest measures the whole pipeline under load, on loopback only: it opens
 // N SSE connections for U users at a bounded rate (spread over 127.0.0.x source
 // addresses and several worker processes), publishes R notifications/s through the
-// function's CloudEvent endpoint, and reports connect times, publish→receive latency,
+// function's CloudEvent endpoint (or, with -system centrifugo, through Centrifugo's
+// server API to its unidirectional SSE clients), and reports connect times,
+// publish→receive latency (from the send, and from when the schedule said to send),
 // delivered/lost/duplicated, and the servers' RSS per connection and CPU per 1,000
 // notifications read from /proc. docs/PERFORMANCE.md shows how to run it.
 package main
@@ -16,19 +18,21 @@ import (
 func main() {
 	var o options
 	flag.StringVar(&o.streams, "stream", "http://127.0.0.1:8080", "stream service base URLs, comma-separated (connections are spread over them)")
-	flag.StringVar(&o.function, "function", "http://127.0.0.1:8081/", "function endpoint URLs (CloudEvents), comma-separated")
+	flag.StringVar(&o.function, "function", "http://127.0.0.1:8081/", "publish endpoints, comma-separated: the function's URLs (CloudEvents), or with -system centrifugo its HTTP API base URL")
+	flag.StringVar(&o.system, "system", systemOurs, "the system under test: ours, or centrifugo (unidirectional SSE at -stream, server API at -function)")
+	flag.StringVar(&o.apiKey, "api-key", os.Getenv("CENTRIFUGO_HTTP_API_KEY"), "Centrifugo's HTTP API key (-system centrifugo)")
 	flag.StringVar(&o.secret, "secret", os.Getenv("JWT_SECRET"), "HS256 secret for the clients' tokens")
 	flag.IntVar(&o.conns, "conns", 1000, "SSE connections to open")
 	flag.IntVar(&o.users, "users", 0, "distinct users (default: one per connection)")
 	flag.Float64Var(&o.connectRate, "connect-rate", 1000, "new connections per second")
 	flag.Float64Var(&o.rate, "rate", 1000, "notifications published per second")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long to publish")
-	flag.IntVar(&o.inflight, "inflight", 1, "requests in flight per function endpoint (1, as Cloud Run runs the function: see docs/PERFORMANCE.md)")
+	flag.IntVar(&o.inflight, "inflight", 8, "requests in flight per publish endpoint (Pub/Sub pushes several at once to an instance that takes concurrent requests)")
 	flag.DurationVar(&o.idle, "idle", time.Second, "wait with every connection open before reading idle memory and publishing")
 	flag.DurationVar(&o.settle, "settle", 2*time.Second, "wait after the last publish before counting")
 	flag.IntVar(&o.procs, "procs", 0, "worker processes holding the connections (default: enough for the file limit)")
 	flag.IntVar(&o.sources, "sources", 16, "source addresses 127.0.0.1..N to spread connections over")
-	flag.StringVar(&o.pids, "pids", "", "server processes to watch: name=pid,... (stream pids are counted for RSS per connection)")
+	flag.StringVar(&o.pids, "pids", "", "server processes to watch: name=pid,... (names starting with stream or centrifugo hold the connections: RSS per connection)")
 	flag.StringVar(&o.jsonOut, "json", "", "write the summary as JSON to this file")
 	flag.StringVar(&o.pngOut, "png", "", "write a latency histogram and CDF to this PNG file")
 	flag.BoolVar(&o.publishOnly, "publish-only", false, "no connections: publish as fast as the endpoints answer, to measure the function alone")

@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"math"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -47,14 +48,17 @@ type serverStat struct {
 	ConnPerConnKiB float64 `json:"rss_per_conn_connected_kib,omitempty"`
 	RSSPerConnKiB  float64 `json:"rss_per_conn_idle_kib,omitempty"`
 	CPUSeconds     float64 `json:"cpu_seconds_publishing"`
+	WaitSeconds    float64 `json:"runqueue_wait_seconds_publishing"` // runnable, waiting for a core
 	ConnectCPUSecs float64 `json:"cpu_seconds_connecting"`
 }
 
 type summary struct {
+	System             string       `json:"system"`
 	Conns              int          `json:"conns"`
 	Users              int          `json:"users"`
 	Procs              int          `json:"worker_procs"`
 	Rate               float64      `json:"rate_per_s"`
+	Inflight           int          `json:"inflight_per_endpoint"`
 	Duration           string       `json:"duration"`
 	Idle               string       `json:"idle"`
 	ConnectFailed      int          `json:"connect_failed"`
@@ -65,14 +69,22 @@ type summary struct {
 	PublishFailed      int          `json:"publish_failed"`
 	PublishError       string       `json:"publish_error,omitempty"`
 	PublishedPerSecond float64      `json:"published_per_s"`
+	PublishAnswer      dist         `json:"publish_answer"` // request sent → answer`
 	Expected           int          `json:"expected"`
 	Delivered          int          `json:"delivered"`
 	Lost               int          `json:"lost"`
 	Duplicated         int          `json:"duplicated"`
 	Dropped            int          `json:"dropped_conns"`
-	Latency            dist         `json:"latency"`
+	Latency            dist         `json:"latency"`               // publish sent → frame received
+	FromSchedule       dist         `json:"latency_from_schedule"` // publish due by the schedule → frame received
 	Servers            []serverStat `json:"servers"`
 	CPUPer1000         float64      `json:"cpu_seconds_per_1000_delivered"`
+	CPUPer1000Pub      float64      `json:"cpu_seconds_per_1000_published,omitempty"` // -publish-only
+	// Average busy cores while publishing: the whole machine, this tool, and the rest
+	// (neither the tool nor the watched servers: other work sharing the machine).
+	MachineCores float64 `json:"machine_busy_cores"`
+	ToolCores    float64 `json:"loadtest_busy_cores"`
+	OtherCores   float64 `json:"other_busy_cores"`
 
 	latencies []int64 // ns, sorted; for the plot
 }
@@ -96,10 +108,16 @@ func (s *summary) countDeliveries(sent []string, received map[string]map[int]int
 	}
 }
 
+// holdsConnections says whether a watched process is one the clients connect to
+// (named stream…, or centrifugo…): their RSS growth is divided among the connections.
+func holdsConnections(name string) bool {
+	return strings.HasPrefix(name, "stream") || strings.HasPrefix(name, "centrifugo")
+}
+
 func serverMemory(before, connected, idle []procSample, conns int) []serverStat {
 	streams := 0
 	for _, b := range before {
-		if strings.HasPrefix(b.name, "stream") {
+		if holdsConnections(b.name) {
 			streams++
 		}
 	}
@@ -108,7 +126,7 @@ func serverMemory(before, connected, idle []procSample, conns int) []serverStat 
 		out[i] = serverStat{Name: before[i].name, StartRSSMiB: float64(before[i].rssKiB) / 1024,
 			ConnRSSMiB: float64(connected[i].rssKiB) / 1024, IdleRSSMiB: float64(idle[i].rssKiB) / 1024,
 			ConnectCPUSecs: float64(connected[i].cpuTicks-before[i].cpuTicks) / clockTicks}
-		if strings.HasPrefix(before[i].name, "stream") && conns > 0 {
+		if holdsConnections(before[i].name) && conns > 0 {
 			per := float64(conns) / float64(streams)
 			out[i].ConnPerConnKiB = float64(connected[i].rssKiB-before[i].rssKiB) / per
 			out[i].RSSPerConnKiB = float64(idle[i].rssKiB-before[i].rssKiB) / per
@@ -124,10 +142,14 @@ func (s *summary) cpu(before, idle, after []procSample) {
 	for i := range after {
 		secs := float64(after[i].cpuTicks-idle[i].cpuTicks) / clockTicks
 		s.Servers[i].CPUSeconds = secs
+		s.Servers[i].WaitSeconds = float64(after[i].waitNanos-idle[i].waitNanos) / 1e9
 		total += secs
 	}
 	if s.Delivered > 0 && len(after) > 0 {
 		s.CPUPer1000 = total / (float64(s.Delivered) / 1000)
+	}
+	if s.Published > 0 && s.Expected == 0 && len(after) > 0 {
+		s.CPUPer1000Pub = total / (float64(s.Published) / 1000)
 	}
 }
 
@@ -146,8 +168,9 @@ func (s summary) text() string {
 		fmt.Fprintf(&b, "connect (request → 200, JWT + subscribe + replay check): p50 %.2f ms  p99 %.2f ms  max %.2f ms\n",
 			s.Connect.P50, s.Connect.P99, s.Connect.Max)
 	}
-	fmt.Fprintf(&b, "published %d at %.0f/s (asked %.0f/s for %s), %d failed\n",
-		s.Published, s.PublishedPerSecond, s.Rate, s.Duration, s.PublishFailed)
+	fmt.Fprintf(&b, "published %d at %.0f/s (asked %.0f/s for %s, %d in flight per endpoint), %d failed; answer p50 %.3f ms  p99 %.3f ms  max %.3f ms\n",
+		s.Published, s.PublishedPerSecond, s.Rate, s.Duration, s.Inflight, s.PublishFailed,
+		s.PublishAnswer.P50, s.PublishAnswer.P99, s.PublishAnswer.Max)
 	if s.PublishError != "" {
 		fmt.Fprintf(&b, "  first publish error: %s\n", s.PublishError)
 	}
@@ -156,17 +179,25 @@ func (s summary) text() string {
 			s.Delivered, s.Expected, s.Lost, s.Duplicated, s.Dropped)
 		fmt.Fprintf(&b, "publish→receive latency: p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  p99.9 %.3f ms  max %.3f ms\n",
 			s.Latency.P50, s.Latency.P90, s.Latency.P99, s.Latency.P999, s.Latency.Max)
+		fmt.Fprintf(&b, "schedule→receive latency: p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  p99.9 %.3f ms  max %.3f ms\n",
+			s.FromSchedule.P50, s.FromSchedule.P90, s.FromSchedule.P99, s.FromSchedule.P999, s.FromSchedule.Max)
 	}
 	for _, v := range s.Servers {
 		fmt.Fprintf(&b, "  %-10s RSS %.1f → %.1f MiB connected → %.1f MiB after %s idle", v.Name, v.StartRSSMiB, v.ConnRSSMiB, v.IdleRSSMiB, s.Idle)
 		if v.RSSPerConnKiB > 0 {
 			fmt.Fprintf(&b, " (%.1f → %.1f KiB per connection)", v.ConnPerConnKiB, v.RSSPerConnKiB)
 		}
-		fmt.Fprintf(&b, "; CPU connecting %.2f s, publishing %.2f s\n", v.ConnectCPUSecs, v.CPUSeconds)
+		fmt.Fprintf(&b, "; CPU connecting %.2f s, publishing %.2f s (and %.2f s runnable, waiting for a core)\n",
+			v.ConnectCPUSecs, v.CPUSeconds, v.WaitSeconds)
 	}
 	if s.CPUPer1000 > 0 {
 		fmt.Fprintf(&b, "server CPU per 1,000 delivered: %.3f s\n", s.CPUPer1000)
 	}
+	if s.CPUPer1000Pub > 0 {
+		fmt.Fprintf(&b, "server CPU per 1,000 published: %.3f s\n", s.CPUPer1000Pub)
+	}
+	fmt.Fprintf(&b, "machine while publishing: %.2f of %d cores busy (this tool %.2f; other work, not the servers: %.2f)\n",
+		s.MachineCores, runtime.NumCPU(), s.ToolCores, s.OtherCores)
 	return b.String()
 }
 

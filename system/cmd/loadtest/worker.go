@@ -21,6 +21,7 @@ import (
 // assignment on stdin; the worker answers {"ready":…} once its connections are open,
 // then, when stdin closes, its results.
 type assignment struct {
+	System      string        `json:"system"`
 	Streams     []string      `json:"streams"`
 	Conns       []connSpec    `json:"conns"`
 	ConnectRate float64       `json:"connect_rate"` // this worker's share
@@ -40,9 +41,10 @@ type workerReady struct {
 }
 
 type workerResult struct {
-	LatencyNanos []int64          `json:"latency_ns"`
-	Received     map[string][]int `json:"received"` // user → seqs received, per connection concatenated
-	Dropped      int              `json:"dropped"`  // connections that ended before the end
+	LatencyNanos  []int64          `json:"latency_ns"`               // from the publish being sent
+	ScheduleNanos []int64          `json:"latency_from_schedule_ns"` // from the publish being due
+	Received      map[string][]int `json:"received"`                 // user → seqs received, per connection concatenated
+	Dropped       int              `json:"dropped"`                  // connections that ended before the end
 }
 
 func runWorker(in io.Reader, out io.Writer) error {
@@ -69,7 +71,7 @@ func runWorker(in io.Reader, out io.Writer) error {
 		base := a.Streams[i%len(a.Streams)]
 		src := net.IPv4(127, 0, 0, byte(1+i%a.Sources))
 		start := time.Now()
-		conn, body, err := openStream(ctx, base, c.Token, src)
+		conn, body, err := openStream(ctx, a.System, base, c.Token, src)
 		if err != nil {
 			ready.Failed++
 			if len(ready.Errors) < 5 {
@@ -83,14 +85,17 @@ func runWorker(in io.Reader, out io.Writer) error {
 			defer wg.Done()
 			defer conn.Close()
 			var seqs []int
-			var lats []int64
-			err := readFrames(body, func(seq int, sent int64) {
+			var lats, late []int64
+			err := readFrames(body, func(seq int, sent, due int64) {
+				now := time.Now().UnixNano()
 				seqs = append(seqs, seq)
-				lats = append(lats, time.Now().UnixNano()-sent)
+				lats = append(lats, now-sent)
+				late = append(late, now-due)
 			})
 			mu.Lock()
 			res.Received[user] = append(res.Received[user], seqs...)
 			res.LatencyNanos = append(res.LatencyNanos, lats...)
+			res.ScheduleNanos = append(res.ScheduleNanos, late...)
 			if err != nil && ctx.Err() == nil && !closing.Load() {
 				res.Dropped++
 			}
@@ -113,7 +118,7 @@ func runWorker(in io.Reader, out io.Writer) error {
 
 // openStream connects from src and sends the request by hand: one goroutine and one
 // small buffer per connection keep the load generator light next to the server.
-func openStream(ctx context.Context, base, token string, src net.IP) (net.Conn, io.Reader, error) {
+func openStream(ctx context.Context, system, base, token string, src net.IP) (net.Conn, io.Reader, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return nil, nil, err
@@ -125,6 +130,10 @@ func openStream(ctx context.Context, base, token string, src net.IP) (net.Conn, 
 	}
 	req := "GET /api/v1/notifications/stream HTTP/1.1\r\nHost: " + u.Host +
 		"\r\nAuthorization: Bearer " + token + "\r\nAccept: text/event-stream\r\n\r\n"
+	if system == systemCentrifugo {
+		req = "GET " + centrifugoStreamPath(token) + " HTTP/1.1\r\nHost: " + u.Host +
+			"\r\nAccept: text/event-stream\r\n\r\n"
+	}
 	if _, err := io.WriteString(conn, req); err != nil {
 		conn.Close()
 		return nil, nil, err
@@ -144,13 +153,16 @@ func openStream(ctx context.Context, base, token string, src net.IP) (net.Conn, 
 
 var requestIDKey = []byte(`"request_id":"lt-`)
 
-// readFrames calls onNote with the sequence number and send time carried in each
-// notification's request id (lt-<seq>-<unix nanos>), until the stream ends.
-func readFrames(body io.Reader, onNote func(seq int, sent int64)) error {
+// readFrames calls onNote with the sequence number, send time and due time carried in
+// each notification's request id (lt-<seq>-<sent>-<due>, unix nanoseconds; an id
+// without the due time counts it as the send time), until the stream ends. It reads
+// data lines of either system: ours carry the notification, Centrifugo's a
+// publication whose data is the same object.
+func readFrames(body io.Reader, onNote func(seq int, sent, due int64)) error {
 	sc := bufio.NewScanner(body)
 	for sc.Scan() {
 		line := sc.Bytes()
-		if !bytes.HasPrefix(line, []byte("data: ")) {
+		if !bytes.HasPrefix(line, []byte("data:")) {
 			continue
 		}
 		i := bytes.Index(line, requestIDKey)
@@ -162,14 +174,18 @@ func readFrames(body io.Reader, onNote func(seq int, sent int64)) error {
 		if end < 0 {
 			continue
 		}
-		seqStr, sentStr, ok := bytes.Cut(rest[:end], []byte("-"))
-		if !ok {
+		parts := bytes.Split(rest[:end], []byte("-"))
+		if len(parts) < 2 || len(parts) > 3 {
 			continue
 		}
-		seq, err1 := strconv.Atoi(string(seqStr))
-		sent, err2 := strconv.ParseInt(string(sentStr), 10, 64)
-		if err1 == nil && err2 == nil {
-			onNote(seq, sent)
+		seq, err1 := strconv.Atoi(string(parts[0]))
+		sent, err2 := strconv.ParseInt(string(parts[1]), 10, 64)
+		due, err3 := sent, error(nil)
+		if len(parts) == 3 {
+			due, err3 = strconv.ParseInt(string(parts[2]), 10, 64)
+		}
+		if err1 == nil && err2 == nil && err3 == nil {
+			onNote(seq, sent, due)
 		}
 	}
 	if err := sc.Err(); err != nil {

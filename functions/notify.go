@@ -54,7 +54,7 @@ func newHandler(ctx context.Context, getenv config.Getenv, reg prometheus.Regist
 	}
 	log := logging.New(os.Stdout, cfg.Logging.Level, cfg.Logging.Project)
 	redisbroker.RouteClientLogs(log)
-	b, err := redisbroker.Open(cfg.Redis, cfg.Limits(), redisbroker.Options{Log: log})
+	b, err := redisbroker.Open(cfg.Redis, cfg.Limits(), redisbroker.Options{Log: log, EnqueuePush: cfg.PushEnabled})
 	if err != nil {
 		return nil, err
 	}

@@ -49,6 +49,8 @@ resource "google_cloudfunctions2_function" "notify" {
         LOG_LEVEL            = var.log_level
       },
       local.redis_tls ? { REDIS_TLS_CA = "${local.redis_ca_dir}/${local.redis_ca_file}" } : {},
+      # Queue new notifications for Web Push only when the stream service sends them.
+      local.push_enabled ? { PUSH_ENABLED = "true" } : {},
     )
 
     secret_environment_variables {

@@ -23,6 +23,10 @@ type Config struct {
 	// LogSummaryInterval is how often the INFO line counting what was published,
 	// duplicated, refused and failed is written; each event is logged at DEBUG only.
 	LogSummaryInterval time.Duration `env:"LOG_SUMMARY_INTERVAL, default=10s"`
+	// PushEnabled queues each new notification for Web Push, which the stream
+	// instances' worker sends to users with no open tab. Set it only where the stream
+	// service has VAPID keys: otherwise nothing drains the queue.
+	PushEnabled bool `env:"PUSH_ENABLED, default=false"`
 }
 
 // LoadConfig reads and checks the configuration.

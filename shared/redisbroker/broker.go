@@ -25,6 +25,10 @@ type Options struct {
 	Log *slog.Logger
 	// OnReconnect, if set, is called each time a lost pub/sub connection is replaced.
 	OnReconnect func()
+	// EnqueuePush makes Publish add each newly stored notification to the Web Push
+	// queue (rediskey.PushQueue), which the stream instances' push worker consumes.
+	// Leave it off when no stream instance runs the worker: nothing would drain it.
+	EnqueuePush bool
 }
 
 // Broker is the Redis broker. Safe for concurrent use.

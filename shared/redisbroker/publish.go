@@ -6,7 +6,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/notification"
+	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
 // publishScript stores and publishes one notification atomically. The shebang makes
@@ -72,5 +74,25 @@ func (b *Broker) Publish(ctx context.Context, userID, messageID string, n notifi
 	}
 	dup, _ := res[0].(int64)
 	id, _ := res[1].(string)
+	if dup == 0 && b.opts.EnqueuePush {
+		// Not inside the script: the queue is one key for all users, in another
+		// cluster slot than the user's keys. A failure here loses only the push (the
+		// notification is stored, and a retry would be deduplicated), so it is
+		// logged, not returned.
+		if _, err := EnqueuePush(ctx, b.rdb, b.names.PushQueue(), userID, notification.WithID(id, body)); err != nil && b.opts.Log != nil {
+			b.opts.Log.WarnContext(ctx, "web push not queued", logging.KeyUserID, userID, logging.KeyError, err.Error())
+		}
+	}
 	return id, dup == 1, nil
+}
+
+// EnqueuePush adds one notification (its SSE data JSON) for user to the Web Push
+// queue: XADD <queue> MAXLEN ~ 100000 * user <user_id> n <data>.
+func EnqueuePush(ctx context.Context, rdb redis.Cmdable, queue, user string, data []byte) (string, error) {
+	id, err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: queue, MaxLen: rediskey.PushQueueMaxLen, Approx: true,
+		Values: []any{rediskey.PushFieldUser, user, rediskey.PushFieldNotification, data}}).Result()
+	if err != nil {
+		return "", fmt.Errorf("xadd %s: %w", queue, err)
+	}
+	return id, nil
 }

@@ -46,6 +46,15 @@ func (n Names) PushSubscriptions(user string) string { return n.Prefix + ":{" + 
 // is also the tag of a user named "push", whose keys (…:log, …:conns …) never clash.
 func (n Names) PushQueue() string { return n.Prefix + ":{push}" }
 
+// The fields of a push queue entry the function writes, and the queue's cap (XADD
+// MAXLEN ~): handled entries are deleted, so the cap matters only when no worker runs,
+// and then the oldest pushes are dropped, not the memory.
+const (
+	PushFieldUser         = "user"
+	PushFieldNotification = "n"
+	PushQueueMaxLen       = 100000
+)
+
 // ReadIDs is the sorted set of a user's notifications read one by one and not covered
 // by ReadUpTo (member: the log id, score: its milliseconds). It holds only ids of the
 // log, and lives as long as the log (the write script renews its TTL with the log's).

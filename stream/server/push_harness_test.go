@@ -11,7 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vividly-edu/notifications/shared/broker"
+	"github.com/vividly-edu/notifications/shared/broker/brokertest"
 	"github.com/vividly-edu/notifications/shared/config"
+	"github.com/vividly-edu/notifications/shared/notification"
+	"github.com/vividly-edu/notifications/shared/redisbroker"
 	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/stream/internal/webpush"
 	"github.com/vividly-edu/notifications/stream/internal/webpush/webpushtest"
@@ -25,6 +29,7 @@ type pushEnv struct {
 	*env
 	ps  *webpushtest.Service
 	cfg Config
+	fn  *redisbroker.Broker // the function's writer, queueing for push
 }
 
 // newPushEnv starts a server with a fresh VAPID key pair; mutate adjusts its config.
@@ -123,16 +128,28 @@ func (p *pushEnv) subscribe(user, path, vapidKey, extra string, statuses ...int)
 // function does, returning its JSON (the SSE data) and when it was queued.
 func (p *pushEnv) enqueue(user string) ([]byte, time.Time) {
 	p.t.Helper()
-	p.publish(user)
-	latest, err := p.pub.Latest(context.Background(), user, 1)
-	if err != nil || len(latest) != 1 {
-		p.t.Fatalf("latest: %v %v", latest, err)
+	// Published as the function publishes with PUSH_ENABLED: the write script, then
+	// the queue entry (redisbroker Options.EnqueuePush).
+	if p.fn == nil {
+		rdb, err := redisbroker.NewClient(config.Redis{Addr: redisSrv.Addr})
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		p.t.Cleanup(func() { rdb.Close() })
+		p.fn, err = redisbroker.New(rdb, p.names, broker.Limits{MaxLen: 20, Retention: time.Hour, DedupeTTL: time.Hour},
+			redisbroker.Options{EnqueuePush: true})
+		if err != nil {
+			p.t.Fatal(err)
+		}
 	}
 	at := time.Now()
-	if _, err := webpush.Enqueue(context.Background(), p.rdb, p.names.PushQueue(), user, latest[0].Data); err != nil {
+	n := brokertest.Sample(int(msgSeq.Add(1)))
+	id, _, err := p.fn.Publish(context.Background(), user, fmt.Sprint("msg-", msgSeq.Load()), n)
+	if err != nil {
 		p.t.Fatal(err)
 	}
-	return latest[0].Data, at
+	body, _ := n.Body()
+	return notification.WithID(id, body), at
 }
 
 // stats is the running server's push worker's counters.

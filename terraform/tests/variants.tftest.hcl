@@ -92,6 +92,10 @@ run "web_push_off_by_default" {
     condition     = length(google_secret_manager_secret.vapid) == 0 && length([for e in google_cloud_run_v2_service.stream.template[0].containers[0].env : e if startswith(e.name, "VAPID_")]) == 0
     error_message = "without a VAPID public key there is no VAPID secret and no VAPID_* variable (push off)"
   }
+  assert {
+    condition     = !contains(keys(google_cloudfunctions2_function.notify.service_config[0].environment_variables), "PUSH_ENABLED")
+    error_message = "with push off the function queues nothing (no worker would drain the queue)"
+  }
 }
 
 run "web_push" {
@@ -112,6 +116,10 @@ run "web_push" {
   assert {
     condition     = google_secret_manager_secret_iam_member.vapid_stream[0].member == google_service_account.stream.member && google_secret_manager_secret_iam_member.vapid_stream[0].role == "roles/secretmanager.secretAccessor"
     error_message = "only the stream's account may read the VAPID private key"
+  }
+  assert {
+    condition     = google_cloudfunctions2_function.notify.service_config[0].environment_variables["PUSH_ENABLED"] == "true"
+    error_message = "the function must queue new notifications for Web Push when the stream sends them"
   }
 }
 

@@ -10,31 +10,28 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vividly-edu/notifications/shared/notification"
+	"github.com/vividly-edu/notifications/shared/redisbroker"
+	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
 // The fields of a queue entry. The function writes FieldUser and FieldNotification;
 // the Worker itself writes summaries (FieldUser, fieldSummary, fieldLastID, fieldTopic).
 const (
-	FieldUser         = "user"
-	FieldNotification = "n"
+	FieldUser         = rediskey.PushFieldUser
+	FieldNotification = rediskey.PushFieldNotification
 	fieldSummary      = "summary"
 	fieldLastID       = "id"
 	fieldTopic        = "topic"
 )
 
-// QueueMaxLen caps the queue (XADD MAXLEN ~). Handled entries are deleted, so this only
-// matters when no Worker runs; then the oldest pushes are dropped, not the memory.
-const QueueMaxLen = 100000
+// QueueMaxLen caps the queue (XADD MAXLEN ~); see rediskey.PushQueueMaxLen.
+const QueueMaxLen = rediskey.PushQueueMaxLen
 
 // Enqueue adds a notification for user to the push queue, as the function does after
-// storing it: XADD <queue> MAXLEN ~ 100000 * user <user_id> n <SSE data JSON>.
+// storing it (redisbroker.EnqueuePush): XADD <queue> MAXLEN ~ 100000 * user <user_id>
+// n <SSE data JSON>.
 func Enqueue(ctx context.Context, rdb redis.Cmdable, queue, user string, data []byte) (string, error) {
-	id, err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: queue, MaxLen: QueueMaxLen, Approx: true,
-		Values: []any{FieldUser, user, FieldNotification, data}}).Result()
-	if err != nil {
-		return "", fmt.Errorf("xadd %s: %w", queue, err)
-	}
-	return id, nil
+	return redisbroker.EnqueuePush(ctx, rdb, queue, user, data)
 }
 
 // entry is one parsed queue entry: a notification, or a window's summary.

@@ -10,7 +10,23 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
 command -v firefox-esr >/dev/null 2>&1 || command -v firefox >/dev/null 2>&1 || need+=(firefox-esr)
 
+command -v npm >/dev/null 2>&1 || need+=(npm)
+
+# axe-core, injected by system/browser/a11y_test.go into the demo page, in a cache
+# folder (never node_modules in the repository). Keep the version in step with
+# axeVersion there.
+axe_version=4.10.3
+axe_dir="${XDG_CACHE_HOME:-$HOME/.cache}/vividly-axe"
+ensure_axe() {
+  if ! grep -qs "\"version\": \"$axe_version\"" "$axe_dir/node_modules/axe-core/package.json"; then
+    echo "ensure-deps: installing axe-core@$axe_version into $axe_dir" >&2
+    mkdir -p "$axe_dir"
+    npm install --silent --no-audit --no-fund --prefix "$axe_dir" "axe-core@$axe_version" >&2
+  fi
+}
+
 if [ ${#need[@]} -eq 0 ]; then
+  ensure_axe
   exit 0
 fi
 echo "ensure-deps: installing ${need[*]}" >&2
@@ -24,3 +40,4 @@ $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # The package may start a system service on 6379; the tests start their own on free
 # ports and do not need it.
+ensure_axe

@@ -215,7 +215,11 @@ async function httpFailure(res) {
  *   onReset         (list, {reason}) => void: replace what is shown (the server could not
  *                   resume, or the user changed); default onHistory. Notifications missed
  *                   in a gap follow through onNotification, never in list as well.
- *   onRead          ({ids} | {all}) => void: read state changed on another device (Phase 2)
+ *   onRead          ({ids} | {all}) => void: notifications were marked read, in this tab,
+ *                   another tab or another device (the server's `event: read`, relayed)
+ *   onUnread        (count) => void: the server's unread count as this page knows it:
+ *                   the history's `unread`, plus new notifications, minus what is marked
+ *                   read anywhere. handle.isUnread(id) tells one notification's state.
  *   onStatus        ({state, reason, role, attempt, delayMs, user, shared, detail}) => void
  *                   state: waiting | connecting | open | reconnecting | unauthorized | closed.
  *                   "unauthorized" is terminal until getToken returns another token or
@@ -227,7 +231,9 @@ async function httpFailure(res) {
  *   heartbeatMs     the server's heartbeat until one is observed (default 15000)
  *   userCheckMs     how often getToken is asked whether the user changed (default 10000)
  *   shareAcrossTabs default true
- * Returns {close(), reconnect(), role, user, state}.
+ * Returns {close(), reconnect(), role, user, state, unread, isUnread(id),
+ *   markRead(ids), markAllRead(), getPreferences(), setPreferences(p)} — and
+ *   enablePush(o)/disablePush(o)/pushState(o) for Web Push (see enablePush below).
  */
 export function connect(opts) {
   if (!opts || typeof opts.getToken !== "function") throw new TypeError("connect: getToken is required");
@@ -355,7 +361,7 @@ export function connect(opts) {
     const sess = {
       user, token: tok, why, key, ctrl: new AbortController(), dead: false, role: "follower", ready: false,
       shared: false, cursor: null, seen: createSeen(), pending: [], attempt: 0, hint: null, beatMs: 0,
-      authFailures: 0, tokenErrors: 0, streaming: false, wake: null,
+      authFailures: 0, tokenErrors: 0, streaming: false, wake: null, unreadIds: new Set(), outside: 0,
       store: createPositionStore(key, [storage("localStorage"), storage("sessionStorage")]),
     };
     s = sess;
@@ -440,7 +446,7 @@ export function connect(opts) {
       try {
         const body = await getJSON(sess, `${api}?limit=${historyLimit}`);
         if (sess.dead) return;
-        applyHistory(sess, body.notifications || [], body.next);
+        applyHistory(sess, body.notifications || [], body.next, body.unread);
         break;
       } catch (e) {
         const next = retryAfter(sess, e);
@@ -458,7 +464,7 @@ export function connect(opts) {
   // recorded position, what was recorded is history and what is newer arrives as
   // notifications (the stream replays it); otherwise the history is the past and the
   // stream resumes after its newest item.
-  function applyHistory(sess, list, next) {
+  function applyHistory(sess, list, next, unread) {
     const rec = sess.store.get();
     let shown = list;
     if (rec) {
@@ -474,8 +480,10 @@ export function connect(opts) {
       sess.firstIds = list.slice(-RECENT_IDS).map((n) => String(n.id));
     }
     for (const n of shown) sess.seen.add(String(n.id));
-    if (sess.why) call(sess, onReset, shown, { reason: sess.why });
-    else call(sess, opts.onHistory, shown);
+    setUnread(sess, list, shown, unread);
+    if (sess.why) call(sess, onReset, shown, { reason: sess.why, unread: sess.unreadIds.size + sess.outside });
+    else call(sess, opts.onHistory, shown, { unread: sess.unreadIds.size + sess.outside });
+    emitUnread(sess);
   }
 
   // --- leadership ----------------------------------------------------------------
@@ -614,7 +622,7 @@ export function connect(opts) {
       const d = parseJSON(f.data);
       if (d) {
         post(sess, { kind: "read", data: d });
-        call(sess, opts.onRead, d);
+        applyRead(sess, d);
       }
       return;
     }
@@ -642,7 +650,9 @@ export function connect(opts) {
       sess.store.record([id], sess.cursor);
       post(sess, { kind: "notification", n, pos });
     }
+    if (n.read !== true) sess.unreadIds.add(id);
     call(sess, opts.onNotification, n);
+    emitUnread(sess);
   }
 
   // recover handles `event: reset`: the server cannot resume from our position. The
@@ -660,6 +670,7 @@ export function connect(opts) {
       m = {
         kind: "reset",
         latest: latest.notifications || [],
+        unread: latest.unread,
         got: got.items,
         pos: got.next || f.id,
         info: { reason: String(info.reason || "reset"), oldest: info.oldest },
@@ -717,8 +728,13 @@ export function connect(opts) {
     for (const id of freshIds) sess.seen.add(id);
     if (own || !sess.streaming) sess.cursor = m.pos;
     if (own) sess.store.record([...freshIds], m.pos);
-    call(sess, onReset, list, m.info);
-    for (const n of fresh) call(sess, opts.onNotification, n);
+    setUnread(sess, m.latest, list, m.unread);
+    call(sess, onReset, list, { ...m.info, unread: sess.unreadIds.size + sess.outside });
+    for (const n of fresh) {
+      if (n.read !== true) sess.unreadIds.add(String(n.id));
+      call(sess, opts.onNotification, n);
+    }
+    emitUnread(sess);
   }
 
   function onRelay(sess, m) {
@@ -734,7 +750,115 @@ export function connect(opts) {
     if (!sess.ready) return void sess.pending.push(m);
     if (m.kind === "notification" && m.n) accept(sess, m.n, m.pos, false);
     else if (m.kind === "reset") applyReset(sess, m, false);
-    else if (m.kind === "read") call(sess, opts.onRead, m.data);
+    else if (m.kind === "read") applyRead(sess, m.data);
+  }
+
+  // --- read state ----------------------------------------------------------------
+
+  // setUnread starts the count from a history page: page is what the server sent,
+  // shown what the page shows of it (the rest arrives as notifications and is counted
+  // then). The server's unread counts every retained notification; those not in the
+  // page are "outside": known only as a number.
+  function setUnread(sess, page, shown, unread) {
+    sess.unreadIds = new Set(shown.filter((n) => n.read !== true).map((n) => String(n.id)));
+    const inPage = page.filter((n) => n.read !== true).length;
+    sess.outside = Number.isFinite(unread) ? Math.max(0, unread - inPage) : 0;
+  }
+
+  function applyRead(sess, d) {
+    if (!d || typeof d !== "object") return;
+    if (d.all === true) {
+      sess.unreadIds.clear();
+      sess.outside = 0;
+    } else if (Array.isArray(d.ids)) {
+      for (const id of d.ids) {
+        if (sess.unreadIds.delete(String(id))) continue;
+        if (sess.outside > 0 && !sess.seen.has(String(id))) sess.outside--; // an older one
+      }
+    } else return;
+    call(sess, opts.onRead, d);
+    emitUnread(sess);
+  }
+
+  function emitUnread(sess) {
+    const n = sess.unreadIds.size + sess.outside;
+    if (n === sess.lastUnread) return;
+    sess.lastUnread = n;
+    call(sess, opts.onUnread, n);
+  }
+
+  // request sends an API call with the current user's token.
+  async function request(method, path, body) {
+    let t;
+    try {
+      t = await opts.getToken();
+    } catch (e) {
+      throw failure("token-error", { detail: String(e?.message || e) });
+    }
+    if (!t) throw failure("no-token");
+    const init = { method, headers: { Authorization: `Bearer ${t}` }, cache: "no-store" };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(api + path, init);
+    } catch {
+      throw failure("network");
+    }
+    if (!res.ok) throw await httpFailure(res);
+    if (res.status === 204) return null;
+    try {
+      return await res.json();
+    } catch {
+      return null;
+    }
+  }
+
+  // markRead marks notifications read on the server; the page updates at once, and
+  // every tab and device of the user follows from the server's `event: read`.
+  async function markRead(ids) {
+    const list = [...new Set((ids || []).map(String))];
+    if (!list.length) return;
+    const sess = s;
+    if (sess && !sess.dead) applyRead(sess, { ids: list });
+    try {
+      await request("POST", "/read", { ids: list });
+    } catch (e) {
+      if (sess === s && sess && !sess.dead) resync(sess);
+      throw e;
+    }
+  }
+
+  async function markAllRead() {
+    const sess = s;
+    if (sess && !sess.dead) applyRead(sess, { all: true });
+    try {
+      await request("POST", "/read", { all: true });
+    } catch (e) {
+      if (sess === s && sess && !sess.dead) resync(sess);
+      throw e;
+    }
+  }
+
+  // resync re-reads the read state of the shown page after a failed mark.
+  async function resync(sess) {
+    try {
+      const body = await request("GET", `?limit=${historyLimit}`);
+      if (sess.dead || sess !== s || !body) return;
+      const page = body.notifications || [];
+      for (const n of page) {
+        const id = String(n.id);
+        if (n.read === true) sess.unreadIds.delete(id);
+        else if (sess.seen.has(id)) sess.unreadIds.add(id);
+      }
+      const inPage = page.filter((n) => n.read !== true).length;
+      if (Number.isFinite(body.unread)) sess.outside = Math.max(0, body.unread - inPage);
+      emitUnread(sess);
+    } catch {
+      // the next history load corrects it
+    }
   }
 
   // --- the user behind getToken --------------------------------------------------
@@ -797,6 +921,22 @@ export function connect(opts) {
     get state() {
       return s && s.status ? s.status.state : "connecting";
     },
+    get unread() {
+      return s && s.unreadIds ? s.unreadIds.size + s.outside : 0;
+    },
+    isUnread: (id) => !!(s && s.unreadIds && s.unreadIds.has(String(id))),
+    markRead,
+    markAllRead,
+    // getPreferences → {muted_types, push}. setPreferences(p) stores the whole document
+    // (fields left out keep their current value) and returns what the server stored.
+    getPreferences: () => request("GET", "/preferences"),
+    async setPreferences(p) {
+      const cur = p && "muted_types" in p && "push" in p ? {} : await request("GET", "/preferences");
+      return request("PUT", "/preferences", { muted_types: p.muted_types ?? cur.muted_types ?? [], push: p.push ?? cur.push ?? true });
+    },
+    enablePush: (o = {}) => enablePush({ ...o, request }),
+    disablePush: (o = {}) => disablePush({ ...o, request }),
+    pushState: (o = {}) => pushState({ ...o, request }),
   };
 }
 
@@ -806,4 +946,112 @@ function parseJSON(text) {
   } catch {
     return null;
   }
+}
+
+// --- Web Push ----------------------------------------------------------------------
+//
+// The service worker (sw.js, served by the stream service at /demo/sw.js; an app
+// serves a copy from its own origin, since a worker must be same-origin with its pages)
+// shows a pushed notification and focuses or opens its page on click. Options of
+// handle.enablePush / disablePush / pushState:
+//   serviceWorker  the worker's URL (default "sw.js", relative to the page)
+//   scope          the registration's scope (default: the worker's folder)
+
+function pushSupported() {
+  return typeof navigator !== "undefined" && "serviceWorker" in navigator && typeof PushManager === "function" &&
+    typeof Notification === "function";
+}
+
+// urlB64ToBytes decodes a base64url VAPID key into the bytes applicationServerKey wants.
+export function urlB64ToBytes(s) {
+  const b = atob(String(s).replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(String(s).length / 4) * 4, "="));
+  return Uint8Array.from(b, (c) => c.charCodeAt(0));
+}
+
+function bytesToUrlB64(buf) {
+  if (!buf) return "";
+  const bytes = new Uint8Array(buf);
+  let b = "";
+  for (const x of bytes) b += String.fromCharCode(x);
+  return btoa(b).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function workerURL(o) {
+  return new URL(o.serviceWorker || "sw.js", location.href);
+}
+
+async function registration(o, register) {
+  const url = workerURL(o);
+  if (register) return navigator.serviceWorker.register(url.href, o.scope ? { scope: o.scope } : undefined);
+  return navigator.serviceWorker.getRegistration(new URL(o.scope || ".", url).href);
+}
+
+// subscribe makes (or keeps) the browser's subscription for the server's current VAPID
+// key and records it on the server with the key it was made with. A subscription made
+// with another key (the keys rotated) is dropped on both sides and made again.
+async function subscribe(o, reg) {
+  const { public_key: key } = await o.request("GET", "/push/key");
+  let sub = await reg.pushManager.getSubscription();
+  if (sub && bytesToUrlB64(sub.options.applicationServerKey) !== key) {
+    await o.request("DELETE", "/push/subscriptions", sub.toJSON()).catch(() => {});
+    await sub.unsubscribe();
+    sub = null;
+  }
+  if (!sub) sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: urlB64ToBytes(key) });
+  await o.request("POST", "/push/subscriptions", { ...sub.toJSON(), public_key: key });
+  return sub;
+}
+
+// enablePush turns Web Push on for this browser. Call it from a user gesture (a click on
+// a switch): the permission prompt comes only then. Resolves {subscribed: true,
+// endpoint}; rejects with kind "push-unsupported" | "push-denied" | an HTTP failure.
+async function enablePush(o) {
+  if (!pushSupported()) throw failure("push-unsupported");
+  // First, while the gesture's activation is fresh.
+  const perm = Notification.permission === "granted" ? "granted" : await Notification.requestPermission();
+  if (perm !== "granted") throw failure("push-denied", { detail: perm });
+  const reg = await registration(o, true);
+  await activeWorker(reg);
+  const sub = await subscribe(o, reg);
+  return { subscribed: true, endpoint: sub.endpoint };
+}
+
+// disablePush unsubscribes this browser, on the server and in the browser.
+async function disablePush(o) {
+  if (!pushSupported()) return { subscribed: false };
+  const reg = await registration(o, false);
+  const sub = reg && (await reg.pushManager.getSubscription());
+  if (sub) {
+    await o.request("DELETE", "/push/subscriptions", sub.toJSON());
+    await sub.unsubscribe();
+  }
+  return { subscribed: false };
+}
+
+// pushState tells whether this browser is subscribed, without prompting; call it on
+// page load: a subscription made with a VAPID key the server no longer hands out is
+// renewed (key rotation) when permission is still granted.
+async function pushState(o) {
+  if (!pushSupported()) return { supported: false, permission: "unsupported", subscribed: false };
+  const permission = Notification.permission;
+  const reg = await registration(o, false);
+  let sub = reg && (await reg.pushManager.getSubscription());
+  if (sub && permission === "granted") {
+    try {
+      sub = await subscribe(o, reg);
+    } catch {
+      // the server is unreachable now: keep what the browser has
+    }
+  }
+  return { supported: true, permission, subscribed: !!sub };
+}
+
+function activeWorker(reg) {
+  const w = reg.installing || reg.waiting;
+  if (reg.active || !w) return Promise.resolve(reg.active);
+  return new Promise((resolve) => {
+    w.addEventListener("statechange", () => {
+      if (w.state === "activated" || w.state === "redundant") resolve(reg.active);
+    });
+  });
 }

@@ -41,3 +41,17 @@ func TestDemoServesPageWithItsPolicy(t *testing.T) {
 		t.Errorf("missing file: %d", res.StatusCode)
 	}
 }
+
+func TestDemoServesServiceWorker(t *testing.T) {
+	res := get(t, Demo(), "/demo/sw.js")
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/javascript") {
+		t.Fatalf("status %d, type %q", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	if res.Header.Get("Service-Worker-Allowed") != "/demo/" || res.Header.Get("Cache-Control") != "no-cache" {
+		t.Errorf("headers %v", res.Header)
+	}
+	if !strings.Contains(string(body), `addEventListener("push"`) || !strings.Contains(string(body), `addEventListener("notificationclick"`) {
+		t.Error("served file is not the service worker")
+	}
+}

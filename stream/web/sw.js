@@ -1,0 +1,74 @@
+// Vividly notifications — service worker for Web Push. It shows a pushed notification
+// (the same JSON as the stream's `data`, or a "summary" of a coalesced burst) and, on a
+// click, focuses a page of this origin already showing the link or opens it.
+//
+// Served by the stream service at /demo/sw.js for the demo; an app serves a copy from
+// its own origin and passes its URL to handle.enablePush({serviceWorker}).
+
+const ICON = "data:image/svg+xml;utf8," + encodeURIComponent(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><path fill="#1d70b8" d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5-6.71V3.5a2 2 0 0 0-4 0v.79A7 7 0 0 0 5 11v5l-2 2v1h18v-1Z"/></svg>');
+
+// present turns a notification into showNotification's title and options.
+function present(n) {
+  const t = n.title ? `“${n.title}”` : "Your video";
+  let title = n.title || "Vividly";
+  let body = n.body || "";
+  if (n.type === "video_complete") {
+    title = "Video ready";
+    body = `${t} is ready to watch`;
+  } else if (n.type === "video_failed") {
+    title = "Video failed";
+    body = `${t} could not be generated${n.error ? `: ${n.error}` : ""}`;
+  } else if (n.type === "summary") {
+    title = n.title || "New notifications";
+    body = "Open Vividly to see them";
+  }
+  const link = (n.type === "video_complete" ? n.video_url : n.link) || self.registration.scope;
+  return {
+    title,
+    options: {
+      body,
+      icon: n.icon || ICON,
+      tag: n.type === "summary" ? "vividly-summary" : `vividly-${n.id || Date.now()}`,
+      renotify: n.type === "summary",
+      data: { id: n.id || "", type: n.type || "", link },
+    },
+  };
+}
+
+self.addEventListener("install", () => self.skipWaiting());
+self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
+
+self.addEventListener("push", (event) => {
+  let n;
+  try {
+    n = event.data ? event.data.json() : {};
+  } catch {
+    n = { title: event.data ? event.data.text() : "" };
+  }
+  if (!n || typeof n !== "object") n = {};
+  const { title, options } = present(n);
+  event.waitUntil(
+    self.registration.showNotification(title, options).then(async () => {
+      // Tell open pages (and tests) what was shown.
+      const list = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+      for (const c of list) c.postMessage({ vividly: "push-shown", title, body: options.body, link: options.data.link, icon: options.icon });
+    }),
+  );
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const link = (event.notification.data && event.notification.data.link) || self.registration.scope;
+  event.waitUntil(
+    (async () => {
+      const list = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+      const same = list.find((c) => c.url === link) || list.find((c) => c.url.startsWith(self.registration.scope));
+      if (same && new URL(link).origin === self.location.origin) {
+        if (same.url !== link && "navigate" in same) await same.navigate(link).catch(() => {});
+        return same.focus();
+      }
+      return self.clients.openWindow(link);
+    })(),
+  );
+});

@@ -48,6 +48,7 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "build bin/local: %v\n%s", err, out)
 		return 1
 	}
+	defer closeFirefox() // the browsers the Firefox tests launched, if any
 	return m.Run()
 }
 
@@ -282,16 +283,19 @@ type pageState struct {
 	List    []struct{ ID, Title string }
 }
 
-func (tb *tab) state() pageState {
-	tb.t.Helper()
-	return evalJS[pageState](tb, `(() => {
+// pageStateJS reads a pageState from the demo page (in either browser).
+const pageStateJS = `(() => {
 		const d = window.vividlyDemo || {toasts: [], toastAt: {}, status: null};
 		return {
 			status: d.status || {state: "", role: ""},
 			toasts: d.toasts, toastAt: d.toastAt,
 			list: [...document.querySelectorAll("#list li")].map(li => ({id: li.dataset.id, title: li.dataset.title})),
 		};
-	})()`)
+	})()`
+
+func (tb *tab) state() pageState {
+	tb.t.Helper()
+	return evalJS[pageState](tb, pageStateJS)
 }
 
 func (tb *tab) waitState(timeout time.Duration, what string, cond func(pageState) bool) pageState {

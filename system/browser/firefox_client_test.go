@@ -1,0 +1,365 @@
+package browser
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Issue 18 in Firefox ESR: the app that uses notifications.js as the README shows
+// (app_harness_test.go), with the same assertions as the Chromium tests of reset,
+// close(), blocked browser APIs, auth failures and backoff.
+
+// newFirefoxResetSetup is newResetSetup with the first visit in a Firefox device, which
+// the test then reopens the app in.
+func newFirefoxResetSetup(t *testing.T, user string, held int) (*resetSetup, *ffDevice) {
+	t.Helper()
+	redisAddr := newRedis(t)
+	r := &resetSetup{sys: startLocal(t, redisAddr), pub: newPublisher(t, redisAddr, 0), user: user}
+	r.app = startApp(t, r.sys)
+	device := newFirefox(t)
+	first := openFirefoxTab(t, device, r.app.page(user, nil))
+	first.waitApp(live, "first visit open", isOpen)
+	r.pub.jobs(user, []string{"seen-0", "seen-1"})
+	first.waitApp(live, "first visit notifications", func(s appState) bool { return len(s.Toasts) == 2 })
+	first.close()
+	waitFor(t, live, "first visit's stream closed", func() bool { return r.sys.activeStreams() == 0 })
+	missed := titlesN("missed", 0, held+1)
+	newPublisher(t, redisAddr, held).jobs(user, missed)
+	r.held = missed[1:]
+	return r, device
+}
+
+// TestResetDeliversEachOnce in Firefox (issue 18 #3).
+func TestFirefoxResetDeliversEachOnce(t *testing.T) {
+	r, device := newFirefoxResetSetup(t, "rita", 5)
+	resets := r.resetsSeen()
+	page := openFirefoxTab(t, device, r.app.page(r.user, nil))
+	page.waitApp(live, "missed notifications", hasTitles(r.held...))
+	time.Sleep(500 * time.Millisecond) // let a duplicate arrive
+	s := page.app()
+	if resets() == 0 {
+		t.Fatal("the server sent no reset: the test did not exercise one")
+	}
+	checkItems(t, "after the reset", s, r.held)
+	if n := checkToastsOnce(t, "after the reset", s.Toasts); n != len(r.held) {
+		t.Errorf("%d missed notifications toasted, want %d", n, len(r.held))
+	}
+}
+
+// TestCloseIsClean in Firefox (issue 18 #8): close() in the leader tab does not throw
+// and nothing is called after it; a request in flight is aborted; a StrictMode mount,
+// unmount, mount leaves one connection and one history.
+func TestFirefoxCloseIsClean(t *testing.T) {
+	t.Run("leader", func(t *testing.T) {
+		redisAddr := newRedis(t)
+		sys := startLocal(t, redisAddr)
+		app := startApp(t, sys)
+		pub := newPublisher(t, redisAddr, 0)
+		page := openFirefoxTab(t, newFirefox(t), app.page("cleo", nil))
+		page.waitApp(live, "open", isOpen)
+		waitFor(t, live, "one stream", func() bool { return sys.activeStreams() == 1 })
+		if res := ffEval[string](page, `(() => { try { handles[0].close(); return "ok"; } catch (e) { return String(e); } })()`); res != "ok" {
+			t.Errorf("close() threw: %s", res)
+		}
+		before := page.app()
+		pub.send("cleo", "video_complete", "after-close")
+		time.Sleep(time.Second)
+		after := page.app()
+		if len(after.Statuses) != len(before.Statuses) || len(after.Items) != len(before.Items) || len(after.Toasts) != 0 {
+			t.Errorf("callbacks after close(): statuses %d→%d, items %d→%d, toasts %d",
+				len(before.Statuses), len(after.Statuses), len(before.Items), len(after.Items), len(after.Toasts))
+		}
+		if last := before.Statuses[len(before.Statuses)-1]; last.State != "closed" {
+			t.Errorf("last status %q, want closed", last.State)
+		}
+		if len(after.Errors) > 0 {
+			t.Errorf("page errors: %v", after.Errors)
+		}
+		waitFor(t, live, "the stream closed on the server", func() bool { return sys.activeStreams() == 0 })
+	})
+	t.Run("close while loading", func(t *testing.T) {
+		sys := startLocal(t, newRedis(t))
+		app := startApp(t, sys)
+		var seen, aborted atomic.Int64
+		app.setHook(func(w http.ResponseWriter, r *http.Request) bool {
+			if r.URL.Path != "/api/v1/notifications" {
+				return false
+			}
+			seen.Add(1)
+			select {
+			case <-r.Context().Done():
+				aborted.Add(1)
+				return true
+			case <-time.After(1500 * time.Millisecond):
+				return false
+			}
+		})
+		page := openFirefoxTab(t, newFirefox(t), app.page("carl", nil))
+		waitFor(t, live, "the history request", func() bool { return seen.Load() == 1 })
+		page.eval(`handles[0].close()`, nil)
+		time.Sleep(2 * time.Second)
+		s := page.app()
+		if aborted.Load() != 1 {
+			t.Error("the history request in flight was not aborted by close()")
+		}
+		if s.SetItems != 0 || len(s.Errors) > 0 {
+			t.Errorf("after close(): onHistory called %d times, errors %v", s.SetItems, s.Errors)
+		}
+		if n := len(app.requests("/stream", time.Time{})); n != 0 {
+			t.Errorf("%d stream requests after close()", n)
+		}
+	})
+	t.Run("StrictMode", func(t *testing.T) {
+		redisAddr := newRedis(t)
+		sys := startLocal(t, redisAddr)
+		app := startApp(t, sys)
+		pub := newPublisher(t, redisAddr, 0)
+		var mu sync.Mutex
+		var completed int
+		app.setHook(func(w http.ResponseWriter, r *http.Request) bool {
+			if r.URL.Path != "/api/v1/notifications" {
+				return false
+			}
+			select {
+			case <-r.Context().Done():
+				return true
+			case <-time.After(700 * time.Millisecond):
+			}
+			mu.Lock()
+			completed++
+			mu.Unlock()
+			return false
+		})
+		page := openFirefoxTab(t, newFirefox(t), app.page("stella", map[string]any{"strict": true}))
+		page.waitApp(live, "open", isOpen)
+		pub.send("stella", "video_complete", "strict-0")
+		page.waitApp(live, "toast", func(s appState) bool { return len(s.Toasts) >= 1 })
+		time.Sleep(500 * time.Millisecond)
+		s := page.app()
+		mu.Lock()
+		defer mu.Unlock()
+		if s.SetItems != 1 || completed != 1 || len(s.Toasts) != 1 {
+			t.Errorf("mount, unmount, mount: onHistory %d times, history requests answered %d, toasts %d; want 1 each",
+				s.SetItems, completed, len(s.Toasts))
+		}
+		waitFor(t, live, "one stream", func() bool { return sys.activeStreams() == 1 })
+	})
+}
+
+// TestAuthFailuresStop in Firefox (issue 18 #10): getToken returning null or throwing,
+// or the server refusing the token, ends in "unauthorized" with a reason, the app is
+// asked to sign in once, and nothing more is requested until reconnect(). The three
+// modes run side by side (each its own student and tab on one system), so the 3 s of
+// silence are watched once for all of them.
+func TestFirefoxAuthFailuresStop(t *testing.T) {
+	redisAddr := newRedis(t)
+	sys := startLocal(t, redisAddr)
+	app := startApp(t, sys)
+	pub := newPublisher(t, redisAddr, 0)
+	device := newFirefox(t)
+	modes := []struct{ mode, reason string }{{"null", "no-token"}, {"throw", "token-error"}, {"bad", "http-401"}}
+	pages := make([]*ffTab, len(modes))
+	for i, c := range modes {
+		pages[i] = openFirefoxTab(t, device, app.page("ursula-"+c.mode, nil, "auth", c.mode))
+	}
+	calls := make([]int, len(modes))
+	for i, c := range modes {
+		s := pages[i].waitApp(live, c.mode+": unauthorized", func(s appState) bool { return s.State == "unauthorized" })
+		if s.Reason != c.reason || s.SignIn != 1 {
+			t.Errorf("%s: unauthorized because %q, sign-in asked %d times; want %q, once", c.mode, s.Reason, s.SignIn, c.reason)
+		}
+		calls[i] = s.TokenCalls
+	}
+	since := time.Now()
+	api := func(from, to time.Time) int {
+		n := 0
+		for _, r := range app.requests("", from) {
+			if r.At.Before(to) && (strings.HasPrefix(r.Path, "/api/") || strings.HasSuffix(r.Path, "/stream")) {
+				n++
+			}
+		}
+		return n
+	}
+	time.Sleep(3 * time.Second)
+	if n := len(app.requests("/api/v1/notifications", since)) + len(app.requests("/stream", since)); n > 0 {
+		t.Errorf("%d API requests in the 3 s after unauthorized", n)
+	}
+	for i, c := range modes {
+		s := pages[i].app()
+		t.Logf("Firefox, %s: getToken calls %d (then %d more in 3 s: the check for a new credential)", c.mode, calls[i], s.TokenCalls-calls[i])
+	}
+	t.Logf("Firefox: API requests of the three tabs before unauthorized: %d", api(time.Time{}, since))
+	// Signed in again: the app calls reconnect().
+	for _, page := range pages {
+		page.eval(`(app.auth.mode = "ok", handles[0].reconnect())`, nil)
+	}
+	for i, c := range modes {
+		pages[i].waitApp(live, c.mode+": open after signing in", isOpen)
+		pub.send("ursula-"+c.mode, "video_complete", "welcome-back")
+	}
+	for i, c := range modes {
+		pages[i].waitApp(live, c.mode+": notification after signing in", func(s appState) bool { return len(s.Toasts) == 1 })
+	}
+}
+
+// TestReconnectBackoff in Firefox (issue 18 #13): against a server that accepts streams
+// and drops them at once, the client backs off exponentially from the retry: hint; a
+// stream that stayed up for stableMs resets the attempt counter.
+func TestFirefoxReconnectBackoff(t *testing.T) {
+	sys := startLocal(t, newRedis(t))
+	app := startApp(t, sys)
+	var flapping atomic.Bool
+	flapping.Store(true)
+	var mu sync.Mutex
+	var cancels []context.CancelFunc
+	app.setHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.HasSuffix(r.URL.Path, "/stream") {
+			return false
+		}
+		if flapping.Load() {
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.WriteHeader(http.StatusOK)
+			io.WriteString(w, "retry: 1000\n\n: ok\n\n")
+			w.(http.Flusher).Flush()
+			return true // and the stream ends
+		}
+		ctx, cancel := context.WithCancel(r.Context())
+		mu.Lock()
+		cancels = append(cancels, cancel)
+		mu.Unlock()
+		app.streamThrough(w, r.WithContext(ctx), nil)
+		return true
+	})
+	page := openFirefoxTab(t, newFirefox(t), app.page("flo", map[string]any{"stableMs": 1500}))
+	waitFor(t, live, "the first stream request", func() bool { return len(app.requests("/stream", time.Time{})) > 0 })
+	start := app.requests("/stream", time.Time{})[0].At
+	time.Sleep(6*time.Second - time.Since(start))
+	reqs := app.requests("/stream", time.Time{})
+	var gaps []string
+	for i := 1; i < len(reqs); i++ {
+		gaps = append(gaps, reqs[i].At.Sub(reqs[i-1].At).Round(time.Millisecond).String())
+	}
+	t.Logf("Firefox: flapping server, retry: 1000: %d stream requests in 6 s, gaps %v", len(reqs), gaps)
+	if len(reqs) > 8 {
+		t.Errorf("%d stream requests in 6 s from one tab against a flapping server, want at most 8", len(reqs))
+	}
+	s := page.app()
+	var attempts []int
+	for _, st := range s.Raw {
+		if st.State != "reconnecting" {
+			continue
+		}
+		attempts = append(attempts, st.Attempt)
+		if limit := 1000 << st.Attempt; st.DelayMs >= limit {
+			t.Errorf("attempt %d waited %d ms, beyond the window of %d ms (retry: 1000, doubling)", st.Attempt, st.DelayMs, limit)
+		}
+	}
+	if len(attempts) < 2 || !slices.IsSorted(attempts) || attempts[0] != 0 || attempts[len(attempts)-1] != len(attempts)-1 {
+		t.Errorf("reconnect attempts %v: want 0, 1, 2, … (never reset by a stream that dies at once)", attempts)
+	}
+
+	flapping.Store(false)
+	page.eval(`handles[0].reconnect()`, nil)
+	page.waitApp(live, "open on the healthy server", isOpen)
+	time.Sleep(2 * time.Second)
+	n := len(page.app().Raw)
+	mu.Lock()
+	for _, c := range cancels {
+		c()
+	}
+	mu.Unlock()
+	s = page.waitApp(live, "reconnecting after the drop", func(s appState) bool { return len(s.Raw) > n })
+	if st := s.Raw[n]; st.State != "reconnecting" || st.Attempt != 0 || st.DelayMs >= 200 {
+		t.Errorf("after a stable stream dropped: %+v, want reconnecting, attempt 0, within 200 ms", st)
+	}
+	page.waitApp(live, "open again", isOpen)
+}
+
+// TestResetWithLiveNotificationsAndFollower in Firefox (issue 18 #4): live
+// notifications during the refetch after a reset do not make the client drop the gap,
+// and a follower tab (BroadcastChannel) receives the recovered ones too.
+func TestFirefoxResetWithLiveNotificationsAndFollower(t *testing.T) {
+	r, device := newFirefoxResetSetup(t, "rosa", 5)
+	live3 := titlesN("live", 0, 3)
+	var streamed atomic.Bool
+	var once atomic.Bool
+	r.app.setHook(func(w http.ResponseWriter, req *http.Request) bool {
+		if strings.HasSuffix(req.URL.Path, "/stream") {
+			streamed.Store(true)
+		} else if req.URL.Path == "/api/v1/notifications" && streamed.Load() {
+			if once.CompareAndSwap(false, true) {
+				r.pub.jobs(r.user, live3)
+			}
+			time.Sleep(1500 * time.Millisecond)
+		}
+		return false
+	})
+	resets := r.resetsSeen()
+	leader := openFirefoxTab(t, device, r.app.page(r.user, nil))
+	waitFor(t, live, "the leader's stream", func() bool { return streamed.Load() })
+	follower := openFirefoxTab(t, device, r.app.page(r.user, nil))
+	want := append(append([]string{}, r.held...), live3...)
+	for _, tb := range []*ffTab{leader, follower} {
+		tb.waitApp(2*live, "every notification", hasTitles(want...))
+	}
+	time.Sleep(500 * time.Millisecond)
+	if resets() == 0 || !once.Load() {
+		t.Fatal("no reset, or nothing published during the refetch: the test did not exercise it")
+	}
+	for i, tb := range []*ffTab{leader, follower} {
+		who := []string{"leader", "follower"}[i]
+		s := tb.app()
+		checkItems(t, who, s, want)
+		if n := checkToastsOnce(t, who, s.Toasts); n != len(want) {
+			t.Errorf("%s toasted %d of %d new notifications", who, n, len(want))
+		}
+	}
+	if n := r.sys.activeStreams(); n != 1 {
+		t.Errorf("%d streams for two tabs, want 1", n)
+	}
+}
+
+// TestHalfOpenStreamNoticed in Firefox (issue 18 #12): a stream that goes silent (not
+// even the server's pings arrive) is noticed after a few heartbeats and replaced.
+func TestFirefoxHalfOpenStreamNoticed(t *testing.T) {
+	redisAddr := newRedis(t)
+	sys := startLocal(t, redisAddr, "HEARTBEAT_INTERVAL=300ms")
+	app := startApp(t, sys)
+	pub := newPublisher(t, redisAddr, 0)
+	var frozen atomic.Bool
+	app.setHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.HasSuffix(r.URL.Path, "/stream") {
+			return false
+		}
+		app.streamThrough(w, r, func(line string) []string {
+			if frozen.Load() {
+				return nil
+			}
+			return []string{line}
+		})
+		return true
+	})
+	page := openFirefoxTab(t, newFirefox(t), app.page("hana", nil))
+	page.waitApp(live, "open", isOpen)
+	time.Sleep(1500 * time.Millisecond) // a few pings: the client learns the heartbeat
+	frozen.Store(true)
+	app.setHook(func(w http.ResponseWriter, r *http.Request) bool { return false }) // new streams pass
+	frozenAt := time.Now()
+	pub.send("hana", "video_complete", "after-freeze")
+	s := page.waitApp(live, "the notification over a new stream", func(s appState) bool { return len(s.Toasts) == 1 })
+	t.Logf("Firefox: silent stream replaced and notification shown %v after the freeze", time.Since(frozenAt).Round(10*time.Millisecond))
+	noticed := false
+	for _, st := range s.Statuses {
+		noticed = noticed || st.Reason == "heartbeat-timeout"
+	}
+	if !noticed {
+		t.Errorf("no status with reason heartbeat-timeout: %+v", s.Statuses)
+	}
+}

@@ -12,7 +12,7 @@ SHORT_PKGS = $(foreach m,shared functions stream,./$(m)/...)
 FUZZTIME ?= 20s
 
 .PHONY: all build run test test-short test-go test-terraform test-faults test-load test-security \
-	deps lint vet fmt-check staticcheck tidy-check tracked-check cover bench fuzz loadtest function-zip clean
+	deps lint vet fmt-check staticcheck tidy-check tracked-check cover bench fuzz loadtest compare soak function-zip clean
 
 all: build
 
@@ -101,6 +101,7 @@ fuzz:
 	$(GO) test ./shared/notification -run '^$$' -fuzz '^FuzzCleanText$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./functions/eventarc -run '^$$' -fuzz '^FuzzDecodePush$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./functions/eventarc -run '^$$' -fuzz '^FuzzDisplayFieldsNeverRefused$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./functions/eventarc -run '^$$' -fuzz '^FuzzFastMatchesEncodingJSON$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./shared/rediskey -run '^$$' -fuzz FuzzParseStreamID -fuzztime $(FUZZTIME)
 	$(GO) test ./stream/internal/sse -run '^$$' -fuzz FuzzAppendEvent -fuzztime $(FUZZTIME)
 	$(GO) test ./stream/internal/auth -run '^$$' -fuzz FuzzExtract -fuzztime $(FUZZTIME)
@@ -117,6 +118,16 @@ test-load: build deps
 loadtest: build deps
 	@mkdir -p artifacts
 	./scripts/loadtest.sh -conns 500 -rate 500 -duration 10s -json artifacts/loadtest.json -png artifacts/loadtest.png
+
+## compare: this project and Centrifugo v6.9.1 side by side under the same load (not
+## part of make test; docs/PERFORMANCE.md). RUNS, CONNS, RATE, DURATION, INFLIGHT
+compare: build deps
+	./scripts/compare.sh
+
+## soak: the function's receive path, 100,000 requests at 32 in flight, 1 in 20
+## clients cancelling; fails on any unanswered request (make test runs 20,000)
+soak:
+	$(GO) test ./functions -run TestSoakCancelledClients -count=1 -v -soak.requests=100000
 
 ## function-zip: the function's deployable source (what Cloud Build uploads), zipped
 ## for Terraform's first deploy (terraform/function.tf)

@@ -23,7 +23,6 @@ import (
 	pb "cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"cloud.google.com/go/pubsub/v2/pstest"
 	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
-	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/api/option"
@@ -57,8 +56,8 @@ var (
 func functionAddr(t *testing.T) string {
 	functionOnce.Do(func() {
 		os.Unsetenv("FUNCTION_TARGET")
-		err := funcframework.RegisterCloudEventFunctionContext(context.Background(), "/",
-			func(ctx context.Context, e event.Event) error { return handler.Load().Handle(ctx, e) })
+		err := funcframework.RegisterHTTPFunctionContext(context.Background(), "/",
+			func(w http.ResponseWriter, r *http.Request) { handler.Load().ServeHTTP(w, r) })
 		if err != nil {
 			t.Fatal(err)
 		}

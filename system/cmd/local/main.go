@@ -107,7 +107,9 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 	}
 	// Serve the function at "/" through the Functions Framework, as Cloud Functions does.
 	os.Unsetenv("FUNCTION_TARGET")
-	if err := funcframework.RegisterCloudEventFunctionContext(ctx, "/", h.Handle); err != nil {
+	// The HTTP entry point production registers: each request parsed in its own handler
+	// (the SDK's CloudEvent receive path can wedge with requests in flight).
+	if err := funcframework.RegisterHTTPFunctionContext(ctx, "/", h.ServeHTTP); err != nil {
 		return err
 	}
 	fnErr := make(chan error, 1)

@@ -93,7 +93,9 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	cmd.Env = append(os.Environ(), "MOZ_CRASHREPORTER_DISABLE=1", "MOZ_DISABLE_NONLOCAL_CONNECTIONS=1")
 	cmd.Stdout, cmd.Stderr = pw, pw
 	// Its own process group, so Close can kill content processes that outlive it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so Close can kill every Firefox process; and killed with
+	// the test binary if that dies first (a panic, a timeout), never left behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	err = cmd.Start()
 	_ = pw.Close() // the children hold their copies
 	if err != nil {

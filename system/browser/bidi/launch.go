@@ -92,7 +92,6 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	// startup.
 	cmd.Env = append(os.Environ(), "MOZ_CRASHREPORTER_DISABLE=1", "MOZ_DISABLE_NONLOCAL_CONNECTIONS=1")
 	cmd.Stdout, cmd.Stderr = pw, pw
-	// Its own process group, so Close can kill content processes that outlive it.
 	// Its own process group, so Close can kill every Firefox process; and killed with
 	// the test binary if that dies first (a panic, a timeout), never left behind.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

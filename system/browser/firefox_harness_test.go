@@ -293,15 +293,16 @@ func withInitScript(t *testing.T, origin, script string) string {
 		t.Fatal(err)
 	}
 	front := "http://" + ln.Addr().String()
-	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.FlushInterval = -1 // event streams pass at once
-	direct := rp.Director
-	rp.Director = func(r *http.Request) {
-		direct(r)
-		// Bodies to rewrite come uncompressed and whole, never as a 304.
-		for _, h := range []string{"Accept-Encoding", "If-None-Match", "If-Modified-Since"} {
-			r.Header.Del(h)
-		}
+	rp := &httputil.ReverseProxy{
+		FlushInterval: -1, // event streams pass at once
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Host = pr.In.Host // as the Director-based proxy did: the page's own Host
+			// Bodies to rewrite come uncompressed and whole, never as a 304.
+			for _, h := range []string{"Accept-Encoding", "If-None-Match", "If-Modified-Since"} {
+				pr.Out.Header.Del(h)
+			}
+		},
 	}
 	rp.ModifyResponse = func(res *http.Response) error {
 		ct := res.Header.Get("Content-Type")

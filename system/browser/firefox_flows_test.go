@@ -2,7 +2,6 @@ package browser
 
 import (
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -95,69 +94,8 @@ func TestFirefoxReloadWhilePublishing(t *testing.T) {
 func TestFirefoxTabsShareOneConnection(t *testing.T) {
 	sys := startLocal(t, newRedis(t))
 	device := newFirefox(t)
-	url := sys.url() + "/demo/?user=tabby"
-	tabs := []*ffTab{openFirefoxTab(t, device, url), openFirefoxTab(t, device, url), openFirefoxTab(t, device, url)}
-	for _, tb := range tabs {
-		tb.waitState(live, "tab open", func(s pageState) bool { return s.Status.State == "open" })
-	}
-	waitFor(t, live, "one stream", func() bool { return sys.activeStreams() == 1 })
-	time.Sleep(300 * time.Millisecond)
-	if n := sys.activeStreams(); n != 1 {
-		t.Fatalf("3 tabs hold %d streams on the server, want 1", n)
-	}
-
-	sys.publish("tabby", "tabs-000", "completed")
-	leader := -1
-	for i, tb := range tabs {
-		s := tb.waitState(live, "toast in every tab", func(s pageState) bool { return len(s.Toasts) == 1 })
-		if s.Status.Role == "leader" {
-			leader = i
-		}
-	}
-	if leader < 0 {
-		t.Fatal("no tab reports itself leader")
-	}
-
-	want := titlesN("tabs", 0, 31)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for _, title := range want[1:] {
-			sys.publish("tabby", title, "completed")
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
-	time.Sleep(200 * time.Millisecond)
-	closed := time.Now()
-	tabs[leader].close()
-	wg.Wait()
-	var survivors []*ffTab
-	for i, tb := range tabs {
-		if i != leader {
-			survivors = append(survivors, tb)
-		}
-	}
-	for i, tb := range survivors {
-		tb.waitState(live, "survivor caught up", func(s pageState) bool { return len(s.List) >= len(want) })
-		time.Sleep(200 * time.Millisecond)
-		s := tb.state()
-		checkList(t, "survivor "+string(rune('A'+i)), s, want)
-		if len(s.Toasts) != len(want) {
-			t.Errorf("survivor %c toasted %d of %d", 'A'+i, len(s.Toasts), len(want))
-		}
-	}
-	waitFor(t, live, "one stream after the hand-over", func() bool { return sys.activeStreams() == 1 })
-	roles := 0
-	for _, tb := range survivors {
-		if tb.state().Status.Role == "leader" {
-			roles++
-		}
-	}
-	if roles != 1 {
-		t.Errorf("%d leaders among the surviving tabs, want 1", roles)
-	}
-	t.Logf("Firefox: leader tab closed while publishing; survivors caught up %v later", time.Since(closed).Round(10*time.Millisecond))
+	took := flowTabsShareOneConnection(t, sys, func(url string) page { return openFirefoxTab(t, device, url) })
+	t.Logf("Firefox: leader tab closed while publishing; survivors caught up %v later", took.Round(10*time.Millisecond))
 }
 
 // TestTwoStudentsOneBrowser in Firefox (issue 18 #1): two students in one browser
@@ -165,41 +103,6 @@ func TestFirefoxTabsShareOneConnection(t *testing.T) {
 // their own stream; a tab whose student changes follows the new student.
 func TestFirefoxTwoStudentsOneBrowser(t *testing.T) {
 	redisAddr := newRedis(t)
-	sys := startLocal(t, redisAddr)
-	app := startApp(t, sys)
-	pub := newPublisher(t, redisAddr, 0)
 	device := newFirefox(t)
-	opts := map[string]any{"userCheckMs": 300}
-
-	alice := openFirefoxTab(t, device, app.page("alice", opts))
-	alice.waitApp(live, "alice's tab open", isOpen)
-	bob := openFirefoxTab(t, device, app.page("bob", opts))
-	bob.waitApp(live, "bob's tab open", isOpen)
-	pub.send("alice", "video_complete", "for-alice")
-	pub.send("bob", "video_complete", "for-bob")
-	alice.waitApp(live, "alice's notification", func(s appState) bool { return len(s.Toasts) >= 1 })
-	bob.waitApp(live, "bob's notification", func(s appState) bool { return len(s.Toasts) >= 1 })
-	time.Sleep(300 * time.Millisecond) // let a stray one arrive
-	checkItems(t, "alice's tab", alice.app(), []string{"for-alice"})
-	checkItems(t, "bob's tab", bob.app(), []string{"for-bob"})
-	waitFor(t, live, "one stream per student", func() bool { return sys.activeStreams() == 2 })
-
-	third := openFirefoxTab(t, device, app.page("alice", opts))
-	third.waitApp(live, "third tab open", isOpen)
-	third.eval(`app.auth.user = "bob"`, nil)
-	third.waitApp(live, "third tab shows bob's list", func(s appState) bool {
-		return s.SetItems >= 2 && isOpen(s) && hasTitles("for-bob")(s)
-	})
-	pub.send("alice", "video_complete", "alice-2")
-	pub.send("bob", "video_complete", "bob-2")
-	third.waitApp(live, "bob-2 in the third tab", hasTitles("bob-2"))
-	bob.waitApp(live, "bob-2 in bob's tab", hasTitles("bob-2"))
-	alice.waitApp(live, "alice-2 in alice's tab", hasTitles("alice-2"))
-	time.Sleep(300 * time.Millisecond)
-	checkItems(t, "third tab (now bob)", third.app(), []string{"for-bob", "bob-2"})
-	checkItems(t, "alice's tab", alice.app(), []string{"for-alice", "alice-2"})
-	checkItems(t, "bob's tab", bob.app(), []string{"for-bob", "bob-2"})
-	if n := sys.activeStreams(); n != 2 {
-		t.Errorf("%d streams for two students in three tabs, want 2", n)
-	}
+	flowTwoStudentsOneBrowser(t, redisAddr, startLocal(t, redisAddr), func(url string) page { return openFirefoxTab(t, device, url) })
 }

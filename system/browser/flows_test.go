@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -125,69 +124,7 @@ func TestReloadWhilePublishing(t *testing.T) {
 func TestTabsShareOneConnection(t *testing.T) {
 	sys := startLocal(t, newRedis(t))
 	browser := newBrowser(t)
-	url := sys.url() + "/demo/?user=tabby"
-	tabs := []*tab{openTab(t, browser, url), openTab(t, browser, url), openTab(t, browser, url)}
-	for i, tb := range tabs {
-		tb.waitState(live, "tab open", func(s pageState) bool { return s.Status.State == "open" })
-		_ = i
-	}
-	waitFor(t, live, "one stream", func() bool { return sys.activeStreams() == 1 })
-	time.Sleep(300 * time.Millisecond)
-	if n := sys.activeStreams(); n != 1 {
-		t.Fatalf("3 tabs hold %d streams on the server, want 1", n)
-	}
-
-	sys.publish("tabby", "tabs-000", "completed")
-	leader := -1
-	for i, tb := range tabs {
-		s := tb.waitState(live, "toast in every tab", func(s pageState) bool { return len(s.Toasts) == 1 })
-		if s.Status.Role == "leader" {
-			leader = i
-		}
-	}
-	if leader < 0 {
-		t.Fatal("no tab reports itself leader")
-	}
-
-	// Close the leader while publishing; the survivors must see everything once.
-	want := titlesN("tabs", 0, 31)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for _, title := range want[1:] {
-			sys.publish("tabby", title, "completed")
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
-	time.Sleep(200 * time.Millisecond)
-	tabs[leader].close()
-	wg.Wait()
-	var survivors []*tab
-	for i, tb := range tabs {
-		if i != leader {
-			survivors = append(survivors, tb)
-		}
-	}
-	for i, tb := range survivors {
-		s := tb.waitState(live, "survivor caught up", func(s pageState) bool { return len(s.List) >= len(want) })
-		time.Sleep(200 * time.Millisecond)
-		s = tb.state()
-		checkList(t, "survivor "+string(rune('A'+i)), s, want)
-		if len(s.Toasts) != len(want) {
-			t.Errorf("survivor %c toasted %d of %d", 'A'+i, len(s.Toasts), len(want))
-		}
-	}
-	waitFor(t, live, "one stream after the hand-over", func() bool { return sys.activeStreams() == 1 })
-	roles := 0
-	for _, tb := range survivors {
-		if tb.state().Status.Role == "leader" {
-			roles++
-		}
-	}
-	if roles != 1 {
-		t.Errorf("%d leaders among the surviving tabs, want 1", roles)
-	}
+	flowTabsShareOneConnection(t, sys, func(url string) page { return openTab(t, browser, url) })
 }
 
 // Test 4: the stream server restarts; the page reconnects and catches up on what was

@@ -10,44 +10,8 @@ import (
 // stream; a tab whose student changes follows the new student.
 func TestTwoStudentsOneBrowser(t *testing.T) {
 	redisAddr := newRedis(t)
-	sys := startLocal(t, redisAddr)
-	app := startApp(t, sys)
-	pub := newPublisher(t, redisAddr, 0)
 	browser := newBrowser(t)
-	opts := map[string]any{"userCheckMs": 300}
-
-	alice := openTab(t, browser, app.page("alice", opts))
-	alice.waitApp(live, "alice's tab open", isOpen)
-	bob := openTab(t, browser, app.page("bob", opts))
-	bob.waitApp(live, "bob's tab open", isOpen)
-	pub.send("alice", "video_complete", "for-alice")
-	pub.send("bob", "video_complete", "for-bob")
-	alice.waitApp(live, "alice's notification", func(s appState) bool { return len(s.Toasts) >= 1 })
-	bob.waitApp(live, "bob's notification", func(s appState) bool { return len(s.Toasts) >= 1 })
-	time.Sleep(300 * time.Millisecond) // let a stray one arrive
-	checkItems(t, "alice's tab", alice.app(), []string{"for-alice"})
-	checkItems(t, "bob's tab", bob.app(), []string{"for-bob"})
-	waitFor(t, live, "one stream per student", func() bool { return sys.activeStreams() == 2 })
-
-	// A third tab signed in as alice; then bob signs in there (getToken now returns bob's).
-	third := openTab(t, browser, app.page("alice", opts))
-	third.waitApp(live, "third tab open", isOpen)
-	evalJS[any](third, `app.auth.user = "bob"`)
-	third.waitApp(live, "third tab shows bob's list", func(s appState) bool {
-		return s.SetItems >= 2 && isOpen(s) && hasTitles("for-bob")(s)
-	})
-	pub.send("alice", "video_complete", "alice-2")
-	pub.send("bob", "video_complete", "bob-2")
-	third.waitApp(live, "bob-2 in the third tab", hasTitles("bob-2"))
-	bob.waitApp(live, "bob-2 in bob's tab", hasTitles("bob-2"))
-	alice.waitApp(live, "alice-2 in alice's tab", hasTitles("alice-2"))
-	time.Sleep(300 * time.Millisecond)
-	checkItems(t, "third tab (now bob)", third.app(), []string{"for-bob", "bob-2"})
-	checkItems(t, "alice's tab", alice.app(), []string{"for-alice", "alice-2"})
-	checkItems(t, "bob's tab", bob.app(), []string{"for-bob", "bob-2"})
-	if n := sys.activeStreams(); n != 2 {
-		t.Errorf("%d streams for two students in three tabs, want 2", n)
-	}
+	flowTwoStudentsOneBrowser(t, redisAddr, startLocal(t, redisAddr), func(url string) page { return openTab(t, browser, url) })
 }
 
 // Issue 18, smaller: the resume key follows the configured user claim. Two students

@@ -13,12 +13,16 @@ type page interface {
 	waitState(timeout time.Duration, what string, cond func(pageState) bool) pageState
 	app() appState
 	waitApp(timeout time.Duration, what string, cond func(appState) bool) appState
-	run(js string) // evaluates js for its effect
+	run(js string)               // evaluates js for its effect
+	evalString(js string) string // evaluates js to a string
 	close()
 }
 
 func (tb *tab) run(js string)   { evalJS[any](tb, js) }
 func (ft *ffTab) run(js string) { ft.eval(js, nil) }
+
+func (tb *tab) evalString(js string) string   { return evalJS[string](tb, js) }
+func (ft *ffTab) evalString(js string) string { return ffEval[string](ft, js) }
 
 // flowTabsShareOneConnection: three tabs of one student hold one stream; when the
 // leader closes while notifications are published, the survivors show everything once

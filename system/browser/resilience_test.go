@@ -176,15 +176,21 @@ func TestOpaqueIDsAndNewTypes(t *testing.T) {
 // requests in flight are aborted, and a StrictMode mount/unmount/mount leaves one
 // working connection and one history.
 func TestCloseIsClean(t *testing.T) {
+	flowCloseIsClean(t, func(t *testing.T, url string) page { return openTab(t, newBrowser(t), url) })
+}
+
+// flowCloseIsClean is TestCloseIsClean for either browser: open gives each subtest a
+// tab in a fresh browser (or Firefox user context).
+func flowCloseIsClean(t *testing.T, open func(t *testing.T, url string) page) {
 	t.Run("leader", func(t *testing.T) {
 		redisAddr := newRedis(t)
 		sys := startLocal(t, redisAddr)
 		app := startApp(t, sys)
 		pub := newPublisher(t, redisAddr, 0)
-		page := openTab(t, newBrowser(t), app.page("cleo", nil))
+		page := open(t, app.page("cleo", nil))
 		page.waitApp(live, "open", isOpen)
 		waitFor(t, live, "one stream", func() bool { return sys.activeStreams() == 1 })
-		if res := evalJS[string](page, `(() => { try { handles[0].close(); return "ok"; } catch (e) { return String(e); } })()`); res != "ok" {
+		if res := page.evalString(`(() => { try { handles[0].close(); return "ok"; } catch (e) { return String(e); } })()`); res != "ok" {
 			t.Errorf("close() threw: %s", res)
 		}
 		before := page.app()
@@ -220,9 +226,9 @@ func TestCloseIsClean(t *testing.T) {
 				return false
 			}
 		})
-		page := openTab(t, newBrowser(t), app.page("carl", nil))
+		page := open(t, app.page("carl", nil))
 		waitFor(t, live, "the history request", func() bool { return seen.Load() == 1 })
-		evalJS[any](page, `handles[0].close()`)
+		page.run(`handles[0].close()`)
 		time.Sleep(2 * time.Second)
 		s := page.app()
 		if aborted.Load() != 1 {
@@ -256,7 +262,7 @@ func TestCloseIsClean(t *testing.T) {
 			mu.Unlock()
 			return false
 		})
-		page := openTab(t, newBrowser(t), app.page("stella", map[string]any{"strict": true}))
+		page := open(t, app.page("stella", map[string]any{"strict": true}))
 		page.waitApp(live, "open", isOpen)
 		pub.send("stella", "video_complete", "strict-0")
 		s := page.waitApp(live, "toast", func(s appState) bool { return len(s.Toasts) >= 1 })

@@ -1,12 +1,8 @@
 package browser
 
 import (
-	"context"
-	"io"
 	"net/http"
-	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -120,73 +116,7 @@ func TestFirefoxAuthFailuresStop(t *testing.T) {
 // and drops them at once, the client backs off exponentially from the retry: hint; a
 // stream that stayed up for stableMs resets the attempt counter.
 func TestFirefoxReconnectBackoff(t *testing.T) {
-	sys := startLocal(t, newRedis(t))
-	app := startApp(t, sys)
-	var flapping atomic.Bool
-	flapping.Store(true)
-	var mu sync.Mutex
-	var cancels []context.CancelFunc
-	app.setHook(func(w http.ResponseWriter, r *http.Request) bool {
-		if !strings.HasSuffix(r.URL.Path, "/stream") {
-			return false
-		}
-		if flapping.Load() {
-			w.Header().Set("Content-Type", "text/event-stream")
-			w.WriteHeader(http.StatusOK)
-			io.WriteString(w, "retry: 1000\n\n: ok\n\n")
-			w.(http.Flusher).Flush()
-			return true // and the stream ends
-		}
-		ctx, cancel := context.WithCancel(r.Context())
-		mu.Lock()
-		cancels = append(cancels, cancel)
-		mu.Unlock()
-		app.streamThrough(w, r.WithContext(ctx), nil)
-		return true
-	})
-	page := openFirefoxTab(t, newFirefox(t), app.page("flo", map[string]any{"stableMs": 1500}))
-	waitFor(t, live, "the first stream request", func() bool { return len(app.requests("/stream", time.Time{})) > 0 })
-	start := app.requests("/stream", time.Time{})[0].At
-	time.Sleep(6*time.Second - time.Since(start))
-	reqs := app.requests("/stream", time.Time{})
-	var gaps []string
-	for i := 1; i < len(reqs); i++ {
-		gaps = append(gaps, reqs[i].At.Sub(reqs[i-1].At).Round(time.Millisecond).String())
-	}
-	t.Logf("Firefox: flapping server, retry: 1000: %d stream requests in 6 s, gaps %v", len(reqs), gaps)
-	if len(reqs) > 8 {
-		t.Errorf("%d stream requests in 6 s from one tab against a flapping server, want at most 8", len(reqs))
-	}
-	s := page.app()
-	var attempts []int
-	for _, st := range s.Raw {
-		if st.State != "reconnecting" {
-			continue
-		}
-		attempts = append(attempts, st.Attempt)
-		if limit := 1000 << st.Attempt; st.DelayMs >= limit {
-			t.Errorf("attempt %d waited %d ms, beyond the window of %d ms (retry: 1000, doubling)", st.Attempt, st.DelayMs, limit)
-		}
-	}
-	if len(attempts) < 2 || !slices.IsSorted(attempts) || attempts[0] != 0 || attempts[len(attempts)-1] != len(attempts)-1 {
-		t.Errorf("reconnect attempts %v: want 0, 1, 2, … (never reset by a stream that dies at once)", attempts)
-	}
-
-	flapping.Store(false)
-	page.eval(`handles[0].reconnect()`, nil)
-	page.waitApp(live, "open on the healthy server", isOpen)
-	time.Sleep(2 * time.Second)
-	n := len(page.app().Raw)
-	mu.Lock()
-	for _, c := range cancels {
-		c()
-	}
-	mu.Unlock()
-	s = page.waitApp(live, "reconnecting after the drop", func(s appState) bool { return len(s.Raw) > n })
-	if st := s.Raw[n]; st.State != "reconnecting" || st.Attempt != 0 || st.DelayMs >= 200 {
-		t.Errorf("after a stable stream dropped: %+v, want reconnecting, attempt 0, within 200 ms", st)
-	}
-	page.waitApp(live, "open again", isOpen)
+	flowReconnectBackoff(t, func(t *testing.T, url string) page { return openFirefoxTab(t, newFirefox(t), url) }, "Firefox")
 }
 
 // TestResetWithLiveNotificationsAndFollower in Firefox (issue 18 #4): live

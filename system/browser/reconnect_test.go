@@ -19,6 +19,11 @@ import (
 // exponential backoff from its retry: hint, not a retry every few hundred ms; the
 // attempt counter resets only after a stream stayed up for stableMs.
 func TestReconnectBackoff(t *testing.T) {
+	flowReconnectBackoff(t, func(t *testing.T, url string) page { return openTab(t, newBrowser(t), url) }, "Chromium")
+}
+
+// flowReconnectBackoff is TestReconnectBackoff for either browser.
+func flowReconnectBackoff(t *testing.T, open func(t *testing.T, url string) page, browserName string) {
 	sys := startLocal(t, newRedis(t))
 	app := startApp(t, sys)
 	var flapping atomic.Bool
@@ -43,7 +48,7 @@ func TestReconnectBackoff(t *testing.T) {
 		app.streamThrough(w, r.WithContext(ctx), nil)
 		return true
 	})
-	page := openTab(t, newBrowser(t), app.page("flo", map[string]any{"stableMs": 1500}))
+	page := open(t, app.page("flo", map[string]any{"stableMs": 1500}))
 	waitFor(t, live, "the first stream request", func() bool { return len(app.requests("/stream", time.Time{})) > 0 })
 	start := app.requests("/stream", time.Time{})[0].At
 	time.Sleep(6*time.Second - time.Since(start))
@@ -52,7 +57,7 @@ func TestReconnectBackoff(t *testing.T) {
 	for i := 1; i < len(reqs); i++ {
 		gaps = append(gaps, reqs[i].At.Sub(reqs[i-1].At).Round(time.Millisecond).String())
 	}
-	t.Logf("flapping server, retry: 1000: %d stream requests in 6 s, gaps %v", len(reqs), gaps)
+	t.Logf("%s: flapping server, retry: 1000: %d stream requests in 6 s, gaps %v", browserName, len(reqs), gaps)
 	if len(reqs) > 8 {
 		t.Errorf("%d stream requests in 6 s from one tab against a flapping server, want at most 8", len(reqs))
 	}
@@ -74,7 +79,7 @@ func TestReconnectBackoff(t *testing.T) {
 	// A stream that stays up for stableMs resets the counter: the next drop is met
 	// with the first, short window again (the real server's hint, 200 ms).
 	flapping.Store(false)
-	evalJS[any](page, `handles[0].reconnect()`)
+	page.run(`handles[0].reconnect()`)
 	page.waitApp(live, "open on the healthy server", isOpen)
 	time.Sleep(2 * time.Second)
 	n := len(page.app().Raw)

@@ -1,7 +1,6 @@
 package browser
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -14,20 +13,27 @@ import (
 // arrived into a log capped at held, so the log lost the position and one notification
 // after it ("expired"). The held ones are still there. Reopening the app resets.
 type resetSetup struct {
-	sys     *local
-	app     *appServer
-	pub     *publisher // a normal log cap, for live notifications afterwards
-	browser context.Context
-	user    string
-	held    []string // the titles the log still holds, oldest first
+	sys  *local
+	app  *appServer
+	pub  *publisher            // a normal log cap, for live notifications afterwards
+	open func(url string) page // a tab in the browser (or Firefox user context) the test runs in
+	user string
+	held []string // the titles the log still holds, oldest first
 }
 
 func newResetSetup(t *testing.T, user string, held int) *resetSetup {
 	t.Helper()
+	browser := newBrowser(t)
+	return newResetSetupIn(t, user, held, func(url string) page { return openTab(t, browser, url) })
+}
+
+// newResetSetupIn is newResetSetup in the browser open opens tabs in.
+func newResetSetupIn(t *testing.T, user string, held int, open func(url string) page) *resetSetup {
+	t.Helper()
 	redisAddr := newRedis(t)
-	r := &resetSetup{sys: startLocal(t, redisAddr), pub: newPublisher(t, redisAddr, 0), browser: newBrowser(t), user: user}
+	r := &resetSetup{sys: startLocal(t, redisAddr), pub: newPublisher(t, redisAddr, 0), open: open, user: user}
 	r.app = startApp(t, r.sys)
-	first := openTab(t, r.browser, r.app.page(user, nil))
+	first := r.open(r.app.page(user, nil))
 	first.waitApp(live, "first visit open", isOpen)
 	r.pub.jobs(user, []string{"seen-0", "seen-1"})
 	first.waitApp(live, "first visit notifications", func(s appState) bool { return len(s.Toasts) == 2 })
@@ -65,9 +71,12 @@ func (r *resetSetup) resetsSeen() func() int64 {
 // position is listed once and toasted once — not handed to onHistory/onReset and to
 // onNotification both.
 func TestResetDeliversEachOnce(t *testing.T) {
-	r := newResetSetup(t, "rita", 5)
+	flowResetDeliversEachOnce(t, newResetSetup(t, "rita", 5))
+}
+
+func flowResetDeliversEachOnce(t *testing.T, r *resetSetup) {
 	resets := r.resetsSeen()
-	page := openTab(t, r.browser, r.app.page(r.user, nil))
+	page := r.open(r.app.page(r.user, nil))
 	page.waitApp(live, "missed notifications", hasTitles(r.held...))
 	time.Sleep(500 * time.Millisecond) // let a duplicate arrive
 	s := page.app()
@@ -101,7 +110,7 @@ func TestResetHistoryFailureLosesNothing(t *testing.T) {
 		return false
 	})
 	resets := r.resetsSeen()
-	page := openTab(t, r.browser, r.app.page(r.user, nil))
+	page := r.open(r.app.page(r.user, nil))
 	page.waitApp(live, "missed notifications despite failed history fetches", hasTitles(r.held...))
 	time.Sleep(500 * time.Millisecond) // let a duplicate arrive
 	s := page.app()
@@ -118,7 +127,10 @@ func TestResetHistoryFailureLosesNothing(t *testing.T) {
 // Issue 18 #4: live notifications arriving while the client refetches after a reset do
 // not make it drop the gap, and a follower tab receives the recovered notifications too.
 func TestResetWithLiveNotificationsAndFollower(t *testing.T) {
-	r := newResetSetup(t, "rosa", 5)
+	flowResetWithLiveNotificationsAndFollower(t, newResetSetup(t, "rosa", 5))
+}
+
+func flowResetWithLiveNotificationsAndFollower(t *testing.T, r *resetSetup) {
 	live3 := titlesN("live", 0, 3)
 	var streamed atomic.Bool
 	var once atomic.Bool
@@ -135,18 +147,18 @@ func TestResetWithLiveNotificationsAndFollower(t *testing.T) {
 		return false
 	})
 	resets := r.resetsSeen()
-	leader := openTab(t, r.browser, r.app.page(r.user, nil))
+	leader := r.open(r.app.page(r.user, nil))
 	waitFor(t, live, "the leader's stream", func() bool { return streamed.Load() })
-	follower := openTab(t, r.browser, r.app.page(r.user, nil))
+	follower := r.open(r.app.page(r.user, nil))
 	want := append(append([]string{}, r.held...), live3...)
-	for _, tb := range []*tab{leader, follower} {
+	for _, tb := range []page{leader, follower} {
 		tb.waitApp(2*live, "every notification", hasTitles(want...))
 	}
 	time.Sleep(500 * time.Millisecond)
 	if resets() == 0 || !once.Load() {
 		t.Fatal("no reset, or nothing published during the refetch: the test did not exercise it")
 	}
-	for i, tb := range []*tab{leader, follower} {
+	for i, tb := range []page{leader, follower} {
 		who := []string{"leader", "follower"}[i]
 		s := tb.app()
 		checkItems(t, who, s, want)
@@ -165,7 +177,7 @@ func TestResetWithLiveNotificationsAndFollower(t *testing.T) {
 func TestResetRecoveryPages(t *testing.T) {
 	r := newResetSetup(t, "paula", 300)
 	resets := r.resetsSeen()
-	page := openTab(t, r.browser, r.app.page(r.user, nil))
+	page := r.open(r.app.page(r.user, nil))
 	page.waitApp(2*live, "300 missed notifications", func(s appState) bool { return len(s.Items) >= len(r.held) })
 	time.Sleep(500 * time.Millisecond)
 	s := page.app()

@@ -347,6 +347,12 @@ func TestAuthFailuresStop(t *testing.T) {
 // Issue 18 #12: a half-open connection (nothing arrives, not even the server's pings)
 // is noticed after a few heartbeats and replaced.
 func TestHalfOpenStreamNoticed(t *testing.T) {
+	browser := newBrowser(t)
+	flowHalfOpenStreamNoticed(t, func(url string) page { return openTab(t, browser, url) }, "Chromium")
+}
+
+// flowHalfOpenStreamNoticed is TestHalfOpenStreamNoticed in either browser.
+func flowHalfOpenStreamNoticed(t *testing.T, open func(url string) page, browserName string) {
 	redisAddr := newRedis(t)
 	sys := startLocal(t, redisAddr, "HEARTBEAT_INTERVAL=300ms")
 	app := startApp(t, sys)
@@ -366,7 +372,7 @@ func TestHalfOpenStreamNoticed(t *testing.T) {
 		})
 		return true
 	})
-	page := openTab(t, newBrowser(t), app.page("hana", nil))
+	page := open(app.page("hana", nil))
 	page.waitApp(live, "open", isOpen)
 	time.Sleep(1500 * time.Millisecond) // a few pings: the client learns the heartbeat
 	frozen.Store(true)
@@ -374,7 +380,7 @@ func TestHalfOpenStreamNoticed(t *testing.T) {
 	frozenAt := time.Now()
 	pub.send("hana", "video_complete", "after-freeze")
 	s := page.waitApp(live, "the notification over a new stream", func(s appState) bool { return len(s.Toasts) == 1 })
-	t.Logf("silent stream replaced and notification shown %v after the freeze", time.Since(frozenAt).Round(10*time.Millisecond))
+	t.Logf("%s: silent stream replaced and notification shown %v after the freeze", browserName, time.Since(frozenAt).Round(10*time.Millisecond))
 	noticed := false
 	for _, st := range s.Statuses {
 		noticed = noticed || st.Reason == "heartbeat-timeout"

@@ -90,7 +90,7 @@ func (m *Memory) Publish(_ context.Context, userID, messageID string, n notifica
 	m.lastID = id
 
 	l := m.log(userID, now)
-	env, err := notification.ParseEnvelope(notification.WithID(id.String(), body))
+	env, err := notification.ParseEnvelope(notification.WithID(ItemID(userID, id), body))
 	if err != nil {
 		return "", false, err
 	}
@@ -98,12 +98,12 @@ func (m *Memory) Publish(_ context.Context, userID, messageID string, n notifica
 	l.state.Exists, l.state.LastGenerated = true, id
 	l.expires = now.Add(m.limits.Retention)
 	m.trim(l, now)
-	m.seen[key] = seenMark{id: id.String(), expires: now.Add(m.limits.DedupeTTL)}
+	m.seen[key] = seenMark{id: env.ID, expires: now.Add(m.limits.DedupeTTL)}
 
 	if m.subs[userID] && m.sink != nil {
 		m.sink.Deliver(userID, env)
 	}
-	return id.String(), false, nil
+	return env.ID, false, nil
 }
 
 // log returns userID's live log, creating it (or replacing an expired one).

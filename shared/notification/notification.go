@@ -22,15 +22,36 @@ const (
 
 // Notification is what a user receives. ID is its position in the user's log, assigned
 // when it is stored; it is empty before that.
+//
+// Job notifications (video_complete, video_failed) carry request_id, video_url and error;
+// notifications from other services (DESIGN.md "Input: notifications from any
+// service") carry severity, body (Text), link and, optionally, expires_at.
 type Notification struct {
 	ID        string    `json:"id,omitempty"`
 	Type      Type      `json:"type"`
-	RequestID string    `json:"request_id"`
+	Severity  Severity  `json:"severity,omitempty"`
+	RequestID string    `json:"request_id,omitempty"`
 	VideoURL  string    `json:"video_url,omitempty"`
 	Title     string    `json:"title,omitempty"`
+	Text      string    `json:"body,omitempty"` // the "body" of an announcement
+	Link      string    `json:"link,omitempty"`
 	Error     string    `json:"error,omitempty"`
 	CreatedAt Timestamp `json:"created_at"`
+	// ExpiresAt, when set, is when the notification stops being sent, replayed or
+	// listed.
+	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
 }
+
+// Severity grades a notification from another service; the client styles by it.
+type Severity string
+
+// The severities (DESIGN.md); an announcement without one is SeverityInfo.
+const (
+	SeverityInfo    Severity = "info"
+	SeveritySuccess Severity = "success"
+	SeverityWarning Severity = "warning"
+	SeverityError   Severity = "error"
+)
 
 // Timestamp is a UTC time that encodes with millisecond precision, as browsers' Date
 // parses it and as the SSE contract shows.
@@ -110,6 +131,13 @@ type Envelope struct {
 	Data []byte
 	// CreatedAt is when the function created the notification, for latency metrics.
 	CreatedAt time.Time
+	// ExpiresAt, when not zero, is when the notification stops being delivered or listed.
+	ExpiresAt time.Time
+}
+
+// Expired reports whether e must no longer be sent or listed at now.
+func (e Envelope) Expired(now time.Time) bool {
+	return !e.ExpiresAt.IsZero() && !now.Before(e.ExpiresAt)
 }
 
 // ParseEnvelope reads the JSON of a stored notification (as WithID makes it).
@@ -121,5 +149,9 @@ func ParseEnvelope(data []byte) (Envelope, error) {
 	if n.ID == "" || n.Type == "" {
 		return Envelope{}, fmt.Errorf("parse stored notification: missing id or type")
 	}
-	return Envelope{ID: n.ID, Type: n.Type, Data: data, CreatedAt: n.CreatedAt.Time}, nil
+	e := Envelope{ID: n.ID, Type: n.Type, Data: data, CreatedAt: n.CreatedAt.Time}
+	if n.ExpiresAt != nil {
+		e.ExpiresAt = n.ExpiresAt.Time
+	}
+	return e, nil
 }

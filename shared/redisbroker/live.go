@@ -12,7 +12,6 @@ import (
 
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/notification"
-	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
 // Reconnect backoff bounds: the first retry after a loss comes quickly, repeated
@@ -153,7 +152,12 @@ func (b *Broker) deliver(sink broker.Sink, m *redis.Message) {
 	}
 	env, err := notification.ParseEnvelope([]byte(m.Payload))
 	if err == nil {
-		_, err = rediskey.ParseStreamID(env.ID)
+		var source string
+		var own bool
+		source, _, own, err = broker.SplitItemID(env.ID)
+		if err == nil && (own != broker.IsUserSource(user) || !own && source != user) {
+			err = fmt.Errorf("id %q is not an id of %s", env.ID, user)
+		}
 	}
 	if err != nil {
 		b.opts.Log.Error("dropping malformed live notification", "channel", m.Channel, "error", err.Error())

@@ -41,7 +41,7 @@ func (b *Broker) After(ctx context.Context, userID, id string, limit int) ([]not
 	if _, err := broker.CheckResume(id, st); err != nil {
 		return nil, err
 	}
-	return envelopes(rng.Val())
+	return envelopes(userID, rng.Val())
 }
 
 // Range returns up to limit notifications of userID's log strictly after id (a valid
@@ -55,7 +55,7 @@ func (b *Broker) Range(ctx context.Context, userID, id string, limit int) ([]not
 	if err != nil {
 		return nil, fmt.Errorf("xrange %s: %w", key, err)
 	}
-	return envelopes(msgs)
+	return envelopes(userID, msgs)
 }
 
 // Latest returns the newest limit notifications of userID's log, oldest first.
@@ -68,7 +68,7 @@ func (b *Broker) Latest(ctx context.Context, userID string, limit int) ([]notifi
 	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
 		msgs[i], msgs[j] = msgs[j], msgs[i]
 	}
-	return envelopes(msgs)
+	return envelopes(userID, msgs)
 }
 
 func logState(info *redis.XInfoStreamCmd) (broker.LogState, error) {
@@ -96,11 +96,13 @@ func isNoSuchKey(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "no such key")
 }
 
-func envelopes(msgs []redis.XMessage) ([]notification.Envelope, error) {
+// envelopes parses the entries of source's log.
+func envelopes(source string, msgs []redis.XMessage) ([]notification.Envelope, error) {
+	prefix := broker.ItemPrefix(source)
 	out := make([]notification.Envelope, 0, len(msgs))
 	for _, m := range msgs {
 		body, _ := m.Values["n"].(string)
-		e, err := notification.ParseEnvelope(notification.WithID(m.ID, []byte(body)))
+		e, err := notification.ParseEnvelope(notification.WithID(prefix+m.ID, []byte(body)))
 		if err != nil {
 			return nil, fmt.Errorf("log entry %s: %w", m.ID, err)
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/notification"
 	"github.com/vividly-edu/notifications/shared/rediskey"
@@ -25,7 +26,8 @@ import (
 // log's (PEXPIRE of a key that does not exist does nothing).
 //
 // KEYS: 1 dedupe marker, 2 log, 3 read ids, 4 read up to. ARGV: 1 body (JSON object
-// without id), 2 max length, 3 retention ms, 4 dedupe TTL ms, 5 channel.
+// without id), 2 max length, 3 retention ms, 4 dedupe TTL ms, 5 channel, 6 what the
+// notification's id starts with (broker.ItemPrefix: empty for a user's own log).
 // Returns {1, first id} for a duplicate, {0, new id} otherwise.
 var publishScript = redis.NewScript(`#!lua
 local seen = redis.call('GET', KEYS[1])
@@ -50,13 +52,14 @@ redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
 redis.call('PEXPIRE', KEYS[4], ARGV[3])
 redis.call('SET', KEYS[1], id, 'PX', ARGV[4])
-redis.call('PUBLISH', ARGV[5], '{"id":"' .. id .. '",' .. string.sub(ARGV[1], 2))
+redis.call('PUBLISH', ARGV[5], '{"id":"' .. ARGV[6] .. id .. '",' .. string.sub(ARGV[1], 2))
 return {0, id}
 `)
 
-// Publish stores n in userID's log and publishes it, unless messageID was already
-// stored. It returns the notification's ID (the first one's, for a duplicate). An
-// error means nothing was stored: the caller may retry.
+// Publish stores n in userID's log (any source: a user's, a group's, Everyone's) and
+// publishes it, unless messageID was already stored there. It returns the
+// notification's ID (the first one's, for a duplicate). An error means nothing was
+// stored: the caller may retry.
 func (b *Broker) Publish(ctx context.Context, userID, messageID string, n notification.Notification) (string, bool, error) {
 	body, err := n.Body()
 	if err != nil {
@@ -65,6 +68,7 @@ func (b *Broker) Publish(ctx context.Context, userID, messageID string, n notifi
 	res, err := publishScript.Run(ctx, b.rdb,
 		[]string{b.names.Seen(userID, messageID), b.names.Log(userID), b.names.ReadIDs(userID), b.names.ReadUpTo(userID)},
 		body, b.limits.MaxLen, b.limits.Retention.Milliseconds(), b.limits.DedupeTTL.Milliseconds(), b.names.Channel(userID),
+		broker.ItemPrefix(userID),
 	).Slice()
 	if err != nil {
 		return "", false, fmt.Errorf("publish script for %s: %w", b.names.Log(userID), err)
@@ -74,7 +78,8 @@ func (b *Broker) Publish(ctx context.Context, userID, messageID string, n notifi
 	}
 	dup, _ := res[0].(int64)
 	id, _ := res[1].(string)
-	if dup == 0 && b.opts.EnqueuePush {
+	id = broker.ItemPrefix(userID) + id
+	if dup == 0 && b.opts.EnqueuePush && broker.IsUserSource(userID) {
 		// Not inside the script: the queue is one key for all users, in another
 		// cluster slot than the user's keys. A failure here loses only the push (the
 		// notification is stored, and a retry would be deduplicated), so it is

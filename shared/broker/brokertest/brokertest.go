@@ -32,6 +32,7 @@ var clauses = []struct {
 	{"cancelled subscribe returns and a later one works", cancelledSubscribe},
 	{"run returns nil when its context ends", runEndsWithContext},
 	{"ready", readyWhenRunning},
+	{"group and broadcast logs are separate logs", sourcesAreSeparateLogs},
 }
 
 // Run runs every clause of the contract against brokers made by newBroker.

@@ -13,7 +13,8 @@ import (
 // runtime and process metrics (callers may register more on it).
 func Build(cfg Config, d Deps, log *slog.Logger) (*Server, *prometheus.Registry, error) {
 	v, err := auth.NewVerifier(auth.Options{Secret: []byte(cfg.JWTSecret), JWKS: d.JWKS, Issuer: cfg.JWTIssuer,
-		Audience: cfg.JWTAudience, UserClaim: cfg.JWTUserClaim})
+		Audience: cfg.JWTAudience, UserClaim: cfg.JWTUserClaim,
+		GroupsClaim: cfg.JWTGroupsClaim})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -23,6 +23,8 @@ type Config struct {
 	JWTIssuer    string        `env:"JWT_ISSUER"`
 	JWTAudience  string        `env:"JWT_AUDIENCE"`
 	JWTUserClaim string        `env:"JWT_USER_CLAIM, default=sub"`
+	// JWTGroupsClaim names the token claim listing the user's groups.
+	JWTGroupsClaim string `env:"JWT_GROUPS_CLAIM, default=groups"`
 	// JWTJWKSURL enables RS256/ES256 tokens with keys from this JWKS.
 	JWTJWKSURL string `env:"JWT_JWKS_URL"`
 	// AuthCookie names an HttpOnly cookie holding the backend's JWT, for same-site

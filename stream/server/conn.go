@@ -11,9 +11,8 @@ import (
 
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/logging"
-	"github.com/vividly-edu/notifications/shared/notification"
-	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/stream/internal/auth"
+	"github.com/vividly-edu/notifications/stream/internal/cursor"
 	"github.com/vividly-edu/notifications/stream/internal/hub"
 	"github.com/vividly-edu/notifications/stream/internal/sse"
 )
@@ -45,18 +44,19 @@ type conn struct {
 	serving    bool          // counted in metrics.Active and logged as opened
 
 	// Where the stream stands.
-	from    string                  // the resume point
-	fresh   bool                    // no last id from the client
-	page    []notification.Envelope // the first replay page, read before the headers
-	reset   *broker.ResetError      // instead of page: the resume point cannot be used
-	last    rediskey.StreamID       // newest id sent (or resumed from); live ids up to it are skipped
+	from    string        // the resume point, as the client sent it
+	fresh   bool          // no last id from the client
+	sources []string      // the logs this stream reads (streamSources)
+	pos     cursor.Cursor // the newest position sent (or resumed from) of each; live ids up to it are skipped
+	backlog *backlog      // the replay, its first pages read before the headers
+	reset   *sourceReset  // the resume point cannot be used (the whole of it when malformed)
 	sent    int
 	started time.Time
 	closed  string // why the stream ended, for the log
 
 	// Read state and preferences (read.go).
 	prefs     broker.Prefs // the user's preferences: muted types are skipped
-	idOwed    bool         // last is a skipped notification's id the client was not sent yet
+	idOwed    bool         // pos moved past a skipped notification and the client was not told yet
 	unflushed bool         // frames are queued that no notification count covers (read events, ids)
 
 	once sync.Once
@@ -119,28 +119,30 @@ func (c *conn) acquirePresence(w http.ResponseWriter) bool {
 // in that order, so nothing published meanwhile falls between replay and live.
 func (c *conn) subscribe(w http.ResponseWriter, r *http.Request) bool {
 	s := c.s
-	// Where to resume: the client's last id, or — for a fresh stream — the log's newest
-	// id read before subscribing, so a resync can replay what was published since.
 	c.from = r.Header.Get("Last-Event-ID")
 	if c.from == "" {
 		c.from = r.URL.Query().Get("last_event_id")
 	}
 	c.fresh = c.from == ""
-	if c.fresh {
-		latest, err := s.broker.Latest(c.ctx, c.user, 1)
-		if err != nil {
-			s.unavailable(c.ctx, w, c.user, "read log", err)
-			return false
-		}
-		c.from = "0-0"
-		if len(latest) == 1 {
-			c.from = latest[0].ID
+	c.sources = streamSources(c.id)
+	given, malformed := cursor.Cursor{}, false
+	if !c.fresh {
+		var err error
+		if given, err = cursor.Parse(c.from); err != nil {
+			given, malformed = cursor.Cursor{}, true
 		}
 	}
-	c.last, _ = rediskey.ParseStreamID(c.from)
+	// Logs the client has no position in start at their newest entry, read before
+	// joining so nothing published in between is missed (the replay covers it).
+	pos, err := s.positions(c.ctx, c.sources, given, c.keyOf)
+	if err != nil {
+		s.unavailable(c.ctx, w, c.user, "read log", err)
+		return false
+	}
+	c.pos = pos
 
 	joinCtx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
-	sub, err := s.hub.Join(joinCtx, c.user)
+	sub, err := s.hub.Join(joinCtx, c.sources...)
 	cancel()
 	if err != nil {
 		s.unavailable(c.ctx, w, c.user, "subscribe", err)
@@ -151,20 +153,29 @@ func (c *conn) subscribe(w http.ResponseWriter, r *http.Request) bool {
 		s.unavailable(c.ctx, w, c.user, "preferences", err)
 		return false
 	}
-
-	// The first page is read before any header is sent, so a Redis failure is a clean
-	// 503 the client can retry rather than a stream that dies at once.
-	page, err := s.broker.After(c.ctx, c.user, c.from, replayPage)
-	if err != nil && !errors.As(err, &c.reset) {
+	if malformed {
+		// Every log starts at its newest (c.pos); the reset names the own log's oldest
+		// id, as the broker reports it for an id it cannot parse.
+		_, err := s.broker.After(c.ctx, c.user, c.from, 1)
+		reset := &broker.ResetError{Reason: "malformed", Oldest: "0-0"}
+		if !errors.As(err, &reset) && err != nil {
+			s.unavailable(c.ctx, w, c.user, "read log", err)
+			return false
+		}
+		reset.Newest = "" // c.pos holds the newest of every log
+		c.reset = &sourceReset{source: c.user, err: reset}
+		return true
+	}
+	// The first page of every log is read before the response starts, so a store
+	// failure is still a 503 the client retries.
+	c.backlog = c.newBacklog()
+	if err := c.backlog.fill(c.ctx); err != nil {
 		s.unavailable(c.ctx, w, c.user, "replay", err)
 		return false
 	}
-	c.page = page
 	return true
 }
 
-// close ends the stream and releases what open acquired, newest first. Safe to call
-// more than once; only the first call does anything.
 func (c *conn) close() {
 	c.once.Do(func() {
 		s := c.s

@@ -1,19 +1,23 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
+	"time"
 
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/notification"
 	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/stream/internal/auth"
+	"github.com/vividly-edu/notifications/stream/internal/cursor"
 )
 
 // badCursor answers a history after that no page can follow.
-const badCursor = "after must be a notification id like 1764174645123-0"
+const badCursor = "after must be a next value from this endpoint or an SSE id"
 
 // History page sizes (DESIGN.md).
 const (
@@ -21,13 +25,11 @@ const (
 	maxHistoryLimit     = 200
 )
 
-// history serves GET /api/v1/notifications?after=<id>&limit=<n>: the caller's own log,
-// oldest first. Without after, the newest limit items; with after, up to limit items
-// strictly after it. next is the last item's id (pass it as after), or "" when empty.
-// Each item carries "read"; unread counts the unread items of the whole log.
-//
-// It runs under api (admission and the Bearer JWT). An after that is no cursor —
-// malformed, or the largest id, which nothing follows — is 400, never a store error.
+// history answers GET /api/v1/notifications: the user's own, group and broadcast
+// notifications together, oldest first — the newest limit, or up to limit after the
+// cursor in after — with read state. next is the cursor after the last item listed
+// (empty when nothing is listed); as a stream's Last-Event-ID it resumes exactly there.
+// Expired notifications are not listed (the cursor moves past them).
 func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identity) {
 	ctx := logging.WithTrace(r.Context(), r.Header)
 	q := r.URL.Query()
@@ -40,19 +42,24 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identit
 		}
 		limit = n
 	}
+	sources := streamSources(id)
+	keyOf := func(source string) string { return cursorKey(id.UserID, source) }
 	var items []notification.Envelope
+	var next cursor.Cursor
 	var err error
 	if q.Has("after") {
-		after := q.Get("after")
-		if _, err := broker.ParseCursor(after); err != nil {
+		given, perr := cursor.Parse(q.Get("after"))
+		if perr != nil {
 			writeError(w, http.StatusBadRequest, badCursor, 0)
 			return
 		}
-		items, err = s.broker.Range(ctx, id.UserID, after, limit)
+		if next, err = s.positions(ctx, sources, given, keyOf); err == nil {
+			items, err = s.listAfter(ctx, sources, next, keyOf, limit)
+		}
 	} else {
-		items, err = s.broker.Latest(ctx, id.UserID, limit)
+		items, next, err = s.listLatest(ctx, sources, keyOf, limit)
 	}
-	if errors.Is(err, rediskey.ErrBadStreamID) { // the broker's own check, should the one above miss a case
+	if errors.Is(err, rediskey.ErrBadStreamID) { // a position no page can follow (the largest id)
 		writeError(w, http.StatusBadRequest, badCursor, 0)
 		return
 	}
@@ -62,7 +69,6 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identit
 	}
 	var read []bool
 	unread := 0
-	// An empty newest page is an empty log: nothing unread, and one round trip saved.
 	if len(items) > 0 || q.Has("after") {
 		ids := make([]string, len(items))
 		for i, e := range items {
@@ -73,12 +79,67 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identit
 			return
 		}
 	}
-	writeHistory(w, items, read, unread)
+	nextText := ""
+	if len(items) > 0 {
+		nextText = next.String()
+	}
+	writeHistory(w, items, nextText, read, unread)
 }
 
-// writeHistory answers {"notifications":[…],"next":"…","unread":n} with the stored JSON
-// verbatim, each item with its "read" flag added (read.go).
-func writeHistory(w http.ResponseWriter, items []notification.Envelope, read []bool, unread int) {
+// listAfter returns up to limit notifications of sources after their positions in pos,
+// in creation order, and moves pos past what it listed (and the expired ones between).
+func (s *Server) listAfter(ctx context.Context, sources []string, pos cursor.Cursor, keyOf func(string) string, limit int) ([]notification.Envelope, error) {
+	rng := func(ctx context.Context, source string, after rediskey.StreamID, n int) ([]notification.Envelope, error) {
+		return s.broker.Range(ctx, source, after.String(), n)
+	}
+	b := newBacklog(rng, limit, sources, pos, keyOf)
+	now := time.Now()
+	var out []notification.Envelope
+	for len(out) < limit {
+		e, ok, err := b.next(ctx)
+		if err != nil || !ok {
+			return out, err
+		}
+		source, p, own, _ := broker.SplitItemID(e.ID)
+		if own {
+			source = cursor.Own
+		}
+		pos[source] = p
+		if !e.Expired(now) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// listLatest returns the newest limit notifications of sources, oldest first, and the
+// cursor after them: every log at its newest entry.
+func (s *Server) listLatest(ctx context.Context, sources []string, keyOf func(string) string, limit int) ([]notification.Envelope, cursor.Cursor, error) {
+	pos := make(cursor.Cursor, len(sources))
+	var all []notification.Envelope
+	for _, source := range sources {
+		items, err := s.broker.Latest(ctx, source, limit)
+		if err != nil {
+			return nil, nil, err
+		}
+		pos[keyOf(source)] = rediskey.Zero
+		if len(items) > 0 {
+			pos[keyOf(source)], _ = positionOf(items[len(items)-1].ID)
+		}
+		all = append(all, items...)
+	}
+	// Stable: equal positions keep the order of sources, as a stream's merge does.
+	slices.SortStableFunc(all, func(a, b notification.Envelope) int {
+		pa, _ := positionOf(a.ID)
+		pb, _ := positionOf(b.ID)
+		return pa.Compare(pb)
+	})
+	now := time.Now()
+	all = slices.DeleteFunc(all, func(e notification.Envelope) bool { return e.Expired(now) })
+	return all[max(0, len(all)-limit):], pos, nil
+}
+
+func writeHistory(w http.ResponseWriter, items []notification.Envelope, next string, read []bool, unread int) {
 	size := 48
 	for _, e := range items {
 		size += len(e.Data) + 16
@@ -90,10 +151,6 @@ func writeHistory(w http.ResponseWriter, items []notification.Envelope, read []b
 			out = append(out, ',')
 		}
 		out = appendRead(out, e.Data, i < len(read) && read[i])
-	}
-	next := ""
-	if len(items) > 0 {
-		next = items[len(items)-1].ID
 	}
 	out = append(append(append(out, `],"next":"`...), next...), `","unread":`...)
 	out = append(strconv.AppendInt(out, int64(unread), 10), '}')

@@ -147,15 +147,15 @@ func (c *conn) loadPrefs(ctx context.Context) error {
 // stream's position moves past it, and the client is told so (skipped's id-only frame,
 // written at the next flush unless a later event carries a newer id) — a resume must
 // neither resend it nor, once the type is unmuted, replay it.
-func (c *conn) skip(id rediskey.StreamID) {
-	c.last, c.idOwed = id, true
+func (c *conn) skip(key string, pos rediskey.StreamID) {
+	c.pos[key], c.idOwed = pos, true
 }
 
 // flushQueued writes the id-only frame a skipped notification left owing, and flushes
 // if anything is queued: n notification frames, control frames, that id.
 func (c *conn) flushQueued(n int) error {
 	if c.idOwed {
-		if err := c.w.ID(c.last.String()); err != nil {
+		if err := c.w.ID(c.pos.String()); err != nil {
 			return err
 		}
 		c.idOwed, c.unflushed = false, true

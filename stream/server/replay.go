@@ -3,19 +3,19 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/notification"
 	"github.com/vividly-edu/notifications/shared/rediskey"
+	"github.com/vividly-edu/notifications/stream/internal/cursor"
 	"github.com/vividly-edu/notifications/stream/internal/hub"
 )
 
 // forward writes a batch taken from the queue. A resync marker in it means live
 // delivery was interrupted: what precedes it is sent, then the preferences are read
-// again (a change made during the gap was lost) and the log is replayed from the last
-// id sent (covering the gap), then what follows (replayed ids are skipped).
+// again (a change made during the gap was lost) and every log is replayed from its last
+// position sent (covering the gap), then what follows (replayed ids are skipped).
 func (c *conn) forward(ctx context.Context, batch []hub.Item) error {
 	start := 0
 	for i, it := range batch {
@@ -27,14 +27,10 @@ func (c *conn) forward(ctx context.Context, batch []hub.Item) error {
 			return err
 		}
 		start = i + 1
-		var page []notification.Envelope
-		var reset *broker.ResetError
+		c.backlog = c.newBacklog()
 		err := c.loadPrefs(ctx)
 		if err == nil {
-			page, reset, err = c.readAfter(ctx)
-		}
-		if err == nil {
-			err = c.catchUp(ctx, page, reset)
+			err = c.catchUp(ctx)
 		}
 		if err != nil {
 			c.fail("resync", err)
@@ -48,40 +44,61 @@ func (c *conn) forward(ctx context.Context, batch []hub.Item) error {
 	return nil
 }
 
-// catchUp sends page (or reset) and then reads and sends the log after c.last until
-// a short page says it is caught up.
-func (c *conn) catchUp(ctx context.Context, page []notification.Envelope, reset *broker.ResetError) error {
-	for {
-		if reset != nil {
-			return c.sendReset(reset)
-		}
-		c.s.metrics.Replayed.Add(float64(len(page)))
-		if err := c.sendPage(page); err != nil {
+// catchUp sends the backlog (c.backlog, or c.reset first when the resume point cannot
+// be used) in creation order, flushing a page at a time, until every log is caught up.
+func (c *conn) catchUp(ctx context.Context) error {
+	defer func() { c.backlog = nil }()
+	if c.reset != nil {
+		if err := c.sendReset(ctx, c.reset); err != nil {
 			return err
 		}
-		if len(page) < replayPage {
+		c.reset = nil
+		if c.backlog == nil { // the whole cursor was unusable: every log starts at its newest
 			return nil
 		}
-		var err error
-		if page, reset, err = c.readAfter(ctx); err != nil {
+	}
+	n, replayed := 0, 0
+	for {
+		e, ok, err := c.backlog.next(ctx)
+		if err != nil {
 			return err
 		}
+		if r := c.backlog.reset; r != nil {
+			// A log that cannot be resumed from: tell the client (it refetches
+			// history) and go on with the others, which lost nothing.
+			c.backlog.reset = nil
+			if err := c.flushQueued(n); err != nil {
+				return err
+			}
+			n = 0
+			if err := c.sendReset(ctx, r); err != nil {
+				return err
+			}
+		}
+		if !ok {
+			c.s.metrics.Replayed.Add(float64(replayed))
+			return c.flushQueued(n)
+		}
+		wrote, err := c.queue(e)
+		if err != nil {
+			return err
+		}
+		if wrote {
+			n++
+			replayed++
+		}
+		if n == replayPage {
+			if err := c.flushQueued(n); err != nil {
+				return err
+			}
+			n = 0
+		}
 	}
-}
-
-// readAfter reads the next page of the log after c.last; a reset is not an error.
-func (c *conn) readAfter(ctx context.Context) ([]notification.Envelope, *broker.ResetError, error) {
-	page, err := c.s.broker.After(ctx, c.user, c.last.String(), replayPage)
-	var reset *broker.ResetError
-	if errors.As(err, &reset) {
-		return nil, reset, nil
-	}
-	return page, nil, err
 }
 
 // sendLive sends a run of queue items (none of them a marker): the notifications newer
-// than c.last and the control messages in their place, flushed once, with the
-// notifications' delivery latency observed.
+// than the stream's position in their log and the control messages in their place,
+// flushed once, with the notifications' delivery latency observed.
 func (c *conn) sendLive(items []hub.Item) error {
 	n := 0
 	for i := range items {
@@ -111,36 +128,27 @@ func (c *conn) sendLive(items []hub.Item) error {
 	return nil
 }
 
-// sendPage sends the notifications of a replay page newer than c.last, flushed once.
-func (c *conn) sendPage(page []notification.Envelope) error {
-	n := 0
-	for _, e := range page {
-		ok, err := c.queue(e)
-		if err != nil {
-			return err
-		}
-		if ok {
-			n++
-		}
-	}
-	return c.flushQueued(n)
-}
-
-// queue writes e's frame unless it is not newer than c.last, or its type is muted
-// (skipped: the position moves past it); it reports whether it wrote a frame.
+// queue writes e's frame unless it is not newer than the stream's position in its log,
+// or it is muted or expired (skipped: the position moves past it); it reports whether
+// it wrote a frame. The frame's id is the stream's whole cursor.
 func (c *conn) queue(e notification.Envelope) (bool, error) {
-	id, err := rediskey.ParseStreamID(e.ID)
-	if err != nil || id.Compare(c.last) <= 0 {
+	source, pos, own, err := broker.SplitItemID(e.ID)
+	if own {
+		source = cursor.Own
+	}
+	last, ours := c.pos[source]
+	if err != nil || !ours || pos.Compare(last) <= 0 {
 		return false, nil // already sent (replay and live overlap), or not ours to trust
 	}
-	if c.prefs.Muted(string(e.Type)) {
-		c.skip(id)
+	if c.prefs.Muted(string(e.Type)) || e.Expired(time.Now()) {
+		c.skip(source, pos)
 		return false, nil
 	}
-	if err := c.w.Event(e.ID, string(e.Type), e.Data); err != nil {
+	c.pos[source] = pos
+	if err := c.w.Event(c.pos.String(), string(e.Type), e.Data); err != nil {
 		return false, err
 	}
-	c.last, c.idOwed = id, false
+	c.idOwed = false
 	return true, nil
 }
 
@@ -154,17 +162,25 @@ func (c *conn) flushSent(n int) error {
 	return nil
 }
 
-// sendReset tells the client its resume point cannot be used (DESIGN.md: event:
-// reset, its id the log's newest) and resumes from the log's newest id.
-func (c *conn) sendReset(r *broker.ResetError) error {
-	data, _ := json.Marshal(map[string]string{"reason": r.Reason, "oldest": r.Oldest})
-	if err := c.w.Event(r.Newest, "reset", data); err != nil {
+// sendReset tells the client a log's position cannot be used (DESIGN.md: event: reset,
+// its id the cursor with that log at its newest, data the reason and the oldest id the
+// log still holds) and resumes that log from its newest id. A malformed cursor resets
+// every log: they all start at their newest (c.pos already holds that).
+func (c *conn) sendReset(ctx context.Context, r *sourceReset) error {
+	oldest := r.err.Oldest
+	if newest, err := rediskey.ParseStreamID(r.err.Newest); err == nil {
+		c.pos[c.keyOf(r.source)] = newest
+		if oldest != "0-0" {
+			oldest = broker.ItemPrefix(r.source) + oldest
+		}
+	}
+	data, _ := json.Marshal(map[string]string{"reason": r.err.Reason, "oldest": oldest})
+	if err := c.w.Event(c.pos.String(), "reset", data); err != nil {
 		return err
 	}
 	if err := c.w.Flush(); err != nil {
 		return err
 	}
 	c.s.metrics.Resets.Inc()
-	c.last, _ = rediskey.ParseStreamID(r.Newest)
 	return nil
 }

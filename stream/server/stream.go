@@ -72,7 +72,7 @@ func (c *conn) startResponse(w http.ResponseWriter, r *http.Request) bool {
 	if c.fresh && c.reset == nil {
 		// Give the client its resume point now: if it has to reconnect before any
 		// notification arrives, what was published meanwhile is replayed, not lost.
-		if err := c.w.ID(c.from); err != nil || c.w.Flush() != nil {
+		if err := c.w.ID(c.pos.String()); err != nil || c.w.Flush() != nil {
 			s.metrics.ConnErrors.WithLabelValues("write").Inc()
 			return false
 		}
@@ -127,11 +127,10 @@ func (c *conn) serve() {
 	c.serving, c.started = true, time.Now()
 	s.metrics.Active.Inc()
 	s.log.InfoContext(c.ctx, "stream opened", logging.KeyUserID, c.user, "resume_from", truncate(c.from, 64))
-	if err := c.catchUp(c.ctx, c.page, c.reset); err != nil {
+	if err := c.catchUp(c.ctx); err != nil {
 		c.closed = "replay failed: " + err.Error()
 		return
 	}
-	c.page, c.reset = nil, nil
 	c.live(c.ctx, s.lifetime(c.id.Expires))
 }
 

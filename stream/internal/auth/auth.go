@@ -2,8 +2,11 @@
 package auth
 
 import (
+	"slices"
+
 	"errors"
 	"fmt"
+	"github.com/vividly-edu/notifications/shared/broker"
 	"net/http"
 	"strings"
 	"time"
@@ -49,16 +52,21 @@ func WeakSecret(secret []byte) bool { return len(secret) < 32 }
 type Identity struct {
 	UserID  string
 	Expires time.Time
+	// Groups are the groups the token says the user belongs to (its groups claim):
+	// valid group ids, sorted, without duplicates, at most broker.MaxGroups. The stream
+	// receives these groups' notifications.
+	Groups []string
 }
 
 // Verifier checks tokens: HS256 with the shared secret, RS256/ES256 with keys from a
 // JWKS. Each algorithm is accepted only from its own key source, so an HS256 token can
 // never be checked against a public key (algorithm confusion). Safe for concurrent use.
 type Verifier struct {
-	secret    []byte
-	jwks      jwt.Keyfunc
-	userClaim string
-	parser    *jwt.Parser
+	secret      []byte
+	jwks        jwt.Keyfunc
+	userClaim   string
+	groupsClaim string
+	parser      *jwt.Parser
 }
 
 // Options configure a Verifier; empty Issuer/Audience are not checked. At least one of
@@ -70,6 +78,8 @@ type Options struct {
 	Issuer    string
 	Audience  string
 	UserClaim string
+	// GroupsClaim names the claim listing the user's groups (default "groups").
+	GroupsClaim string
 }
 
 // NewVerifier returns a verifier for the configured key sources. Tokens must carry exp
@@ -88,6 +98,9 @@ func NewVerifier(opts Options) (*Verifier, error) {
 	if opts.UserClaim == "" {
 		opts.UserClaim = "sub"
 	}
+	if opts.GroupsClaim == "" {
+		opts.GroupsClaim = "groups"
+	}
 	popts := []jwt.ParserOption{
 		jwt.WithValidMethods(algs), // rejects alg none and anything not configured
 		jwt.WithExpirationRequired(),
@@ -99,7 +112,8 @@ func NewVerifier(opts Options) (*Verifier, error) {
 	if opts.Audience != "" {
 		popts = append(popts, jwt.WithAudience(opts.Audience))
 	}
-	return &Verifier{secret: opts.Secret, jwks: opts.JWKS, userClaim: opts.UserClaim, parser: jwt.NewParser(popts...)}, nil
+	return &Verifier{secret: opts.Secret, jwks: opts.JWKS, userClaim: opts.UserClaim, groupsClaim: opts.GroupsClaim,
+		parser: jwt.NewParser(popts...)}, nil
 }
 
 // key picks the key for token by its algorithm family.
@@ -134,7 +148,7 @@ func (v *Verifier) Verify(token string) (Identity, error) {
 		return Identity{}, fmt.Errorf("%w: claim %q is not a valid user id", ErrInvalid, v.userClaim)
 	}
 	exp, _ := claims.GetExpirationTime() // required by the parser
-	return Identity{UserID: user, Expires: exp.Time}, nil
+	return Identity{UserID: user, Expires: exp.Time, Groups: Groups(claims[v.groupsClaim])}, nil
 }
 
 // forged reports a claims error that is more than a time window: a wrong issuer or
@@ -169,4 +183,21 @@ func BearerToken(r *http.Request) (string, error) {
 		return "", ErrTooLarge
 	}
 	return token, nil
+}
+
+// Groups reads a groups claim: an array of group ids. What cannot name a group (not a
+// string, not a valid id) is left out rather than failing the token — the user still
+// gets their own notifications — and so is everything past broker.MaxGroups (after
+// sorting, so the same token always gives the same groups).
+func Groups(claim any) []string {
+	list, _ := claim.([]any)
+	var out []string
+	for _, v := range list {
+		if g, ok := v.(string); ok && broker.ValidGroupID(g) {
+			out = append(out, g)
+		}
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	return out[:min(len(out), broker.MaxGroups)]
 }

@@ -77,39 +77,50 @@ func (h *Hub) opLock(userID string) *sync.Mutex {
 	return &h.ops[maphash.String(h.seed, userID)%uint64(len(h.ops))]
 }
 
-// Join subscribes a new connection of userID. When it returns without error, every
-// notification the broker receives for userID from then on is queued on the Sub.
-func (h *Hub) Join(ctx context.Context, userID string) (*Sub, error) {
-	s := &Sub{hub: h, userID: userID, ready: make(chan struct{}, 1)}
+// Join subscribes a new connection to sources: its user's own log, and the group and
+// broadcast logs it reads (broker's source names; the first is the user's). When it
+// returns without error, every notification the broker receives for any of them from
+// then on is queued on the one Sub, in the order the broker received them.
+func (h *Hub) Join(ctx context.Context, sources ...string) (*Sub, error) {
+	if len(sources) == 0 {
+		return nil, errors.New("hub.Join: no source")
+	}
+	s := &Sub{hub: h, userID: sources[0], sources: sources, ready: make(chan struct{}, 1)}
+	for _, source := range sources {
+		if err := h.join(ctx, s, source); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// join adds s to source's subscribers, subscribing the broker when s is the first.
+func (h *Hub) join(ctx context.Context, s *Sub, source string) error {
 	h.mu.Lock()
-	u := h.users[userID]
+	u := h.users[source]
 	first := u == nil
 	if first {
 		u = &user{subs: map[*Sub]struct{}{}, ready: make(chan struct{})}
-		h.users[userID] = u
+		h.users[source] = u
 	}
 	u.subs[s] = struct{}{}
 	h.mu.Unlock()
 
 	if first {
-		op := h.opLock(userID)
+		op := h.opLock(source)
 		op.Lock()
-		u.err = h.broker.Subscribe(ctx, userID)
+		u.err = h.broker.Subscribe(ctx, source)
 		op.Unlock()
 		close(u.ready)
 	} else {
 		select {
 		case <-u.ready:
 		case <-ctx.Done():
-			s.Close()
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
 	}
-	if u.err != nil {
-		s.Close()
-		return nil, u.err
-	}
-	return s, nil
+	return u.err
 }
 
 // unsubscribe drops userID's broker subscription unless a connection has joined since
@@ -137,19 +148,26 @@ func (h *Hub) unsubscribe(userID string) {
 // (the broker's Run has returned), before closing the broker.
 func (h *Hub) Wait() { h.background.Wait() }
 
-// remove detaches s; it reports whether s was its user's last subscriber. h.mu held.
-func (h *Hub) remove(s *Sub) bool {
+// remove detaches s from its sources; it returns those s was the last subscriber of.
+// h.mu held.
+func (h *Hub) remove(s *Sub) []string {
 	if s.gone {
-		return false
+		return nil
 	}
 	s.gone = true
-	u := h.users[s.userID]
-	delete(u.subs, s)
-	if len(u.subs) > 0 {
-		return false
+	var last []string
+	for _, source := range s.sources {
+		u := h.users[source]
+		if u == nil {
+			continue // Join failed before reaching it
+		}
+		delete(u.subs, s)
+		if len(u.subs) == 0 {
+			delete(h.users, source)
+			last = append(last, source)
+		}
 	}
-	delete(h.users, s.userID)
-	return true
+	return last
 }
 
 // Deliver queues e for every local subscriber of userID. It never blocks: a subscriber
@@ -195,8 +213,12 @@ func (h *Hub) dropLocked(subs []*Sub) {
 		s.dropped = true
 		s.mu.Unlock()
 		s.signal()
-		if h.remove(s) {
-			h.background.Go(func() { h.unsubscribe(s.userID) }) // the feed must not wait on Redis
+		if last := h.remove(s); len(last) > 0 {
+			h.background.Go(func() { // the feed must not wait on Redis
+				for _, source := range last {
+					h.unsubscribe(source)
+				}
+			})
 		}
 	}
 }
@@ -209,6 +231,9 @@ func (h *Hub) Resync() {
 	h.mu.Lock()
 	for _, u := range h.users {
 		for s := range u.subs {
+			if h.users[s.userID] != u {
+				continue // s is listed under each of its sources: mark it once, under its user's
+			}
 			if !s.push(Item{Resync: true}, h.queueSize, h.queueBytes) {
 				dropped = append(dropped, s)
 			}
@@ -221,12 +246,16 @@ func (h *Hub) Resync() {
 	}
 }
 
-// Users returns how many users and subscribers this hub holds.
+// Users returns how many users and subscribers this hub holds (group and broadcast
+// logs are not users; every subscriber has exactly one user).
 func (h *Hub) Users() (users, subs int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, u := range h.users {
-		subs += len(u.subs)
+	for source, u := range h.users {
+		if broker.IsUserSource(source) {
+			users++
+			subs += len(u.subs)
+		}
 	}
-	return len(h.users), subs
+	return users, subs
 }

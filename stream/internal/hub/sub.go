@@ -11,10 +11,11 @@ import (
 // something waits in it: an idle connection holds no queue memory (a buffered channel
 // of the same bound cost 5 KiB per connection).
 type Sub struct {
-	hub    *Hub
-	userID string
-	ready  chan struct{} // holds a token while q is non-empty or the Sub was dropped
-	gone   bool          // dropped or closed; guarded by hub.mu
+	hub     *Hub
+	userID  string        // sources[0], the user's own log
+	sources []string      // every log s receives
+	ready   chan struct{} // holds a token while q is non-empty or the Sub was dropped
+	gone    bool          // dropped or closed; guarded by hub.mu
 
 	mu      sync.Mutex
 	q       []Item
@@ -93,7 +94,7 @@ func (s *Sub) Close() {
 	h.mu.Lock()
 	last := h.remove(s)
 	h.mu.Unlock()
-	if last {
-		h.unsubscribe(s.userID)
+	for _, source := range last {
+		h.unsubscribe(source)
 	}
 }

@@ -61,7 +61,7 @@ func (i *Issuer) Issue(ctx context.Context, id auth.Identity) (string, time.Dura
 		return "", 0, fmt.Errorf("ticket randomness: %w", err)
 	}
 	t := base64.RawURLEncoding.EncodeToString(raw[:])
-	value := id.UserID + " " + strconv.FormatInt(id.Expires.Unix(), 10)
+	value := id.UserID + " " + strconv.FormatInt(id.Expires.Unix(), 10) + " " + strings.Join(id.Groups, ",")
 	if err := i.store.Put(ctx, key(raw), value, ttl); err != nil {
 		return "", 0, fmt.Errorf("store ticket: %w", err)
 	}
@@ -81,12 +81,18 @@ func (i *Issuer) Redeem(ctx context.Context, t string) (auth.Identity, error) {
 	if !ok {
 		return auth.Identity{}, ErrInvalid
 	}
-	user, exp, _ := strings.Cut(value, " ")
+	// "<user> <exp unix s> <group,group,…>" (tickets issued before groups existed lack
+	// the last field).
+	user, rest, _ := strings.Cut(value, " ")
+	exp, groups, _ := strings.Cut(rest, " ")
 	secs, err := strconv.ParseInt(exp, 10, 64)
 	if err != nil || !notification.ValidUserID(user) {
 		return auth.Identity{}, ErrInvalid
 	}
 	id := auth.Identity{UserID: user, Expires: time.Unix(secs, 0)}
+	if groups != "" {
+		id.Groups = auth.Groups(toAny(strings.Split(groups, ",")))
+	}
 	if !i.now().Before(id.Expires) {
 		return auth.Identity{}, ErrInvalid
 	}
@@ -109,4 +115,12 @@ func Parse(t string) ([32]byte, error) {
 func key(raw [32]byte) string {
 	sum := sha256.Sum256(raw[:])
 	return hex.EncodeToString(sum[:])
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, v := range ss {
+		out[i] = v
+	}
+	return out
 }

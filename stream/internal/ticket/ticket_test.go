@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,7 +31,7 @@ func (c *clock) now() time.Time      { return time.Unix(0, c.ns.Load()) }
 func (c *clock) add(d time.Duration) { c.ns.Add(int64(d)) }
 func newClock() *clock               { c := &clock{}; c.ns.Store(time.Now().UnixNano()); return c }
 func identity(c *clock, d time.Duration) auth.Identity {
-	return auth.Identity{UserID: "u-42", Expires: c.now().Add(d).Truncate(time.Second)}
+	return auth.Identity{UserID: "u-42", Expires: c.now().Add(d).Truncate(time.Second), Groups: []string{"class-7b", "school_3"}}
 }
 
 var prefixes atomic.Int64
@@ -61,7 +62,7 @@ func TestIssueAndRedeem(t *testing.T) {
 				t.Fatalf("Issue = %q, %v, %v", tk, ttl, err)
 			}
 			got, err := b.Redeem(ctx, tk)
-			if err != nil || got != id {
+			if err != nil || !reflect.DeepEqual(got, id) {
 				t.Fatalf("Redeem on another instance = %+v, %v; want %+v", got, err, id)
 			}
 			if _, err := a.Redeem(ctx, tk); !errors.Is(err, ErrInvalid) {

@@ -72,18 +72,22 @@ type Broker interface {
 	// MarkRead records that userID has read m's notifications (ReadMark.Validate's
 	// rules; an invalid m is an error wrapping ErrInvalid) and hands a ControlRead to
 	// userID's live delivery, on every process: {"all":true} for All, else {"ids":[…]}
-	// listing the ids the log holds (ids it does not hold — trimmed, expired or never
-	// issued — are ignored, and when none is held nothing is sent). All covers every
-	// notification stored before it, and none stored after. Idempotent. Read state
-	// lives exactly as long as its notification: it leaves with it when the log is
-	// trimmed or expires, and never outlives or precedes it.
+	// listing the ids the logs hold (ids they do not hold — trimmed, expired, never
+	// issued, or of a log not in m.Logs — are ignored, and when none is held nothing is
+	// sent; a mark over several logs may send one control per log). All covers every
+	// notification of userID's own log and of m.Logs (the broadcast and group logs the
+	// user reads) stored before it, and none stored after. Idempotent. Read state lives
+	// as long as its notification: it leaves with it when the log is trimmed or expires
+	// (read state of a group or broadcast notification is the user's, and lives at most
+	// the logs' retention after it was marked).
 	MarkRead(ctx context.Context, userID string, m ReadMark) error
 
-	// ReadState reports, for each of ids, whether it was read, and how many
-	// notifications userID's log holds that are not read. ids are meant to be ids the
-	// log holds (as Latest and Range return them); a malformed id, or one outside the
-	// log (trimmed, or newer than its newest entry), is not read.
-	ReadState(ctx context.Context, userID string, ids []string) (read []bool, unread int, err error)
+	// ReadState reports, for each of ids (notification ids of userID's own log or of
+	// logs), whether userID read it, and how many notifications of userID's own log and
+	// of logs are not read. ids are meant to be ids the logs hold (as Latest and Range
+	// return them); a malformed id, one of a log not in logs, or one outside its log
+	// (trimmed, or newer than its newest entry), is not read.
+	ReadState(ctx context.Context, userID string, logs []string, ids []string) (read []bool, unread int, err error)
 
 	// Preferences returns userID's preferences, DefaultPrefs when none are stored.
 	Preferences(ctx context.Context, userID string) (Prefs, error)

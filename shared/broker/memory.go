@@ -42,6 +42,8 @@ type memEntry struct {
 	created time.Time
 	env     notification.Envelope
 	read    bool // read state lives in the entry: it leaves with it
+	// readBy: the users who read it, for an entry of a group or broadcast log.
+	readBy map[string]bool
 }
 
 type seenMark struct {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,8 +34,10 @@ import (
 // markScript records a mark and publishes the read control. The shebang makes Redis
 // refuse it whole when out of memory.
 //
-// KEYS: 1 log, 2 read ids, 3 read up to. ARGV: 1 retention ms, 2 channel, 3 "all" or
-// "ids", 4… the ids (well-formed stream ids, checked by the caller).
+// KEYS: 1 log, 2 read ids, 3 read up to. ARGV: 1 retention ms, 2 channel (empty: publish
+// nothing), 3 "all" or "ids", 4 the prefix of the log's notification ids
+// (broker.ItemPrefix), 5… the ids' log positions (well-formed stream ids, checked by
+// the caller).
 // Returns how many of the ids the log holds (1 for all).
 var markScript = redis.NewScript(`#!lua
 local function parse(id)
@@ -77,16 +80,16 @@ if ARGV[3] == 'all' then
   else
     redis.call('DEL', KEYS[3])
   end
-  redis.call('PUBLISH', ARGV[2], '{"ctl":"read","data":{"all":true}}')
+  if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], '{"ctl":"read","data":{"all":true}}') end
   return 1
 end
 
 if len == 0 then return 0 end
 local found = {}
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local id = ARGV[i]
   if #redis.call('XRANGE', KEYS[1], id, id) > 0 then
-    found[#found + 1] = id
+    found[#found + 1] = ARGV[4] .. id
     if not w or less(w, id) then
       local ms = parse(id)
       redis.call('ZADD', KEYS[2], num(ms), id)
@@ -113,68 +116,140 @@ else
   redis.call('PEXPIRE', KEYS[2], ARGV[1])
   redis.call('PEXPIRE', KEYS[3], ARGV[1])
 end
-redis.call('PUBLISH', ARGV[2], '{"ctl":"read","data":{"ids":["' .. table.concat(found, '","') .. '"]}}')
+if ARGV[2] ~= '' then
+  redis.call('PUBLISH', ARGV[2], '{"ctl":"read","data":{"ids":["' .. table.concat(found, '","') .. '"]}}')
+end
 return #found
 `)
 
 // MarkRead records that userID has read m's notifications and publishes the read
-// control on userID's channel, in one script. See broker.Broker.MarkRead.
+// control on userID's channel: one script per log the mark touches, the user's own log
+// last for a mark of all (so the control follows every log's mark). See
+// broker.Broker.MarkRead. A group's or the broadcast log's script reads that log and
+// writes the user's keys, two hash slots: fine on one Redis node (Memorystore for
+// Redis); Redis Cluster would need the log check moved out of the script.
 func (b *Broker) MarkRead(ctx context.Context, userID string, m broker.ReadMark) error {
 	m, err := m.Validate()
 	if err != nil {
 		return err
 	}
-	args := make([]any, 0, 3+len(m.IDs))
-	args = append(args, b.limits.Retention.Milliseconds(), b.names.Channel(userID))
+	channel := b.names.Channel(userID)
 	if m.All {
-		args = append(args, "all")
-	} else {
-		args = append(args, "ids")
-		for _, id := range m.IDs {
-			args = append(args, id)
+		for _, source := range m.Logs {
+			if err := b.mark(ctx, userID, source, "", "all", nil); err != nil {
+				return err
+			}
+		}
+		return b.mark(ctx, userID, userID, channel, "all", nil)
+	}
+	byLog := map[string][]any{}
+	order := []string{userID}
+	for _, id := range m.IDs {
+		source, pos, own, _ := broker.SplitItemID(id) // Validate checked the form
+		if own {
+			source = userID
+		} else if !slices.Contains(m.Logs, source) {
+			continue
+		}
+		if _, ok := byLog[source]; !ok && !own {
+			order = append(order, source)
+		}
+		byLog[source] = append(byLog[source], pos.String())
+	}
+	for _, source := range order {
+		if len(byLog[source]) > 0 {
+			if err := b.mark(ctx, userID, source, channel, "ids", byLog[source]); err != nil {
+				return err
+			}
 		}
 	}
-	keys := []string{b.names.Log(userID), b.names.ReadIDs(userID), b.names.ReadUpTo(userID)}
+	return nil
+}
+
+// mark runs markScript for userID's read state of source's log.
+func (b *Broker) mark(ctx context.Context, userID, source, channel, kind string, positions []any) error {
+	keys := b.readKeys(userID, source)
+	args := append([]any{b.limits.Retention.Milliseconds(), channel, kind, broker.ItemPrefix(source)}, positions...)
 	if err := markScript.Run(ctx, b.rdb, keys, args...).Err(); err != nil {
 		return fmt.Errorf("read script for %s: %w", keys[0], err)
 	}
 	return nil
 }
 
-// ReadState reports which of ids are read and how many notifications of userID's log
-// are not, from one MULTI (XINFO STREAM, the watermark, the read ids). See
-// broker.Broker.ReadState.
-func (b *Broker) ReadState(ctx context.Context, userID string, ids []string) ([]bool, int, error) {
-	key := b.names.Log(userID)
-	var info *redis.XInfoStreamCmd
-	var upto *redis.StringCmd
-	var members *redis.StringSliceCmd
+// readKeys are source's log and userID's read state of it (ReadIDs, ReadUpTo).
+func (b *Broker) readKeys(userID, source string) []string {
+	if source == userID {
+		return []string{b.names.Log(userID), b.names.ReadIDs(userID), b.names.ReadUpTo(userID)}
+	}
+	return []string{b.names.Log(source), b.names.ReadIDsIn(userID, source), b.names.ReadUpToIn(userID, source)}
+}
+
+// ReadState reports which of ids userID read and how many notifications of userID's
+// own log and of logs are not, from one MULTI (per log: XINFO STREAM, the watermark,
+// the read ids). See broker.Broker.ReadState.
+func (b *Broker) ReadState(ctx context.Context, userID string, logs []string, ids []string) ([]bool, int, error) {
+	sources := append([]string{userID}, logs...)
+	cmds := make([]readCmds, len(sources))
 	// Errors are read from each command below (a missing log or watermark is not one).
 	_, _ = b.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		info = p.XInfoStream(ctx, key)
-		upto = p.Get(ctx, b.names.ReadUpTo(userID))
-		members = p.ZRange(ctx, b.names.ReadIDs(userID), 0, -1)
+		for i, source := range sources {
+			k := b.readKeys(userID, source)
+			cmds[i] = readCmds{info: p.XInfoStream(ctx, k[0]), upto: p.Get(ctx, k[2]), members: p.ZRange(ctx, k[1], 0, -1)}
+		}
 		return nil
 	})
 	read := make([]bool, len(ids))
-	v, err := info.Result()
+	unread := 0
+	for i, source := range sources {
+		var at []int // the indexes of ids of this log
+		var pos []rediskey.StreamID
+		for j, id := range ids {
+			s, p, own, err := broker.SplitItemID(id)
+			if err == nil && (own && source == userID || !own && s == source) {
+				at, pos = append(at, j), append(pos, p)
+			}
+		}
+		got, n, err := cmds[i].state(pos)
+		if err != nil {
+			return nil, 0, fmt.Errorf("read state of %s: %w", b.readKeys(userID, source)[0], err)
+		}
+		for k, j := range at {
+			read[j] = got[k]
+		}
+		unread += n
+	}
+	return read, unread, nil
+}
+
+// readCmds are the replies ReadState reads one log's read state from.
+type readCmds struct {
+	info    *redis.XInfoStreamCmd
+	upto    *redis.StringCmd
+	members *redis.StringSliceCmd
+}
+
+// state reports which of ids (positions in the log) are read, and how many entries of
+// the log are not.
+func (c readCmds) state(ids []rediskey.StreamID) ([]bool, int, error) {
+	read := make([]bool, len(ids))
+	v, err := c.info.Result()
 	if isNoSuchKey(err) {
 		return read, 0, nil // no log: nothing held, nothing unread
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("read state of %s: %w", key, err)
+		return nil, 0, err
 	}
-	if err := members.Err(); err != nil {
-		return nil, 0, fmt.Errorf("read state of %s: %w", key, err)
+	if err := c.members.Err(); err != nil {
+		return nil, 0, err
 	}
 	if v.Length == 0 {
 		return read, 0, nil
 	}
 	first, err1 := rediskey.ParseStreamID(v.FirstEntry.ID)
 	last, err2 := rediskey.ParseStreamID(v.LastGeneratedID)
-	w, wAdded, hasW, err3 := parseUpTo(upto)
+	w, wAdded, hasW, err3 := parseUpTo(c.upto)
 	if err := errors.Join(err1, err2, err3); err != nil {
-		return nil, 0, fmt.Errorf("read state of %s: %w", key, err)
+		return nil, 0, err
 	}
 	var after int64
 	switch {
@@ -188,15 +263,14 @@ func (b *Broker) ReadState(ctx context.Context, userID string, ids []string) ([]
 	// Members the log no longer holds, or the watermark covers, may linger until the
 	// next mark drops them: count only the others.
 	readIDs := map[rediskey.StreamID]bool{}
-	for _, m := range members.Val() {
+	for _, m := range c.members.Val() {
 		id, err := rediskey.ParseStreamID(m)
 		if err == nil && id.Compare(first) >= 0 && (!hasW || id.Compare(w) > 0) {
 			readIDs[id] = true
 		}
 	}
-	for i, s := range ids {
-		id, err := rediskey.ParseStreamID(s)
-		held := err == nil && id.Compare(first) >= 0 && id.Compare(last) <= 0
+	for i, id := range ids {
+		held := id.Compare(first) >= 0 && id.Compare(last) <= 0
 		read[i] = held && (hasW && id.Compare(w) <= 0 || readIDs[id])
 	}
 	return read, int(max(0, after-int64(len(readIDs)))), nil

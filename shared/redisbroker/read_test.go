@@ -55,7 +55,7 @@ func TestReadStateIsSharedAcrossInstances(t *testing.T) {
 	if err := a.MarkRead(ctx, "u", broker.ReadMark{IDs: ids[:2]}); err != nil {
 		t.Fatal(err)
 	}
-	read, unread, err := b.ReadState(ctx, "u", ids)
+	read, unread, err := b.ReadState(ctx, "u", nil, ids)
 	if err != nil || !read[0] || !read[1] || read[2] || unread != 1 {
 		t.Fatalf("other instance reads %v, unread %d, %v", read, unread, err)
 	}
@@ -120,7 +120,7 @@ func TestReadStateLivesAsLongAsTheLog(t *testing.T) {
 	if ttl := rdb.TTL(ctx, names.Prefs("u")).Val(); ttl < broker.PrefsTTL-time.Minute || ttl > broker.PrefsTTL {
 		t.Errorf("preferences TTL %s, want %s", ttl, broker.PrefsTTL)
 	}
-	_, unread, err := a.ReadState(ctx, "u", nil)
+	_, unread, err := a.ReadState(ctx, "u", nil, nil)
 	if err != nil || unread != 2 { // m4 and m5
 		t.Fatalf("unread %d, %v; want 2", unread, err)
 	}
@@ -154,7 +154,7 @@ func TestReadSetFoldsAndStaysSmall(t *testing.T) {
 	if v := rdb.Get(ctx, names.ReadUpTo("u")).Val(); v != ids[11]+" 12" {
 		t.Errorf("watermark %q, want %q", v, ids[11]+" 12")
 	}
-	if _, unread, err := a.ReadState(ctx, "u", nil); err != nil || unread != 0 {
+	if _, unread, err := a.ReadState(ctx, "u", nil, nil); err != nil || unread != 0 {
 		t.Errorf("unread %d, %v", unread, err)
 	}
 }

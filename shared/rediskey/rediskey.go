@@ -65,6 +65,14 @@ func (n Names) ReadIDs(user string) string { return n.Prefix + ":{" + user + "}:
 // after id are counted without reading them). It lives as long as the log.
 func (n Names) ReadUpTo(user string) string { return n.Prefix + ":{" + user + "}:readupto" }
 
+// ReadIDsIn and ReadUpToIn are ReadIDs and ReadUpTo of user for another log the user
+// reads (a group's or the broadcast log, named by its source): the user's read state of
+// shared notifications, under the user's hash tag.
+func (n Names) ReadIDsIn(user, source string) string { return n.ReadIDs(user) + ":" + source }
+
+// ReadUpToIn: see ReadIDsIn.
+func (n Names) ReadUpToIn(user, source string) string { return n.ReadUpTo(user) + ":" + source }
+
 // Prefs holds a user's notification preferences, as JSON.
 func (n Names) Prefs(user string) string { return n.Prefix + ":{" + user + "}:prefs" }
 

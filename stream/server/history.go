@@ -74,7 +74,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identit
 		for i, e := range items {
 			ids[i] = e.ID
 		}
-		if read, unread, err = s.broker.ReadState(ctx, id.UserID, ids); err != nil {
+		if read, unread, err = s.broker.ReadState(ctx, id.UserID, sources[1:], ids); err != nil {
 			s.unavailable(ctx, w, id.UserID, "read state", err)
 			return
 		}

@@ -52,6 +52,7 @@ func (s *Server) markRead(w http.ResponseWriter, r *http.Request, id auth.Identi
 		writeError(w, http.StatusBadRequest, shape, 0)
 		return
 	}
+	m.Logs = streamSources(id)[1:] // the broadcast and group logs the token reads
 	err := s.broker.MarkRead(ctx, id.UserID, m)
 	if errors.Is(err, broker.ErrInvalid) {
 		writeError(w, http.StatusBadRequest, err.Error(), 0)

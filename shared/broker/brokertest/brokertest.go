@@ -33,6 +33,7 @@ var clauses = []struct {
 	{"run returns nil when its context ends", runEndsWithContext},
 	{"ready", readyWhenRunning},
 	{"group and broadcast logs are separate logs", sourcesAreSeparateLogs},
+	{"read state of group and broadcast notifications is per user", readStateOfSharedLogs},
 }
 
 // Run runs every clause of the contract against brokers made by newBroker.

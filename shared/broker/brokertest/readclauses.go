@@ -249,7 +249,7 @@ func (f *fixture) wantRead(user string, ids []string, want []bool, unread int) {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(f.ctx, 5*time.Second)
 	defer cancel()
-	got, n, err := f.b.ReadState(ctx, user, ids)
+	got, n, err := f.b.ReadState(ctx, user, nil, ids)
 	if err != nil {
 		f.t.Fatalf("ReadState(%s): %v", user, err)
 	}

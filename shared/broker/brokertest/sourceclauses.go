@@ -1,8 +1,11 @@
 package brokertest
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/notification"
@@ -59,4 +62,73 @@ func only(es []notification.Envelope) string {
 		return "not one item"
 	}
 	return es[0].ID
+}
+
+// readStateOfSharedLogs: a group's or the broadcast log's notifications carry each
+// user's own read state: marked by id or by all (which covers the logs the mark names),
+// counted in that user's unread, never another's; ids of a log the mark does not name
+// are ignored; the read control lists the qualified ids.
+func readStateOfSharedLogs(t *testing.T, newBroker Factory) {
+	f := start(t, newBroker)
+	f.subscribe("ann")
+	group := broker.GroupSource("class-7b")
+	logs := []string{broker.Everyone, group}
+	own := f.publish("ann", "o1", 1)
+	g1 := f.publish(group, "g1", 2)
+	g2 := f.publish(group, "g2", 3)
+	all := f.publish(broker.Everyone, "b1", 4)
+	ids := []string{own, g1, g2, all}
+	state := func(user string, logs []string) ([]bool, int) {
+		t.Helper()
+		read, unread, err := f.b.ReadState(f.ctx, user, logs, ids)
+		if err != nil {
+			t.Fatalf("ReadState(%s): %v", user, err)
+		}
+		return read, unread
+	}
+	if read, unread := state("ann", logs); slices.Contains(read, true) || unread != 4 {
+		t.Fatalf("before any mark: read %v, unread %d; want none read, 4 unread", read, unread)
+	}
+	if err := f.b.MarkRead(f.ctx, "ann", broker.ReadMark{IDs: []string{g1, all}, Logs: logs}); err != nil {
+		t.Fatal(err)
+	}
+	if read, unread := state("ann", logs); !slices.Equal(read, []bool{false, true, false, true}) || unread != 2 {
+		t.Fatalf("after marking %s and %s: read %v, unread %d; want [false true false true], 2", g1, all, read, unread)
+	}
+	if read, unread := state("ben", logs); slices.Contains(read, true) || unread != 3 {
+		t.Errorf("another user of the same logs: read %v, unread %d; want none read, 3 unread", read, unread)
+	}
+	// One control listing both, or one per log: together they list exactly the two.
+	var listed []string
+	for deadline := time.Now().Add(5 * time.Second); len(listed) < 2 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		listed = listed[:0]
+		for _, c := range f.rec.Controls("ann") {
+			var d struct{ IDs []string }
+			if err := json.Unmarshal(c.Data, &d); err != nil || c.Kind != broker.ControlRead {
+				t.Fatalf("control %s %s: %v", c.Kind, c.Data, err)
+			}
+			listed = append(listed, d.IDs...)
+		}
+	}
+	slices.Sort(listed)
+	if want := []string{all, g1}; !slices.Equal(listed, want) {
+		t.Errorf("read controls list %v, want %v", listed, want)
+	}
+	// A log the mark does not name is not marked.
+	if err := f.b.MarkRead(f.ctx, "ann", broker.ReadMark{IDs: []string{g2}, Logs: []string{broker.Everyone}}); err != nil {
+		t.Fatal(err)
+	}
+	if read, _ := state("ann", logs); read[2] {
+		t.Errorf("%s marked read through a mark whose logs do not include its group", g2)
+	}
+	if err := f.b.MarkRead(f.ctx, "ann", broker.ReadMark{All: true, Logs: logs}); err != nil {
+		t.Fatal(err)
+	}
+	if read, unread := state("ann", logs); slices.Contains(read, false) || unread != 0 {
+		t.Errorf("after all: read %v, unread %d; want all read, 0", read, unread)
+	}
+	later := f.publish(group, "g3", 5)
+	if read, unread, err := f.b.ReadState(f.ctx, "ann", logs, []string{later}); err != nil || read[0] || unread != 1 {
+		t.Errorf("a notification after the mark of all: read %v, unread %d, %v; want unread 1", read, unread, err)
+	}
 }

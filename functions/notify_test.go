@@ -29,7 +29,11 @@ import (
 
 var (
 	server  *redistest.Server
-	baseURL string
+	baseURL string // Notify, as FUNCTION_TARGET=Notify serves it
+	// publishURL is Publish, as FUNCTION_TARGET=Publish serves it: a second Functions
+	// Framework server in this process (the framework reads FUNCTION_TARGET when it
+	// starts, so each server is started once the one before it answers).
+	publishURL string
 )
 
 const user = "6f1c2a8e-3b7d-4e0f-9c1a-5d2e8b7f4a31" // the user in testdata
@@ -47,31 +51,44 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer server.Stop()
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			panic(err)
-		}
-		port := fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
-		l.Close()
 		os.Setenv("REDIS_ADDR", server.Addr)
-		os.Setenv("FUNCTION_TARGET", EntryPoint)
 		os.Setenv("MAX_EVENT_AGE", "8760h") // the testdata events are dated 2026-11-26
 		os.Setenv("DEDUPE_TTL", "8761h")
-		go func() { _ = funcframework.StartHostPort("127.0.0.1", port) }()
-		baseURL = "http://127.0.0.1:" + port
-		for i := 0; ; i++ {
-			if resp, err := http.Get(baseURL); err == nil {
-				resp.Body.Close()
-				break
-			}
-			if i > 200 {
-				fmt.Fprintln(os.Stderr, "function server did not start")
+		for _, fn := range []struct {
+			target string
+			url    *string
+		}{{EntryPoint, &baseURL}, {PublishEntryPoint, &publishURL}} {
+			if *fn.url, err = startFunction(fn.target); err != nil {
+				fmt.Fprintln(os.Stderr, err)
 				return 1
 			}
-			time.Sleep(10 * time.Millisecond)
 		}
 		return m.Run()
 	}())
+}
+
+// startFunction serves the entry point target through the Functions Framework, as
+// Cloud Functions does, and returns its URL once it answers.
+func startFunction(target string) (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	port := fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	os.Setenv("FUNCTION_TARGET", target)
+	go func() { _ = funcframework.StartHostPort("127.0.0.1", port) }()
+	url := "http://127.0.0.1:" + port
+	for i := 0; ; i++ {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			return url, nil
+		}
+		if i > 200 {
+			return "", fmt.Errorf("function server for %s did not start", target)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // recorded turns a recorded HTTP request in testdata into a request to the function,
@@ -95,7 +112,7 @@ func recorded(t *testing.T, name string, edit func(string) string) *http.Request
 	return req
 }
 
-func post(t *testing.T, req *http.Request) int {
+func post(t testing.TB, req *http.Request) int {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -250,9 +267,9 @@ func TestNewHandlerConfigErrors(t *testing.T) {
 		"missing CA":    {"REDIS_ADDR": "127.0.0.1:1", "REDIS_TLS_CA": "/nonexistent/ca.pem"},
 		"age vs dedupe": {"REDIS_ADDR": "127.0.0.1:1", "MAX_EVENT_AGE": "48h"},
 	} {
-		_, err := newHandler(context.Background(), func(k string) string { return env[k] }, prometheus.NewRegistry())
+		_, err := newHandlers(context.Background(), func(k string) string { return env[k] }, prometheus.NewRegistry())
 		if err == nil {
-			t.Errorf("%s: newHandler succeeded", name)
+			t.Errorf("%s: newHandlers succeeded", name)
 		}
 	}
 	if err := Setup(); err != nil { // TestMain configured a valid environment

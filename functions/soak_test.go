@@ -58,7 +58,7 @@ func TestSoakCancelledClients(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rh, err := cloudevents.NewHTTPReceiveHandler(context.Background(), p, h.Handle)
+		rh, err := cloudevents.NewHTTPReceiveHandler(context.Background(), p, h.notify.Handle)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -47,48 +47,84 @@ type pushMessageIn struct {
 	PublishTimeSnake string `json:"publish_time"`
 }
 
-// DecodeEvent decodes an Eventarc Pub/Sub CloudEvent (binary or structured mode; the
-// Functions Framework turns a plain push body into one too). Every error wraps
-// ErrInvalid: nothing in an event can become valid by retrying it.
-func DecodeEvent(e event.Event) (Message, error) {
-	if e.Type() != EventType {
-		return Message{}, invalid("event type %.100q is not %s", e.Type(), EventType)
-	}
-	return DecodePush(e.Data(), e.ID())
+// Delivery is one Pub/Sub message as Eventarc delivered it, before its data is read:
+// what every entry point shares. Each entry point reads Data its own way (DecodeJob for
+// a job event, notification.ParseAnnouncement for an announcement).
+type Delivery struct {
+	// ID is the Pub/Sub message ID, the key that makes redelivery idempotent.
+	ID          string
+	PublishTime time.Time
+	// Data is the decoded message.data.
+	Data []byte
 }
 
-// DecodePush decodes a Pub/Sub push body. fallbackID is used as the message ID when the
-// body has none (the CloudEvent ID equals the Pub/Sub message ID).
-func DecodePush(body []byte, fallbackID string) (Message, error) {
+// DecodeEventDelivery reads the Pub/Sub message of an Eventarc CloudEvent (binary or
+// structured mode; the Functions Framework turns a plain push body into one too). Every
+// error wraps ErrInvalid: nothing in an event can become valid by retrying it.
+func DecodeEventDelivery(e event.Event) (Delivery, error) {
+	if e.Type() != EventType {
+		return Delivery{}, invalid("event type %.100q is not %s", e.Type(), EventType)
+	}
+	return DecodeDelivery(e.Data(), e.ID())
+}
+
+// DecodeDelivery reads the message of a Pub/Sub push body: its id, publish time and
+// data. fallbackID is used as the message ID when the body has none (the CloudEvent ID
+// equals the Pub/Sub message ID). Every error wraps ErrInvalid.
+func DecodeDelivery(body []byte, fallbackID string) (Delivery, error) {
 	var p pushBody
 	if !decodePushFast(body, &p) {
 		p = pushBody{}
 		if err := json.Unmarshal(body, &p); err != nil {
-			return Message{}, invalid("body is not a Pub/Sub push message: %s", jsonReason(err))
+			return Delivery{}, invalid("body is not a Pub/Sub push message: %s", jsonReason(err))
 		}
 	}
 	if p.Message == nil {
-		return Message{}, invalid("body has no message")
+		return Delivery{}, invalid("body has no message")
 	}
 	m := p.Message
 	id := firstNonEmpty(m.MessageID, m.MessageIDSnake, fallbackID)
 	if id == "" || len(id) > notification.MaxMessageIDLen || !printableASCII(id) {
-		return Message{}, invalid("message id must be 1-%d printable ASCII characters", notification.MaxMessageIDLen)
+		return Delivery{}, invalid("message id must be 1-%d printable ASCII characters", notification.MaxMessageIDLen)
 	}
-	msg := Message{ID: id}
+	d := Delivery{ID: id, Data: m.Data}
 	if ts := firstNonEmpty(m.PublishTime, m.PublishTimeSnake); ts != "" {
 		t, err := time.Parse(time.RFC3339Nano, ts)
 		if err != nil {
-			return Message{}, invalid("publishTime is not an RFC 3339 time")
+			return Delivery{}, invalid("publishTime is not an RFC 3339 time")
 		}
-		msg.PublishTime = t
+		d.PublishTime = t
 	}
-	var err error
-	msg.Job, msg.Cleaned, err = DecodeJob(m.Data)
+	return d, nil
+}
+
+// DecodeEvent decodes an Eventarc Pub/Sub CloudEvent carrying a job event
+// (DecodeEventDelivery, then DecodeJob). Every error wraps ErrInvalid.
+func DecodeEvent(e event.Event) (Message, error) {
+	d, err := DecodeEventDelivery(e)
 	if err != nil {
 		return Message{}, err
 	}
-	return msg, nil
+	return d.Job()
+}
+
+// DecodePush decodes a Pub/Sub push body carrying a job event (DecodeDelivery, then
+// DecodeJob). Every error wraps ErrInvalid.
+func DecodePush(body []byte, fallbackID string) (Message, error) {
+	d, err := DecodeDelivery(body, fallbackID)
+	if err != nil {
+		return Message{}, err
+	}
+	return d.Job()
+}
+
+// Job reads d's data as a job event (DecodeJob).
+func (d Delivery) Job() (Message, error) {
+	job, cleaned, err := DecodeJob(d.Data)
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{ID: d.ID, PublishTime: d.PublishTime, Job: job, Cleaned: cleaned}, nil
 }
 
 // DecodeJob decodes the JSON of message.data, refuses what cannot be routed or

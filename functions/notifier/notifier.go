@@ -1,13 +1,15 @@
-// Package notifier turns one job event into one stored and published notification. It
-// is the function's logic, importable (unlike the function's root package, which
-// registers with the Functions Framework) so `make run` can host it in-process.
+// Package notifier is the function's logic: the Notify entry point turns one job event
+// into one stored and published notification; the Publish entry point turns one
+// announcement from another service into a notification stored in each log of its
+// audience. It is importable (unlike the function's root package, which registers with
+// the Functions Framework) so `make run` can host it in-process.
 package notifier
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -23,7 +25,14 @@ type Publisher interface {
 	Publish(ctx context.Context, userID, messageID string, n notification.Notification) (id string, duplicate bool, err error)
 }
 
-// Handler handles job events. Build it with New. Safe for concurrent use.
+// The entry points' names (FUNCTION_TARGET), also the entry_point label of the metrics.
+const (
+	NotifyEntryPoint  = "Notify"
+	PublishEntryPoint = "Publish"
+)
+
+// Handler handles the deliveries of one entry point: job events (New) or
+// announcements (NewPublish). Safe for concurrent use.
 type Handler struct {
 	pub     Publisher
 	log     *slog.Logger
@@ -31,8 +40,18 @@ type Handler struct {
 	now     func() time.Time
 	maxAge  time.Duration
 	sum     *summary
-	// published holds the per-type counters of the job types, resolved once.
-	published map[notification.Type]prometheus.Counter
+	// published holds the per-type counters of the job types, and userWrites the
+	// writes to users' logs, resolved once (Notify).
+	published  map[notification.Type]prometheus.Counter
+	userWrites prometheus.Counter
+
+	// handle reads a delivery's data and stores what it asks for: the entry point's
+	// own part (handleJob, handleAnnouncement).
+	handle func(ctx context.Context, start time.Time, d eventarc.Delivery) error
+	// rejected is the message of the ERROR line for a refused delivery.
+	rejected string
+	// concurrency bounds the writes one announcement has under way (Publish).
+	concurrency int
 }
 
 // Option tunes a Handler.
@@ -47,27 +66,41 @@ func WithSummaryInterval(d time.Duration) Option {
 // DefaultSummaryInterval is how often the INFO summary line is written by default.
 const DefaultSummaryInterval = 10 * time.Second
 
-// New returns a handler. maxAge drops events published longer ago than that (they
-// could otherwise outlive their dedupe marker and be stored twice); 0 keeps all.
+// New returns the Notify handler, for job events. maxAge drops events published longer
+// ago than that (they could otherwise outlive their dedupe marker and be stored twice);
+// 0 keeps all.
 func New(pub Publisher, log *slog.Logger, metrics *Metrics, now func() time.Time, maxAge time.Duration, opts ...Option) (*Handler, error) {
-	if pub == nil || log == nil || metrics == nil || now == nil {
-		return nil, errors.New("notifier.New: nil dependency")
+	h, err := newHandler(NotifyEntryPoint, pub, log, metrics, now, maxAge, opts)
+	if err != nil {
+		return nil, err
 	}
-	h := &Handler{pub: pub, log: log.With(logging.KeyComponent, "notify"), metrics: metrics, now: now, maxAge: maxAge,
-		sum: &summary{interval: DefaultSummaryInterval}}
+	h.handle, h.rejected = h.handleJob, "job event rejected"
+	h.published = map[notification.Type]prometheus.Counter{}
+	for _, t := range []notification.Type{notification.VideoComplete, notification.VideoFailed} {
+		h.published[t] = h.metrics.Published.WithLabelValues(string(t))
+	}
+	h.userWrites = h.metrics.Writes.WithLabelValues(notification.AudienceUsers)
+	return h, nil
+}
+
+// newHandler builds what both entry points share; the caller sets handle and rejected.
+func newHandler(entryPoint string, pub Publisher, log *slog.Logger, metrics *Metrics, now func() time.Time, maxAge time.Duration, opts []Option) (*Handler, error) {
+	if pub == nil || log == nil || metrics == nil || metrics.vecs == nil || now == nil {
+		return nil, fmt.Errorf("notifier: %s handler: nil dependency (metrics come from NewMetrics)", entryPoint)
+	}
+	h := &Handler{pub: pub, log: log.With(logging.KeyComponent, strings.ToLower(entryPoint)), metrics: metrics.For(entryPoint),
+		now: now, maxAge: maxAge, concurrency: DefaultConcurrency,
+		sum: &summary{interval: DefaultSummaryInterval, name: strings.ToLower(entryPoint) + " summary"}}
 	for _, o := range opts {
 		o(h)
 	}
 	if h.sum.interval <= 0 {
-		return nil, fmt.Errorf("notifier.New: summary interval %s is not positive", h.sum.interval)
+		return nil, fmt.Errorf("notifier: summary interval %s is not positive", h.sum.interval)
+	}
+	if h.concurrency <= 0 {
+		return nil, fmt.Errorf("notifier: concurrency %d is not positive", h.concurrency)
 	}
 	h.sum.start(now())
-	if metrics.Published != nil {
-		h.published = map[notification.Type]prometheus.Counter{}
-		for _, t := range []notification.Type{notification.VideoComplete, notification.VideoFailed} {
-			h.published[t] = metrics.Published.WithLabelValues(string(t))
-		}
-	}
 	return h, nil
 }
 
@@ -79,24 +112,42 @@ func New(pub Publisher, log *slog.Logger, metrics *Metrics, now func() time.Time
 // ServeHTTP is the same over HTTP, and what the function registers.
 func (h *Handler) Handle(ctx context.Context, e event.Event) error {
 	start := h.now()
-	msg, err := eventarc.DecodeEvent(e)
-	return h.process(ctx, start, msg, err, e.ID())
+	d, err := eventarc.DecodeEventDelivery(e)
+	return h.process(ctx, start, d, err, e.ID())
 }
 
-// process stores and publishes a decoded message, or refuses it when decoding failed
-// (decodeErr; fallbackID names it in the log). A returned error means "retry".
+// process hands a decoded delivery to the entry point, or refuses it when decoding
+// failed (decodeErr; fallbackID names it in the log). A returned error means "retry".
+func (h *Handler) process(ctx context.Context, start time.Time, d eventarc.Delivery, decodeErr error, fallbackID string) error {
+	if decodeErr != nil {
+		h.reject(ctx, "malformed", fallbackID, decodeErr)
+		return nil
+	}
+	return h.handle(ctx, start, d)
+}
+
+// stale refuses (and reports true for) a delivery published longer ago than maxAge.
+func (h *Handler) stale(ctx context.Context, start time.Time, d eventarc.Delivery) bool {
+	if h.maxAge > 0 && !d.PublishTime.IsZero() && start.Sub(d.PublishTime) > h.maxAge {
+		h.reject(ctx, "stale", d.ID, fmt.Errorf("published %s ago, over the %s limit", start.Sub(d.PublishTime).Round(time.Second), h.maxAge))
+		return true
+	}
+	return false
+}
+
+// handleJob stores and publishes the notification of a job event (Notify).
 //
 // The write runs on a context that keeps ctx's values but not its cancellation: a
 // client (Pub/Sub's push deadline) that gives up mid-write does not abort a write Redis
 // may already have done, so its redelivery finds the dedupe marker instead of racing
 // the write. The Redis client's dial, read and write timeouts bound it.
-func (h *Handler) process(ctx context.Context, start time.Time, msg eventarc.Message, decodeErr error, fallbackID string) error {
-	if decodeErr != nil {
-		h.reject(ctx, "malformed", fallbackID, decodeErr)
+func (h *Handler) handleJob(ctx context.Context, start time.Time, d eventarc.Delivery) error {
+	msg, err := d.Job()
+	if err != nil {
+		h.reject(ctx, "malformed", d.ID, err)
 		return nil
 	}
-	if h.maxAge > 0 && !msg.PublishTime.IsZero() && start.Sub(msg.PublishTime) > h.maxAge {
-		h.reject(ctx, "stale", msg.ID, fmt.Errorf("published %s ago, over the %s limit", start.Sub(msg.PublishTime).Round(time.Second), h.maxAge))
+	if h.stale(ctx, start, d) {
 		return nil
 	}
 	n := msg.Job.Notification(start)
@@ -129,8 +180,10 @@ func (h *Handler) process(ctx context.Context, start time.Time, msg eventarc.Mes
 	return nil
 }
 
+// countPublished counts a job's notification, written to its user's log.
 func (h *Handler) countPublished(t notification.Type) {
 	h.sum.published.Add(1)
+	h.userWrites.Inc()
 	if c, ok := h.published[t]; ok {
 		c.Inc()
 		return
@@ -178,6 +231,6 @@ func (h *Handler) warnCleaned(ctx context.Context, c notification.Cleaned, attrs
 func (h *Handler) reject(ctx context.Context, reason, messageID string, err error) {
 	h.metrics.Rejected.WithLabelValues(reason).Inc()
 	h.sum.rejected.Add(1)
-	h.log.ErrorContext(ctx, "job event rejected", logging.KeyMessageID, messageID, logging.KeyReason, reason, logging.KeyError, err.Error())
+	h.log.ErrorContext(ctx, h.rejected, logging.KeyMessageID, messageID, logging.KeyReason, reason, logging.KeyError, err.Error())
 	h.sum.maybeFlush(h.log, h.now())
 }

@@ -15,8 +15,8 @@ import (
 	"github.com/vividly-edu/notifications/shared/logging"
 )
 
-// MaxBodyBytes bounds what ServeHTTP reads of a request. A routable job is at most
-// notification.MaxDataBytes (64 KiB) of message.data, base64-encoded (4/3) inside an
+// MaxBodyBytes bounds what ServeHTTP reads of a request. A routable job or announcement
+// is at most notification.MaxDataBytes (64 KiB) of message.data, base64-encoded (4/3) inside an
 // envelope whose Pub/Sub attributes are bounded too (100 × 1 KiB values); anything
 // larger can only be refused, and it is refused without reading it all.
 const MaxBodyBytes = 1 << 20
@@ -33,6 +33,9 @@ const MaxBodyBytes = 1 << 20
 // one shared unbuffered channel to a per-request consumer goroutine, and a consumer
 // that leaves with its client's cancellation orphans another request's send forever:
 // cloudevents/sdk-go#1224, #1332.)
+//
+// Both entry points serve this way; what they do with the message's data differs
+// (Handler.handle).
 //
 // Answers: 200 once the notification is stored and published, for a duplicate, and
 // for input refused as permanent (logged at ERROR and counted, so Pub/Sub does not
@@ -57,7 +60,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case tooBig(d.readErr):
-		// Over MaxBodyBytes it cannot hold a routable job (over 64 KiB of message.data):
+		// Over MaxBodyBytes it cannot hold a routable message (over 64 KiB of data):
 		// a permanent error like any other refused input.
 		h.reject(ctx, "malformed", r.Header.Get("Ce-Id"), fmt.Errorf("request body is over %d bytes", MaxBodyBytes))
 		w.WriteHeader(http.StatusOK)
@@ -76,11 +79,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// delivery is what a request carried: a decoded message or the reason it is refused
+// delivery is what a request carried: a decoded Pub/Sub message or the reason it is refused
 // (decodeErr, acknowledged), or an answer for a request that is not a delivery at all
 // (status and text), or the error reading its body failed with.
 type delivery struct {
-	msg       eventarc.Message
+	msg       eventarc.Delivery
 	decodeErr error
 	id        string // the CloudEvent id, to log a refusal under when the data has none
 	status    int
@@ -106,7 +109,7 @@ func (h *Handler) readEvent(ctx context.Context, r *http.Request, body *readErr)
 		h.log.WarnContext(ctx, "request is not a valid CloudEvent", logging.KeyReason, reason)
 		return delivery{status: http.StatusBadRequest, text: "not a valid CloudEvent: " + reason}
 	}
-	msg, err := eventarc.DecodeEvent(*e)
+	msg, err := eventarc.DecodeEventDelivery(*e)
 	return delivery{msg: msg, decodeErr: err, id: e.ID()}
 }
 
@@ -116,7 +119,7 @@ func readPush(r *http.Request) delivery {
 	if err != nil {
 		return delivery{readErr: err}
 	}
-	msg, err := eventarc.DecodePush(data, "")
+	msg, err := eventarc.DecodeDelivery(data, "")
 	return delivery{msg: msg, decodeErr: err}
 }
 

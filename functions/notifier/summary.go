@@ -19,13 +19,17 @@ import (
 // after the last event of a quiet period nothing is written until the next one.
 type summary struct {
 	interval time.Duration
+	// name is the line's message ("notify summary", "publish summary"); fanOut adds
+	// the writes (one message may write to many logs: Publish).
+	name   string
+	fanOut bool
 
 	// windowStart is the current window's start (unix nanos); the event that moves it
 	// on by compare-and-swap is the one that writes the line, so exactly one does.
 	windowStart atomic.Int64
 
-	published, duplicates, cleaned, rejected, failed atomic.Int64
-	maxNanos                                         atomic.Int64 // slowest store+publish
+	published, duplicates, cleaned, rejected, failed, writes atomic.Int64
+	maxNanos                                                 atomic.Int64 // slowest store+publish
 }
 
 func (s *summary) start(now time.Time) { s.windowStart.Store(now.UnixNano()) }
@@ -49,17 +53,22 @@ func (s *summary) maybeFlush(log *slog.Logger, now time.Time) {
 		return
 	}
 	published, duplicates, cleaned := s.published.Swap(0), s.duplicates.Swap(0), s.cleaned.Swap(0)
-	rejected, failed, slowest := s.rejected.Swap(0), s.failed.Swap(0), s.maxNanos.Swap(0)
+	rejected, failed, writes, slowest := s.rejected.Swap(0), s.failed.Swap(0), s.writes.Swap(0), s.maxNanos.Swap(0)
 	if published+duplicates+rejected+failed == 0 {
 		return
 	}
-	// No request context: the line is about the window, not the request that writes it.
-	log.Info("notify summary",
+	attrs := []any{
 		slog.Float64("interval_s", time.Duration(now.UnixNano()-begun).Seconds()),
 		slog.Int64("published", published), // includes the cleaned ones
 		slog.Int64("cleaned", cleaned),
 		slog.Int64("duplicates", duplicates),
 		slog.Int64("rejected", rejected),
 		slog.Int64("failed", failed),
-		slog.Float64("max_latency_ms", ms(time.Duration(slowest))))
+		slog.Float64("max_latency_ms", ms(time.Duration(slowest))),
+	}
+	if s.fanOut {
+		attrs = append(attrs, slog.Int64("writes", writes)) // notifications stored, over every log
+	}
+	// No request context: the line is about the window, not the request that writes it.
+	log.Info(s.name, attrs...)
 }

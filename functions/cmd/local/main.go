@@ -1,5 +1,7 @@
 // Command notify serves the function locally through the Functions Framework, exactly as
-// Cloud Functions does: POST CloudEvents (or Pub/Sub push bodies) to /.
+// Cloud Functions does: POST CloudEvents (or Pub/Sub push bodies) to /. It serves the
+// entry point FUNCTION_TARGET names — Notify (job events, the default) or Publish
+// (notifications from other services) — and refuses to start for any other name.
 package main
 
 import (
@@ -19,6 +21,15 @@ func main() {
 }
 
 func run() error {
+	target := os.Getenv("FUNCTION_TARGET")
+	if target == "" {
+		target = notify.EntryPoint
+	}
+	// Checked here, before the framework (which would serve an unnamed function at "/"
+	// for an unknown name when it has one) and before the configuration is read.
+	if err := notify.CheckEntryPoint(target); err != nil {
+		return err
+	}
 	if err := notify.Setup(); err != nil {
 		return err
 	}
@@ -27,8 +38,9 @@ func run() error {
 		port = "8080"
 	}
 	// With FUNCTION_TARGET set, the framework serves that one function at "/".
-	if err := os.Setenv("FUNCTION_TARGET", notify.EntryPoint); err != nil {
+	if err := os.Setenv("FUNCTION_TARGET", target); err != nil {
 		return err
 	}
+	fmt.Fprintf(os.Stderr, "notify: serving entry point %s on port %s\n", target, port)
 	return funcframework.Start(port)
 }

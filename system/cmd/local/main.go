@@ -1,6 +1,7 @@
-// Command local runs the whole system in one process for development: the function
-// endpoint (served by the Functions Framework, as in production), the stream service,
-// and a broker — in memory by default, Redis when REDIS_ADDR is set.
+// Command local runs the whole system in one process for development: the function's
+// two entry points (served by the Functions Framework, as in production: Notify at "/",
+// Publish at "/publish"), the stream service, and a broker — in memory by default,
+// Redis when REDIS_ADDR is set.
 package main
 
 import (
@@ -101,15 +102,25 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	h, err := notifier.New(b, log, notifier.NewMetrics(reg), time.Now, 24*time.Hour)
+	metrics := notifier.NewMetrics(reg)
+	h, err := notifier.New(b, log, metrics, time.Now, 24*time.Hour)
 	if err != nil {
 		return err
 	}
-	// Serve the function at "/" through the Functions Framework, as Cloud Functions does.
+	ph, err := notifier.NewPublish(b, log, metrics, time.Now, 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	// Serve the function through the Functions Framework, as Cloud Functions does: both
+	// entry points, Notify at "/" and Publish at PublishPath (production deploys each as
+	// its own function at "/"; here one port serves both).
 	os.Unsetenv("FUNCTION_TARGET")
-	// The HTTP entry point production registers: each request parsed in its own handler
+	// The HTTP entry points production registers: each request parsed in its own handler
 	// (the SDK's CloudEvent receive path can wedge with requests in flight).
 	if err := funcframework.RegisterHTTPFunctionContext(ctx, "/", h.ServeHTTP); err != nil {
+		return err
+	}
+	if err := funcframework.RegisterHTTPFunctionContext(ctx, PublishPath, ph.ServeHTTP); err != nil {
 		return err
 	}
 	fnErr := make(chan error, 1)
@@ -142,6 +153,10 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 	}
 }
 
+// PublishPath is where the local system serves the Publish entry point, on the
+// function's port.
+const PublishPath = "/publish"
+
 func devToken(secret, user string, ttl time.Duration) (string, error) {
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
 		"sub": user, "iat": time.Now().Unix(), "exp": time.Now().Add(ttl).Unix(),
@@ -162,10 +177,15 @@ func printBanner(out io.Writer, brokerName, port, fnPort, user, token string, de
 	data, _ := json.Marshal(map[string]string{"request_id": "demo-banner", "user_id": user, "status": "completed",
 		"video_url": "https://cdn.example/v/demo.mp4", "title": "Photosynthesis"})
 	body := strings.ReplaceAll(string(eventarc.PushBody(data, "", time.Time{})), "'", `'\''`) // shell single quotes
+	// An announcement to everyone (docs/PUBLISHING.md has the contract).
+	ann, _ := json.Marshal(map[string]any{"type": "announcement", "severity": "warning", "audience": map[string]any{"all": true},
+		"title": "Maintenance tonight", "body": "Videos pause 22:00-22:30.", "link": "https://status.example/"})
+	annBody := strings.ReplaceAll(string(eventarc.PushBody(ann, "", time.Time{})), "'", `'\''`)
 	fmt.Fprintf(out, `
 Vividly notifications — local system (%s)
   stream   http://127.0.0.1:%[2]s/api/v1/notifications/stream   (health: /healthz /readyz, metrics: /metrics)
-  function http://127.0.0.1:%[3]s/   (POST CloudEvents or Pub/Sub push bodies)
+  function http://127.0.0.1:%[3]s/   (Notify: POST job events as CloudEvents or Pub/Sub push bodies)
+           http://127.0.0.1:%[3]s%[10]s   (Publish: POST announcements from other services the same way)
 
 %[8]s
 Watch the stream (terminal 1):
@@ -182,7 +202,15 @@ Publish a sample job event as Eventarc would (terminal 2):
     -H 'ce-source: //pubsub.googleapis.com/projects/local/topics/content-job-finished' \
     -d '%[6]s'
 
-`, brokerName, port, fnPort, user, token, body, eventarc.EventType, tokenLine(user, token))
+Publish an announcement to everyone as the notifications topic's trigger would (terminal 2;
+audience may also be {"users":["%[4]s"]} or {"groups":["<group id>"]}; docs/PUBLISHING.md):
+  curl -sS -X POST http://127.0.0.1:%[3]s%[10]s -H 'Content-Type: application/json' \
+    -H "ce-id: $(date +%%s%%N)" -H 'ce-specversion: 1.0' \
+    -H 'ce-type: %[7]s' \
+    -H 'ce-source: //pubsub.googleapis.com/projects/local/topics/notifications' \
+    -d '%[9]s'
+
+`, brokerName, port, fnPort, user, token, body, eventarc.EventType, tokenLine(user, token), annBody, PublishPath)
 	if demo {
 		fmt.Fprintf(out, "Open the demo notification centre: http://127.0.0.1:%s/demo/\n"+
 			"  (publish a job from the page; open it in several tabs: they share one connection)\n\n", port)

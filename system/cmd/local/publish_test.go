@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vividly-edu/notifications/functions/eventarc"
+)
+
+// TestLocalSystemProcess is not a test: TestLocalPublish runs the test binary again with
+// LOCAL_SYSTEM_CHILD set, and this runs the local system in that child process until it
+// is signalled. (The Functions Framework keeps one registry per process, so a second
+// run() in the test process — TestSecurity_LocalSystemLoopbackOnly has the first —
+// would register "/" twice.)
+func TestLocalSystemProcess(t *testing.T) {
+	if os.Getenv("LOCAL_SYSTEM_CHILD") == "" {
+		t.Skip("runs only as TestLocalPublish's child")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLocalPublish: `make run` serves the Publish entry point at /publish on the
+// function port and says so in its banner; an announcement posted there as Eventarc
+// would (binary mode) reaches the development user's history — a broadcast and one to a
+// user list naming them — while one for a group they are not in, or a refused one, does
+// not.
+func TestLocalPublish(t *testing.T) {
+	port, fnPort := freePort(t), freePort(t)
+	const secret = "local-publish-test-secret-0123456789abcdef"
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLocalSystemProcess$", "-test.v")
+	cmd.Env = append(os.Environ(), "LOCAL_SYSTEM_CHILD=1", "PORT="+port, "FUNCTION_PORT="+fnPort,
+		"LOCAL_JWT_SECRET="+secret, "DEV_USER=student-7", "LOG_LEVEL=warn", "REDIS_ADDR=")
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	base := "http://127.0.0.1:" + port
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("local system not ready:\n%s", out.String())
+		}
+	}
+	publishURL := "http://127.0.0.1:" + fnPort + PublishPath
+	if !strings.Contains(out.String(), publishURL) || !strings.Contains(out.String(), "curl -sS -X POST "+publishURL) {
+		t.Errorf("the banner does not show %s with a curl example:\n%s", publishURL, out.String())
+	}
+
+	send := func(id, data string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, publishURL, bytes.NewReader(eventarc.PushBody([]byte(data), "", time.Time{})))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("ce-id", id)
+		req.Header.Set("ce-specversion", "1.0")
+		req.Header.Set("ce-type", eventarc.EventType)
+		req.Header.Set("ce-source", "//pubsub.googleapis.com/projects/local/topics/notifications")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s (%s): %d", PublishPath, id, resp.StatusCode)
+		}
+	}
+	send("a-1", `{"type":"announcement","severity":"warning","audience":{"all":true},"title":"Maintenance tonight"}`)
+	send("a-1", `{"type":"announcement","severity":"warning","audience":{"all":true},"title":"Maintenance tonight"}`) // redelivered
+	send("a-2", `{"type":"grade_posted","severity":"success","audience":{"users":["student-7","student-8"]},"title":"Quiz 3 graded"}`)
+	send("a-3", `{"type":"announcement","audience":{"groups":["teachers"]},"title":"Staff meeting"}`)
+	send("a-4", `{"type":"reset","audience":{"users":["student-7"]},"title":"refused"}`)
+
+	token, err := devToken(secret, "student-7", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/notifications", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var page struct {
+		Notifications []struct{ Type, Title, Severity string } `json:"notifications"`
+	}
+	if err := json.NewDecoder(bufio.NewReader(resp.Body)).Decode(&page); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range page.Notifications {
+		got = append(got, n.Type+"/"+n.Severity+"/"+n.Title)
+	}
+	want := "announcement/warning/Maintenance tonight,grade_posted/success/Quiz 3 graded"
+	if strings.Join(got, ",") != want {
+		t.Errorf("history of student-7: %q, want %q", got, want)
+	}
+}

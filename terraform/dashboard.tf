@@ -12,6 +12,9 @@ locals {
     function_requests = { filter = "${local.function_filter} AND metric.type = \"run.googleapis.com/request_count\"", aligner = "ALIGN_RATE" }
     refused_events    = { filter = "metric.type = \"logging.googleapis.com/user/${google_logging_metric.rejected_events.name}\"", aligner = "ALIGN_RATE" }
     dead_letters      = { filter = "${local.dead_letter_sub} AND metric.type = \"pubsub.googleapis.com/subscription/num_undelivered_messages\"", aligner = "ALIGN_MAX" }
+    publish_requests  = { filter = "${local.publish_filter} AND metric.type = \"run.googleapis.com/request_count\"", aligner = "ALIGN_RATE" }
+    publish_refused   = { filter = "metric.type = \"logging.googleapis.com/user/${google_logging_metric.rejected_notifications.name}\"", aligner = "ALIGN_RATE" }
+    publish_dead      = { filter = "${local.publish_dead_letter_sub} AND metric.type = \"pubsub.googleapis.com/subscription/num_undelivered_messages\"", aligner = "ALIGN_MAX" }
     connector_sent    = { filter = "${local.connector_filter} AND metric.type = \"vpcaccess.googleapis.com/connector/sent_bytes_count\"", aligner = "ALIGN_RATE" }
     connector_recv    = { filter = "${local.connector_filter} AND metric.type = \"vpcaccess.googleapis.com/connector/received_bytes_count\"", aligner = "ALIGN_RATE" }
   }
@@ -57,7 +60,9 @@ locals {
     { title = "Slow-client drops, resets, pub/sub resyncs per s", data_sets = ["slow_client_drops", "resets", "pubsub_resyncs"] },
     { title = "Function requests/s by response class", data_sets = ["function_requests"] },
     { title = "Job events refused by the function, by reason", data_sets = ["refused_events"] },
-    { title = "Dead-letter backlog", data_sets = ["dead_letters"] },
+    { title = "Dead-letter backlog, job events and notifications", data_sets = ["dead_letters", "publish_dead"] },
+    { title = "Publish function requests/s by response class", data_sets = ["publish_requests"] },
+    { title = "Notifications refused by Publish, by reason", data_sets = ["publish_refused"] },
     { title = "VPC connector bytes/s, sent and received", data_sets = ["connector_sent", "connector_recv"] },
   ]
 }

@@ -2,6 +2,21 @@
 # topic (var.content_job_topic; this configuration never creates or changes it).
 # Terraform owns the trigger, identity and settings; Cloud Build ships new code with
 # `gcloud functions deploy --source`, which leaves everything else as it is.
+
+# Both entry points of the function source (Notify here, Publish in publish.tf) run
+# with the same settings; the secrets' blocks below are repeated there.
+locals {
+  function_env = merge(
+    {
+      GOOGLE_CLOUD_PROJECT = var.project_id
+      LOG_LEVEL            = var.log_level
+    },
+    local.redis_tls ? { REDIS_TLS_CA = "${local.redis_ca_dir}/${local.redis_ca_file}" } : {},
+    # Queue new notifications for Web Push only when the stream service sends them.
+    local.push_enabled ? { PUSH_ENABLED = "true" } : {},
+  )
+}
+
 resource "google_cloudfunctions2_function" "notify" {
   name     = "${local.name}-notify"
   location = var.region
@@ -43,15 +58,7 @@ resource "google_cloudfunctions2_function" "notify" {
     vpc_connector                 = google_vpc_access_connector.main.id
     vpc_connector_egress_settings = "PRIVATE_RANGES_ONLY"
 
-    environment_variables = merge(
-      {
-        GOOGLE_CLOUD_PROJECT = var.project_id
-        LOG_LEVEL            = var.log_level
-      },
-      local.redis_tls ? { REDIS_TLS_CA = "${local.redis_ca_dir}/${local.redis_ca_file}" } : {},
-      # Queue new notifications for Web Push only when the stream service sends them.
-      local.push_enabled ? { PUSH_ENABLED = "true" } : {},
-    )
+    environment_variables = local.function_env
 
     secret_environment_variables {
       key        = "REDIS_ADDR"

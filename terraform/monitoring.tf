@@ -9,6 +9,9 @@ locals {
   connector_filter = "resource.type = \"vpc_access_connector\" AND resource.labels.connector_name = \"${google_vpc_access_connector.main.name}\""
   function_filter  = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloudfunctions2_function.notify.name}\""
 
+  publish_filter          = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloudfunctions2_function.publish.name}\""
+  publish_dead_letter_sub = "resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = \"${google_pubsub_subscription.publish_dead_letter.name}\""
+
   # The connector's capacity at its maximum instances (connector.tf), per direction;
   # alert at 80 % of it, in bytes/s.
   connector_alert_bytes = local.connector_capacity_mbps * 1000000 / 8 * 0.8
@@ -175,6 +178,55 @@ resource "google_logging_metric" "rejected_events" {
       key         = "reason"
       value_type  = "STRING"
       description = "Why the function refused the event (invalid, stale, ...)."
+    }
+  }
+
+  label_extractors = {
+    reason = "EXTRACT(jsonPayload.reason)"
+  }
+}
+
+# The same for the Publish entry point (publish.tf): notifications it failed on every
+# attempt, and the ones it refused.
+resource "google_monitoring_alert_policy" "publish_dead_letter_backlog" {
+  display_name          = "${local.name}: notifications in the Publish dead-letter topic"
+  combiner              = "OR"
+  notification_channels = var.alert_notification_channels
+
+  conditions {
+    display_name = "Undelivered messages on the Publish dead-letter subscription > 0"
+    condition_threshold {
+      filter          = "${local.publish_dead_letter_sub} AND metric.type = \"pubsub.googleapis.com/subscription/num_undelivered_messages\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "300s"
+      aggregations {
+        alignment_period   = "60s"
+        per_series_aligner = "ALIGN_MAX"
+      }
+    }
+  }
+
+  documentation {
+    content   = "The Publish function failed some notifications from other services on every attempt; their audiences were not notified. See docs/RUNBOOK.md, \"Notifications in the Publish dead-letter topic\"."
+    mime_type = "text/markdown"
+  }
+}
+
+# Publish logs each refused notification at ERROR with its reason, as "announcement
+# rejected". Any ERROR line of that service ending in " rejected" counts (the job path
+# says "job event rejected"), so the metric does not hang on the exact wording.
+resource "google_logging_metric" "rejected_notifications" {
+  name   = "${local.name}-rejected-notifications"
+  filter = "${local.publish_filter} AND severity = ERROR AND jsonPayload.message =~ \" rejected$\""
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    labels {
+      key         = "reason"
+      value_type  = "STRING"
+      description = "Why the Publish function refused the notification (malformed, expired, stale, ...)."
     }
   }
 

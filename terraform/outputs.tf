@@ -52,3 +52,28 @@ output "build_staging_dir" {
   description = "Pass as `gcloud builds submit --gcs-source-staging-dir`: the deployer can read its source only from here."
   value       = "gs://${google_storage_bucket.build_source.name}/source"
 }
+
+output "notifications_topic" {
+  description = "Full name (projects/P/topics/T) of the topic other services publish notifications to (DESIGN.md); only notification_publishers may publish."
+  value       = google_pubsub_topic.notifications.id
+}
+
+output "notifications_topic_name" {
+  description = "Short name of the notifications topic, for `gcloud pubsub topics publish` in its project."
+  value       = google_pubsub_topic.notifications.name
+}
+
+output "publish_function_name" {
+  description = "The Publish entry point's function (same source as function_name)."
+  value       = google_cloudfunctions2_function.publish.name
+}
+
+output "publish_dead_letter_topic" {
+  description = "Notifications the Publish function failed on every attempt."
+  value       = google_pubsub_topic.publish_dead_letter.id
+}
+
+output "publish_dead_letter_subscription" {
+  description = "Pull from here to inspect or replay Publish's dead letters (docs/RUNBOOK.md)."
+  value       = google_pubsub_subscription.publish_dead_letter.id
+}

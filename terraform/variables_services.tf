@@ -159,7 +159,7 @@ variable "function_runtime" {
 }
 
 variable "function_min_instances" {
-  description = "Function instances kept warm."
+  description = "Instances kept warm, for each of the two functions (Notify and Publish)."
   type        = number
   default     = 0
   validation {
@@ -169,7 +169,7 @@ variable "function_min_instances" {
 }
 
 variable "function_max_instances" {
-  description = "Upper bound on function instances; each takes up to 32 events at a time (function.tf says why)."
+  description = "Upper bound on instances, for each of the two functions (Notify and Publish); each takes up to 32 events at a time (function.tf says why)."
   type        = number
   default     = 50
   validation {
@@ -189,12 +189,34 @@ variable "function_source_zip" {
 }
 
 variable "dead_letter_max_attempts" {
-  description = "Deliveries of one job event before it goes to the dead-letter topic (Pub/Sub allows 5-100)."
+  description = "Deliveries of one event (a job event to Notify, a notification to Publish) before it goes to that function's dead-letter topic (Pub/Sub allows 5-100)."
   type        = number
   default     = 10
   validation {
     condition     = var.dead_letter_max_attempts >= 5 && var.dead_letter_max_attempts <= 100
     error_message = "dead_letter_max_attempts must be from 5 to 100."
+  }
+}
+
+# --- Notifications from other services (Publish, publish.tf) ------------------
+
+variable "notifications_topic" {
+  description = "Name of the topic other services publish notifications to (DESIGN.md: notifications), created here in project_id; publishers use projects/PROJECT/topics/NAME (output notifications_topic). Give dev and prod different names only if they share a project."
+  type        = string
+  default     = "notifications"
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9._~+%-]{2,254}$", var.notifications_topic)) && !startswith(lower(var.notifications_topic), "goog")
+    error_message = "notifications_topic must be a Pub/Sub topic name (not a full projects/.../topics/... path): 3-255 letters, digits or ._~+%-, starting with a letter and not with goog."
+  }
+}
+
+variable "notification_publishers" {
+  description = "Emails of the service accounts that may publish to the notifications topic (roles/pubsub.publisher on that topic only), e.g. grading@vividly-prod.iam.gserviceaccount.com. Nobody else is granted publish here; empty: nobody."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for e in var.notification_publishers : can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9.-]*[a-z0-9]\\.iam\\.gserviceaccount\\.com$", e))])
+    error_message = "Each notification publisher must be the email of a user-managed service account, NAME@PROJECT.iam.gserviceaccount.com, without a serviceAccount: prefix (default accounts such as PROJECT_NUMBER-compute@developer.gserviceaccount.com run too much to be named here: give the publishing service an account of its own)."
   }
 }
 

@@ -28,6 +28,11 @@ stream_concurrency        = 1000
 allowed_origins           = ["http://localhost:3000"]
 log_level                 = "debug"
 
+# Service accounts that may publish to the notifications topic, e.g.
+# ["grading@vividly-dev.iam.gserviceaccount.com"] (docs/DEPLOY.md, "Adding a publishing
+# service"); empty: nobody.
+notification_publishers = []
+
 github_owner = "vividly-edu"
 github_repo  = "notifications"
 

@@ -34,6 +34,11 @@ log_level                 = "info"
 jwt_issuer   = ""
 jwt_audience = ""
 
+# Service accounts that may publish to the notifications topic, e.g.
+# ["grading@vividly-prod.iam.gserviceaccount.com"] (docs/DEPLOY.md, "Adding a publishing
+# service"); empty: nobody.
+notification_publishers = []
+
 github_owner = "vividly-edu"
 github_repo  = "notifications"
 

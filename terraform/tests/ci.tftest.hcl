@@ -82,9 +82,13 @@ run "cloudbuild_yaml_agrees" {
     condition     = strcontains(one([for s in yamldecode(file("${path.module}/../cloudbuild.yaml")).steps : s.script if s.id == "deploy-stream"]), "--container=${google_cloud_run_v2_service.stream.template[0].containers[0].name}")
     error_message = "the deploy step must target Terraform's stream container"
   }
+  # The entry points' names are Go constants (…EntryPoint = "Notify") in the function's
+  # package or in notifier/, whichever holds them; test files do not count.
   assert {
-    condition     = strcontains(file("${path.module}/../functions/notify.go"), "const EntryPoint = \"${google_cloudfunctions2_function.notify.build_config[0].entry_point}\"")
-    error_message = "functions/notify.go does not register Terraform's entry point"
+    condition = alltrue([for f in [google_cloudfunctions2_function.notify, google_cloudfunctions2_function.publish] :
+      can(regex("EntryPoint\\s*=\\s*\"${f.build_config[0].entry_point}\"", join("\n", [for g in setunion(fileset("${path.module}/../functions", "*.go"), [for n in fileset("${path.module}/../functions/notifier", "*.go") : "notifier/${n}"]) : file("${path.module}/../functions/${g}") if !endswith(g, "_test.go")])))
+    ])
+    error_message = "the function source does not name Terraform's entry points (Notify, Publish)"
   }
 }
 
@@ -134,6 +138,17 @@ run "trigger_account_waits_for_apis" {
   assert {
     condition     = google_project_service.apis["iam.googleapis.com"].service == "iam.googleapis.com"
     error_message = "google_service_account.trigger does not wait for the IAM API"
+  }
+}
+
+run "publish_trigger_account_waits_for_apis" {
+  command = plan
+  plan_options {
+    target = [google_service_account.publish_trigger]
+  }
+  assert {
+    condition     = google_project_service.apis["iam.googleapis.com"].service == "iam.googleapis.com"
+    error_message = "google_service_account.publish_trigger does not wait for the IAM API"
   }
 }
 

@@ -74,6 +74,7 @@ run "alerts_notify_someone" {
       google_monitoring_alert_policy.redis_memory, google_monitoring_alert_policy.redis_connections,
       google_monitoring_alert_policy.delivery_latency, google_monitoring_alert_policy.connection_errors,
       google_monitoring_alert_policy.dead_letter_backlog, google_monitoring_alert_policy.connector_throughput,
+      google_monitoring_alert_policy.publish_dead_letter_backlog,
     ] : p.notification_channels == tolist(["projects/vividly-prod/notificationChannels/1234567890"])])
     error_message = "every prod alert must notify the configured channel"
   }
@@ -99,11 +100,25 @@ run "dashboard_one_data_set_per_query" {
     error_message = "p50/p99 must be two data sets, drops/resets/resyncs three"
   }
   assert {
-    condition     = length(jsondecode(google_monitoring_dashboard.main.dashboard_json).mosaicLayout.tiles) == 13 && alltrue([for t in jsondecode(google_monitoring_dashboard.main.dashboard_json).mosaicLayout.tiles : length(t.widget.xyChart.dataSets) > 0])
+    condition     = [for t in jsondecode(google_monitoring_dashboard.main.dashboard_json).mosaicLayout.tiles : length(t.widget.xyChart.dataSets) if startswith(t.widget.title, "Dead-letter backlog")] == [2]
+    error_message = "the dead-letter chart draws Notify's and Publish's backlogs, one data set each"
+  }
+  assert {
+    condition     = length(jsondecode(google_monitoring_dashboard.main.dashboard_json).mosaicLayout.tiles) == 15 && alltrue([for t in jsondecode(google_monitoring_dashboard.main.dashboard_json).mosaicLayout.tiles : length(t.widget.xyChart.dataSets) > 0])
     error_message = "every tile must draw something"
   }
   assert {
     condition     = strcontains(google_monitoring_dashboard.main.dashboard_json, "redis.googleapis.com/stats/memory/usage_ratio") && strcontains(google_monitoring_dashboard.main.dashboard_json, "redis.googleapis.com/clients/connected") && strcontains(google_monitoring_dashboard.main.dashboard_json, "redis.googleapis.com/commands/calls") && strcontains(google_monitoring_dashboard.main.dashboard_json, "redis.googleapis.com/stats/network_traffic")
     error_message = "the plan's four Redis charts: memory, clients, commands/s, network bytes/s"
+  }
+}
+
+# Other services publish to the notifications topic: prod refuses to destroy it.
+run "notifications_topic_kept" {
+  command = plan
+
+  assert {
+    condition     = google_pubsub_topic.notifications.deletion_policy == "PREVENT" && google_pubsub_topic.notifications.name == "notifications"
+    error_message = "prod's notifications topic must be protected from deletion"
   }
 }

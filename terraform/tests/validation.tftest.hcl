@@ -296,3 +296,43 @@ run "prod_needs_jwt_audience" {
   }
   expect_failures = [var.jwt_audience]
 }
+
+run "publisher_without_member_prefix" {
+  command = plan
+  variables {
+    notification_publishers = ["serviceAccount:grading@vividly-dev.iam.gserviceaccount.com"]
+  }
+  expect_failures = [var.notification_publishers]
+}
+
+run "publisher_is_a_service_account" {
+  command = plan
+  variables {
+    notification_publishers = ["grading@vividly-dev.iam.gserviceaccount.com", "teacher@vividly.example"]
+  }
+  expect_failures = [var.notification_publishers]
+}
+
+run "publisher_not_a_default_account" {
+  command = plan
+  variables {
+    notification_publishers = ["123456789012-compute@developer.gserviceaccount.com"]
+  }
+  expect_failures = [var.notification_publishers]
+}
+
+run "notifications_topic_is_a_short_name" {
+  command = plan
+  variables {
+    notifications_topic = "projects/vividly-dev/topics/notifications"
+  }
+  expect_failures = [var.notifications_topic]
+}
+
+run "notifications_topic_not_goog" {
+  command = plan
+  variables {
+    notifications_topic = "goog-notifications"
+  }
+  expect_failures = [var.notifications_topic]
+}

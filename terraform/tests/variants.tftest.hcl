@@ -53,6 +53,10 @@ run "auth_and_tls_off" {
     condition     = length(google_cloudfunctions2_function.notify.service_config[0].secret_volumes) == 0 && toset([for e in google_cloudfunctions2_function.notify.service_config[0].secret_environment_variables : e.key]) == toset(["REDIS_ADDR"]) && !contains(keys(google_cloudfunctions2_function.notify.service_config[0].environment_variables), "REDIS_TLS_CA")
     error_message = "the function must not ask for an AUTH string or CA that do not exist"
   }
+  assert {
+    condition     = google_cloudfunctions2_function.publish.service_config[0].secret_environment_variables == google_cloudfunctions2_function.notify.service_config[0].secret_environment_variables && length(google_cloudfunctions2_function.publish.service_config[0].secret_volumes) == 0 && google_cloudfunctions2_function.publish.service_config[0].environment_variables == google_cloudfunctions2_function.notify.service_config[0].environment_variables
+    error_message = "Publish follows the same Redis settings as Notify"
+  }
 }
 
 run "jwks" {
@@ -120,6 +124,10 @@ run "web_push" {
   assert {
     condition     = google_cloudfunctions2_function.notify.service_config[0].environment_variables["PUSH_ENABLED"] == "true"
     error_message = "the function must queue new notifications for Web Push when the stream sends them"
+  }
+  assert {
+    condition     = lookup(google_cloudfunctions2_function.publish.service_config[0].environment_variables, "PUSH_ENABLED", "") == "true"
+    error_message = "Publish must queue its notifications for Web Push too"
   }
 }
 

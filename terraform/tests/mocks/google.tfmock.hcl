@@ -113,3 +113,40 @@ override_resource {
   target = google_cloudbuild_trigger.daily
   values = { id = "projects/test-project/locations/us-central1/triggers/test-daily" }
 }
+
+override_resource {
+  target = google_service_account.publish_trigger
+  values = {
+    id     = "projects/test-project/serviceAccounts/publish-trigger@test-project.iam.gserviceaccount.com"
+    name   = "projects/test-project/serviceAccounts/publish-trigger@test-project.iam.gserviceaccount.com"
+    email  = "publish-trigger@test-project.iam.gserviceaccount.com"
+    member = "serviceAccount:publish-trigger@test-project.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_pubsub_topic.notifications
+  values = { id = "projects/test-project/topics/test-notifications" }
+}
+
+override_resource {
+  target = google_pubsub_topic.publish_dead_letter
+  values = { id = "projects/test-project/topics/test-publish-dead-letter" }
+}
+
+# The Eventarc triggers the two functions create (output only): each its own, so a
+# dead-letter policy attached to the wrong one fails the tests.
+override_resource {
+  target = google_cloudfunctions2_function.notify
+  values = { event_trigger = { trigger = "projects/test-project/locations/us-central1/triggers/test-notify" } }
+}
+
+override_resource {
+  target = google_cloudfunctions2_function.publish
+  values = { event_trigger = { trigger = "projects/test-project/locations/us-central1/triggers/test-publish" } }
+}
+
+override_resource {
+  target = google_pubsub_subscription.publish_dead_letter
+  values = { id = "projects/test-project/subscriptions/test-publish-dead-letter" }
+}

@@ -1,5 +1,6 @@
 // The demo notification centre: a bell with the unread count, the list (history +
 // live), toasts, mark-as-read and the connection state, on top of notifications.js.
+// Notifications of any type show by severity; expired ones are hidden.
 import { connect, userFromToken } from "../client/notifications.js";
 
 const $ = (id) => document.getElementById(id);
@@ -99,6 +100,131 @@ function askToken() {
   });
 }
 
+// --- Severity, types, links, expiry ------------------------------------------------
+// Only the job types have their own wording; any other type (announcements, grades,
+// types added after this page was written) renders generically from title, body, link
+// and severity, with its type as a label.
+const SEVERITY = { info: "Info", success: "Success", warning: "Warning", error: "Error" };
+const SEVERITY_ICON = { info: "i", success: "✓", warning: "!", error: "✕" }; // beside the label, never alone
+const isJob = (n) => n.type === "video_complete" || n.type === "video_failed";
+const text = (v) => (typeof v === "string" ? v : v == null ? "" : String(v));
+// severityOf is the severity to style by: an unknown one (newer than this page) is info.
+const severityOf = (n) => (Object.hasOwn(SEVERITY, text(n.severity)) ? text(n.severity) : "info");
+// groupKind is what a run of notifications must share to show as one group or toast:
+// the type, and for other than jobs the severity (an error never hides among infos).
+const groupKind = (n) => (isJob(n) ? text(n.type) : `${text(n.type)}|${severityOf(n)}`);
+
+// typeLabel names a type for people: "grade_posted" → "Grade posted".
+function typeLabel(type) {
+  const t = text(type).replace(/_/g, " ").trim().slice(0, 60) || "notification";
+  return t[0].toUpperCase() + t.slice(1);
+}
+
+// headline is a generic notification's title, or its type when it has none.
+const headline = (n) => text(n.title).trim() || typeLabel(n.type);
+
+// httpsLink is url when it is an absolute https URL, else null: nothing else becomes a
+// link (no javascript:, data:, http: or relative URLs).
+function httpsLink(url) {
+  if (typeof url !== "string" || !url) return null;
+  try {
+    const u = new URL(url);
+    return u.protocol === "https:" ? u.href : null;
+  } catch {
+    return null;
+  }
+}
+
+function linkTo(href, label) {
+  const a = document.createElement("a");
+  a.href = href;
+  a.textContent = label;
+  a.rel = "noopener noreferrer"; // a normal link: same tab, no opener, no referrer
+  return a;
+}
+
+// severityLabel is the visible severity: an icon (hidden from screen readers) and the
+// word, so the severity never rests on colour alone.
+function severityLabel(sev) {
+  const el = document.createElement("span");
+  el.className = `sev-label sev-${sev}`;
+  const icon = document.createElement("span");
+  icon.className = "sev-icon";
+  icon.setAttribute("aria-hidden", "true");
+  icon.textContent = SEVERITY_ICON[sev];
+  el.append(icon, SEVERITY[sev]);
+  return el;
+}
+
+// content fills el with a generic notification: severity and type, title, body. All of
+// it is text (textContent), never HTML.
+function content(el, n) {
+  const meta = document.createElement("span");
+  meta.className = "n-meta";
+  meta.append(severityLabel(severityOf(n)));
+  if (text(n.title).trim()) {
+    const type = document.createElement("span");
+    type.className = "type-label";
+    type.textContent = typeLabel(n.type);
+    meta.append(type);
+  }
+  const title = document.createElement("span");
+  title.className = "n-title";
+  title.textContent = headline(n);
+  el.append(meta, title);
+  if (text(n.body)) {
+    const body = document.createElement("span");
+    body.className = "n-body";
+    body.textContent = text(n.body);
+    el.append(body);
+  }
+}
+
+// Expiry. The server never sends a notification after its expires_at, live or in a
+// replay, and history leaves expired ones out; one can still expire while this page
+// shows it, and then the page hides it (list and toast). Time is the server's as well
+// as the page knows it: the client clock corrected by the Date header of a same-origin
+// response, so a laptop clock an hour off neither hides a live announcement at once nor
+// keeps an expired one for an hour.
+let clockOffset = 0; // server clock − Date.now(), ms
+const serverNow = () => Date.now() + clockOffset;
+const expiresAt = (n) => {
+  const t = Date.parse(text(n.expires_at));
+  return Number.isNaN(t) ? Infinity : t;
+};
+const expired = (n) => expiresAt(n) <= serverNow();
+let expiryTimer = 0;
+
+async function syncClock() {
+  try {
+    const sent = Date.now();
+    const res = await fetch(location.pathname, { method: "HEAD", cache: "no-store" });
+    const got = Date.now();
+    const server = Date.parse(res.headers.get("Date") || "");
+    if (Number.isNaN(server)) return;
+    // Date has whole seconds: the answer left in [server, server + 1 s).
+    const offset = server + 500 - (sent + got) / 2;
+    clockOffset = Math.abs(offset) < 2000 ? 0 : offset; // within the header's precision: trust the client
+    shown.clockOffset = clockOffset;
+    render();
+  } catch {
+    // unreachable: the client clock it is
+  }
+}
+
+// scheduleExpiry renders again when the next shown notification expires (and at least
+// every minute while one is due: a sleeping laptop's timers run late).
+function scheduleExpiry() {
+  clearTimeout(expiryTimer);
+  const now = serverNow();
+  let next = Infinity;
+  for (const n of items.values()) {
+    const t = expiresAt(n);
+    if (t > now && t < next) next = t;
+  }
+  if (next !== Infinity) expiryTimer = setTimeout(render, Math.min(next - now + 50, 60000));
+}
+
 // --- Notification centre -------------------------------------------------------
 // id → notification in the server's order (history oldest first, then live): ids are
 // opaque, so the page never sorts them. Read state is the server's: the client module
@@ -124,8 +250,15 @@ function describe(n) {
   const title = n.title ? `“${n.title}”` : "Your video";
   if (n.type === "video_complete") return `${title} is ready`;
   if (n.type === "video_failed") return `${title} could not be generated${n.error ? `: ${n.error}` : ""}`;
-  // Any other type (announcements, grades …): its title and body.
-  return [n.title || n.type, n.body].filter(Boolean).join(" — ");
+  // Any other type (announcements, grades …): its title (or type) and body.
+  return [headline(n), text(n.body)].filter(Boolean).join(" — ");
+}
+
+// spoken is describe(n) with what the styling shows: severity, and the type beside a title.
+function spoken(n) {
+  if (isJob(n)) return describe(n);
+  const type = text(n.title).trim() ? `${typeLabel(n.type)}: ` : "";
+  return `${SEVERITY[severityOf(n)]}, ${type}${describe(n)}`;
 }
 
 // summary says what a group of notifications of one type is: "6 videos are ready".
@@ -135,21 +268,23 @@ function summary(type, count) {
   return `${count} new ${String(type).replace(/_/g, " ")} notifications`;
 }
 
-// groups cuts the list (newest first) into runs of one type within a minute of the
-// run's newest notification. Presentation only: each notification keeps its own read state.
+// groups cuts the list (newest first) into runs of one kind (type, and severity for
+// other than jobs) within a minute of the run's newest notification. Presentation only:
+// each notification keeps its own read state.
 function groups(list) {
   const out = [];
   for (const n of list) {
     const g = out[out.length - 1];
-    if (g && g.type === n.type && Math.abs(when(g.items[0]) - when(n)) <= GROUP_MS) g.items.push(n);
-    else out.push({ type: n.type, items: [n] });
+    if (g && g.kind === groupKind(n) && Math.abs(when(g.items[0]) - when(n)) <= GROUP_MS) g.items.push(n);
+    else out.push({ type: n.type, kind: groupKind(n), items: [n] });
   }
   for (const g of out) g.key = `${g.type}:${g.items[g.items.length - 1].id}`; // its oldest: stable as it grows
   return out;
 }
 
 // row fills el (an li) with one notification: the text (a button: mark as read), its
-// time and its link.
+// time and its link. A job reads as a sentence; any other type shows its severity,
+// type, title and body (content), and carries sev-<severity> for the styling.
 function row(el, n) {
   el.dataset.id = n.id;
   el.dataset.title = n.title || "";
@@ -157,31 +292,31 @@ function row(el, n) {
   const btn = document.createElement("button");
   btn.type = "button";
   btn.className = "item";
-  btn.textContent = describe(n);
-  btn.setAttribute("aria-label", `${isUnread(n) ? "Unread: " : ""}${describe(n)}. Mark as read`);
+  if (isJob(n)) btn.textContent = describe(n);
+  else {
+    el.classList.add("sev", `sev-${severityOf(n)}`);
+    el.dataset.severity = severityOf(n);
+    el.dataset.type = text(n.type);
+    content(btn, n);
+  }
+  btn.setAttribute("aria-label", `${isUnread(n) ? "Unread: " : ""}${spoken(n)}. Mark as read`);
   btn.addEventListener("click", () => handle && handle.markRead([n.id]).catch(() => {}));
   const time = document.createElement("time");
   time.className = "time";
   time.dateTime = n.created_at || "";
   time.textContent = n.created_at ? new Date(n.created_at).toLocaleString() : "";
   el.append(btn, time);
-  const link = n.type === "video_complete" ? n.video_url : n.link;
-  if (link && /^https:\/\//.test(link)) {
-    const a = document.createElement("a");
-    a.href = link;
-    a.textContent = n.type === "video_complete" ? "Watch" : "Open";
-    a.rel = "noopener";
-    el.append(" ", a);
-  }
+  const link = httpsLink(n.type === "video_complete" ? n.video_url : n.link);
+  if (link) el.append(" ", linkTo(link, n.type === "video_complete" ? "Watch" : "Open"));
 }
 
-// render draws the list. A group is one entry: its first li is the newest notification
-// of the group, holding the summary, a toggle and (expanded) the others in a nested
-// list, so every li is one notification.
+// render draws the list, without what has expired. A group is one entry: its first li
+// is the newest notification of the group, holding the summary, a toggle and (expanded)
+// the others in a nested list, so every li is one notification.
 function render() {
   const list = $("list");
   list.replaceChildren();
-  const sorted = [...items.values()].reverse(); // newest first
+  const sorted = [...items.values()].filter((n) => !expired(n)).reverse(); // newest first
   for (const g of groups(sorted)) {
     const li = document.createElement("li");
     if (g.items.length === 1) {
@@ -209,6 +344,7 @@ function render() {
       render();
       list.querySelector(`[data-group="${CSS.escape(g.key)}"] .group-toggle`)?.focus();
     });
+    if (!isJob(first)) head.append(severityLabel(severityOf(first))); // the run shares it
     head.append(toggle);
     if (unread) {
       const mark = document.createElement("button");
@@ -225,7 +361,7 @@ function render() {
     body.hidden = !open;
     const firstRow = document.createElement("div");
     firstRow.className = `group-first ${isUnread(first) ? "unread" : "read"}`;
-    row(li, first); // the li is the newest notification (data-id, read state)…
+    row(li, first); // the li is the newest notification (data-id, read state, severity)…
     firstRow.append(...li.childNodes); // …its row shown inside the expanded body
     const ul = document.createElement("ul");
     ul.className = "group-items";
@@ -240,8 +376,12 @@ function render() {
     li.append(head, body);
     list.append(li);
   }
-  $("empty").hidden = items.size > 0;
+  $("empty").hidden = sorted.length > 0;
   badge(handle ? handle.unread : 0);
+  for (const el of $("toasts").querySelectorAll(".toast")) {
+    if (el.vividlyIds && el.vividlyIds.every((id) => items.has(id) && expired(items.get(id)))) el.remove();
+  }
+  scheduleExpiry();
 }
 
 function badge(count) {
@@ -251,17 +391,17 @@ function badge(count) {
   $("bell").setAttribute("aria-label", count ? `Notifications, ${count} unread` : "Notifications");
 }
 
-// toast raises a toast, or grows the toast of a burst: notifications of one type within
+// toast raises a toast, or grows the toast of a burst: notifications of one kind within
 // a minute share one ("6 videos are ready").
-const bursts = new Map(); // type → {el, text, ids, since, timer}
+const bursts = new Map(); // groupKind → {el, text, ids, since, timer}
 function toast(n) {
   shown.toasts.push(n.id);
   shown.toastAt[n.id] = Date.now();
-  const b = bursts.get(n.type);
+  const b = bursts.get(groupKind(n));
   if (b && b.el.isConnected && Date.now() - b.since <= GROUP_MS) {
     b.ids.push(n.id);
     b.el.dataset.ids = b.ids.join(" ");
-    b.text.replaceChildren(summary(n.type, b.ids.length));
+    b.text.replaceChildren(...(isJob(n) ? [] : [severityLabel(severityOf(n)), " "]), summary(n.type, b.ids.length));
     const view = document.createElement("button");
     view.type = "button";
     view.className = "link";
@@ -273,19 +413,18 @@ function toast(n) {
     return;
   }
   const el = document.createElement("div");
-  el.className = `toast ${n.type === "video_failed" || n.severity === "error" ? "failed" : ""}`;
+  const sev = isJob(n) ? "" : severityOf(n);
+  el.className = ["toast", n.type === "video_failed" || sev === "error" ? "failed" : "", sev ? `sev sev-${sev}` : ""].filter(Boolean).join(" ");
   el.dataset.id = n.id;
   el.dataset.ids = n.id;
-  const text = document.createElement("span");
-  text.textContent = describe(n) + (n.type === "video_complete" ? " — " : "");
-  el.append(text);
-  if (n.type === "video_complete" && n.video_url) {
-    const a = document.createElement("a");
-    a.href = n.video_url;
-    a.textContent = "Watch now";
-    a.rel = "noopener";
-    text.append(a);
-  }
+  const line = document.createElement("span");
+  const watch = n.type === "video_complete" && httpsLink(n.video_url);
+  if (sev) line.append(severityLabel(sev), " ");
+  line.append(describe(n) + (watch ? " — " : ""));
+  el.append(line);
+  if (watch) line.append(linkTo(watch, "Watch now"));
+  const open = !isJob(n) && httpsLink(n.link);
+  if (open) line.append(" ", linkTo(open, "Open"));
   const close = document.createElement("button");
   close.type = "button";
   close.textContent = "×";
@@ -293,8 +432,9 @@ function toast(n) {
   close.addEventListener("click", () => el.remove());
   el.append(close);
   $("toasts").append(el);
-  const entry = { el, text, ids: [n.id], since: Date.now(), timer: setTimeout(() => el.remove(), 10000) };
-  bursts.set(n.type, entry);
+  const entry = { el, text: line, ids: [n.id], since: Date.now(), timer: setTimeout(() => el.remove(), 10000) };
+  el.vividlyIds = entry.ids; // grows with the burst; render drops the toast once all expired
+  bursts.set(groupKind(n), entry);
 }
 
 const stateText = {
@@ -420,6 +560,7 @@ function wire() {
 
 async function main() {
   wire();
+  syncClock(); // meanwhile: nothing is listed before the token and the history
   await signIn();
   const user = userFromToken(token) || "unknown";
   $("user").textContent = user;
@@ -438,7 +579,7 @@ async function main() {
       items.delete(n.id);
       items.set(n.id, n);
       render();
-      toast(n);
+      if (!expired(n)) toast(n);
     },
     onRead(d) {
       shown.reads = (shown.reads || 0) + 1;

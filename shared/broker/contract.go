@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/vividly-edu/notifications/shared/notification"
+	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
 // Broker is the one broker contract: it stores each user's notifications in a log and
@@ -61,6 +62,14 @@ type Broker interface {
 	// cursor — malformed, or rediskey.Max, after which nothing can exist — is an error
 	// wrapping rediskey.ErrBadStreamID (the caller's 400), never a store failure.
 	Range(ctx context.Context, userID, id string, limit int) ([]notification.Envelope, error)
+
+	// Heads returns the position of the newest notification each of sources' logs
+	// holds (rediskey.Zero for an empty or missing log), all read at one instant: no
+	// notification is stored in any of them between the reads. A stream that joined its
+	// logs' live delivery takes Heads before replaying, and replays each log only up
+	// to its head: everything newer reaches it live, in publishing order, so the logs'
+	// notifications stay in creation order across logs.
+	Heads(ctx context.Context, sources []string) ([]rediskey.StreamID, error)
 
 	// Latest returns the newest limit notifications of userID's log, oldest first.
 	Latest(ctx context.Context, userID string, limit int) ([]notification.Envelope, error)

@@ -258,6 +258,19 @@ func (m *Memory) Range(_ context.Context, userID, id string, limit int) ([]notif
 	return l.after(after, limit), nil
 }
 
+// Heads returns the position of the newest entry of each source's log, under one lock.
+func (m *Memory) Heads(_ context.Context, sources []string) ([]rediskey.StreamID, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]rediskey.StreamID, len(sources))
+	for i, source := range sources {
+		if l := m.current(source); l != nil && len(l.entries) > 0 {
+			out[i] = l.entries[len(l.entries)-1].id
+		}
+	}
+	return out, nil
+}
+
 // Latest returns the newest limit notifications of userID's log, oldest first.
 func (m *Memory) Latest(_ context.Context, userID string, limit int) ([]notification.Envelope, error) {
 	m.mu.Lock()

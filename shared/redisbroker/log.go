@@ -58,6 +58,31 @@ func (b *Broker) Range(ctx context.Context, userID, id string, limit int) ([]not
 	return envelopes(userID, msgs)
 }
 
+// Heads returns the position of the newest entry of each source's log, read in one
+// MULTI: one instant for all of them. (Its keys span hash slots: one Redis node, as
+// Memorystore for Redis is; see broker.Broker.Heads.)
+func (b *Broker) Heads(ctx context.Context, sources []string) ([]rediskey.StreamID, error) {
+	cmds := make([]*redis.XMessageSliceCmd, len(sources))
+	_, err := b.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for i, source := range sources {
+			cmds[i] = p.XRevRangeN(ctx, b.names.Log(source), "+", "-", 1)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("heads of %d logs: %w", len(sources), err)
+	}
+	out := make([]rediskey.StreamID, len(sources))
+	for i, c := range cmds {
+		if v := c.Val(); len(v) == 1 {
+			if out[i], err = rediskey.ParseStreamID(v[0].ID); err != nil {
+				return nil, fmt.Errorf("head of %s: %w", b.names.Log(sources[i]), err)
+			}
+		}
+	}
+	return out, nil
+}
+
 // Latest returns the newest limit notifications of userID's log, oldest first.
 func (b *Broker) Latest(ctx context.Context, userID string, limit int) ([]notification.Envelope, error) {
 	key := b.names.Log(userID)

@@ -20,19 +20,25 @@ type pageReader func(ctx context.Context, source string, pos rediskey.StreamID, 
 // of different logs compare), ties broken by the order of sources (the user's own log,
 // the broadcast log, then the groups). It reads each log a page at a time, only when
 // that log's page is used up, so a merge over many logs holds at most a page of each.
+//
+// A stream's backlog stops each log at its head (Broker.Heads, taken at one instant
+// after the stream joined live delivery): what is newer arrives live, in publishing
+// order. Without that cut, a log read later than another would replay a notification
+// created after one of the other log's that is still on its way live — out of order.
 type backlog struct {
-	read  pageReader
-	page  int
-	logs  []pending
-	reset *sourceReset // set when a log cannot be resumed from; that log then yields nothing
+	read   pageReader
+	page   int
+	logs   []pending
+	resets []sourceReset // the logs that cannot be resumed from (they yield nothing), not yet told
 }
 
 // pending is one log's fetched, not yet yielded notifications.
 type pending struct {
 	source string
 	pos    rediskey.StreamID // of the last notification fetched (or the start)
+	head   rediskey.StreamID // the last position to replay, when bounded
 	items  []notification.Envelope
-	done   bool // the last page was short: nothing more to read
+	done   bool // the last page was short, or reached head: nothing more to read
 }
 
 // sourceReset is a *broker.ResetError of one log.
@@ -41,17 +47,25 @@ type sourceReset struct {
 	err    *broker.ResetError
 }
 
-// newBacklog starts a backlog of sources after their positions in pos (keyed by keyOf).
-func newBacklog(read pageReader, page int, sources []string, pos cursor.Cursor, keyOf func(string) string) *backlog {
+// newBacklog starts a backlog of sources after their positions in pos (keyed by keyOf),
+// up to heads[i] for sources[i] when heads is not nil. A log whose position is its head
+// needs no read: nothing follows it, and it can be resumed from (its newest entry is
+// held, so nothing after it was trimmed).
+func newBacklog(read pageReader, page int, sources []string, pos cursor.Cursor, keyOf func(string) string, heads []rediskey.StreamID) *backlog {
 	b := &backlog{read: read, page: page}
-	for _, s := range sources {
-		b.logs = append(b.logs, pending{source: s, pos: pos[keyOf(s)]})
+	for i, s := range sources {
+		l := pending{source: s, pos: pos[keyOf(s)], head: rediskey.Max}
+		if heads != nil {
+			l.head = heads[i]
+			l.done = l.pos == l.head
+		}
+		b.logs = append(b.logs, l)
 	}
 	return b
 }
 
 // fill reads the next page of every log whose page is used up. A log that cannot be
-// resumed from (broker.ResetError) is recorded in b.reset and read no further.
+// resumed from (broker.ResetError) is recorded in b.resets and read no further.
 func (b *backlog) fill(ctx context.Context) error {
 	for i := range b.logs {
 		l := &b.logs[i]
@@ -62,9 +76,7 @@ func (b *backlog) fill(ctx context.Context) error {
 		var reset *broker.ResetError
 		if errors.As(err, &reset) {
 			l.done = true
-			if b.reset == nil {
-				b.reset = &sourceReset{source: l.source, err: reset}
-			}
+			b.resets = append(b.resets, sourceReset{source: l.source, err: reset})
 			continue
 		}
 		if err != nil {
@@ -73,6 +85,12 @@ func (b *backlog) fill(ctx context.Context) error {
 		l.items, l.done = items, len(items) < b.page
 		if len(items) > 0 {
 			l.pos, _ = positionOf(items[len(items)-1].ID)
+		}
+		for j, e := range l.items {
+			if p, _ := positionOf(e.ID); p.Compare(l.head) > 0 {
+				l.items, l.done = l.items[:j], true // newer than the head: it comes live
+				break
+			}
 		}
 	}
 	return nil

@@ -168,8 +168,11 @@ func (c *conn) subscribe(w http.ResponseWriter, r *http.Request) bool {
 	}
 	// The first page of every log is read before the response starts, so a store
 	// failure is still a 503 the client retries.
-	c.backlog = c.newBacklog()
-	if err := c.backlog.fill(c.ctx); err != nil {
+	c.backlog, err = c.newBacklog(c.ctx)
+	if err == nil {
+		err = c.backlog.fill(c.ctx)
+	}
+	if err != nil {
 		s.unavailable(c.ctx, w, c.user, "replay", err)
 		return false
 	}

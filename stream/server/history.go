@@ -92,7 +92,7 @@ func (s *Server) listAfter(ctx context.Context, sources []string, pos cursor.Cur
 	rng := func(ctx context.Context, source string, after rediskey.StreamID, n int) ([]notification.Envelope, error) {
 		return s.broker.Range(ctx, source, after.String(), n)
 	}
-	b := newBacklog(rng, limit, sources, pos, keyOf)
+	b := newBacklog(rng, limit, sources, pos, keyOf, nil)
 	now := time.Now()
 	var out []notification.Envelope
 	for len(out) < limit {

@@ -27,8 +27,10 @@ func (c *conn) forward(ctx context.Context, batch []hub.Item) error {
 			return err
 		}
 		start = i + 1
-		c.backlog = c.newBacklog()
 		err := c.loadPrefs(ctx)
+		if err == nil {
+			c.backlog, err = c.newBacklog(ctx)
+		}
 		if err == nil {
 			err = c.catchUp(ctx)
 		}
@@ -63,17 +65,19 @@ func (c *conn) catchUp(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if r := c.backlog.reset; r != nil {
-			// A log that cannot be resumed from: tell the client (it refetches
+		if len(c.backlog.resets) > 0 {
+			// Logs that cannot be resumed from: tell the client (it refetches
 			// history) and go on with the others, which lost nothing.
-			c.backlog.reset = nil
 			if err := c.flushQueued(n); err != nil {
 				return err
 			}
 			n = 0
-			if err := c.sendReset(ctx, r); err != nil {
-				return err
+			for _, r := range c.backlog.resets {
+				if err := c.sendReset(ctx, &r); err != nil {
+					return err
+				}
 			}
+			c.backlog.resets = nil
 		}
 		if !ok {
 			c.s.metrics.Replayed.Add(float64(replayed))

@@ -34,33 +34,51 @@ func cursorKey(user, source string) string {
 }
 
 // positions is the cursor of sources: each log's position in given, and for a log
-// given does not name (a new group, the broadcast log for a client from before it
-// existed, or a fresh stream) its newest entry (0-0 when empty). Positions given for
-// logs not among sources (a group the token no longer names) are dropped.
+// given does not name (a new group, or a fresh stream) its newest entry (0-0 when
+// empty), all read in one Broker.Heads — except for the cursor "0-0", whose groups start
+// at 0-0. Positions given for logs not among sources (a
+// group the token no longer names) are dropped.
 func (s *Server) positions(ctx context.Context, sources []string, given cursor.Cursor, keyOf func(string) string) (cursor.Cursor, error) {
 	pos := make(cursor.Cursor, len(sources))
+	var missing []string
 	for _, source := range sources {
-		k := keyOf(source)
-		if p, ok := given[k]; ok {
-			pos[k] = p
-			continue
+		if p, ok := given[keyOf(source)]; ok {
+			pos[keyOf(source)] = p
+		} else {
+			missing = append(missing, source)
 		}
-		latest, err := s.broker.Latest(ctx, source, 1)
-		if err != nil {
-			return nil, err
+	}
+	if len(missing) == 0 {
+		return pos, nil
+	}
+	if len(given) == 2 && given[cursor.Own] == rediskey.Zero && given[broker.Everyone] == rediskey.Zero {
+		// "0-0": a client that has received nothing at all (its history was empty,
+		// so every log it reads was empty then). Starting its groups at their newest
+		// could skip one published since; from the start is exact.
+		for _, source := range missing {
+			pos[keyOf(source)] = rediskey.Zero
 		}
-		pos[k] = rediskey.Zero
-		if len(latest) == 1 {
-			pos[k], _ = positionOf(latest[0].ID)
-		}
+		return pos, nil
+	}
+	heads, err := s.broker.Heads(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	for i, source := range missing {
+		pos[keyOf(source)] = heads[i]
 	}
 	return pos, nil
 }
 
-// newBacklog is the replay of every log of the stream after its position.
-func (c *conn) newBacklog() *backlog {
+// newBacklog is the replay of every log of the stream after its position, up to the
+// logs' heads now (see backlog). Call it after joining live delivery.
+func (c *conn) newBacklog(ctx context.Context) (*backlog, error) {
+	heads, err := c.s.broker.Heads(ctx, c.sources)
+	if err != nil {
+		return nil, err
+	}
 	after := func(ctx context.Context, source string, pos rediskey.StreamID, limit int) ([]notification.Envelope, error) {
 		return c.s.broker.After(ctx, source, pos.String(), limit)
 	}
-	return newBacklog(after, replayPage, c.sources, c.pos, c.keyOf)
+	return newBacklog(after, replayPage, c.sources, c.pos, c.keyOf, heads), nil
 }

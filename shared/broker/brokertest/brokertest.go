@@ -34,6 +34,7 @@ var clauses = []struct {
 	{"ready", readyWhenRunning},
 	{"group and broadcast logs are separate logs", sourcesAreSeparateLogs},
 	{"read state of group and broadcast notifications is per user", readStateOfSharedLogs},
+	{"heads are the newest positions", headsAreTheNewestPositions},
 }
 
 // Run runs every clause of the contract against brokers made by newBroker.

@@ -132,3 +132,31 @@ func readStateOfSharedLogs(t *testing.T, newBroker Factory) {
 		t.Errorf("a notification after the mark of all: read %v, unread %d, %v; want unread 1", read, unread, err)
 	}
 }
+
+// headsAreTheNewestPositions: Heads gives each log's newest position, Zero for a log
+// that is empty or never existed, in the order asked.
+func headsAreTheNewestPositions(t *testing.T, newBroker Factory) {
+	f := start(t, newBroker)
+	group := broker.GroupSource("class-7b")
+	f.publish("hal", "h1", 1)
+	own := f.publish("hal", "h2", 2)
+	all := f.publish(broker.Everyone, "b1", 3)
+	heads, err := f.b.Heads(f.ctx, []string{group, "hal", broker.Everyone, "nobody"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]string, 4)
+	for i, id := range []string{"", own, all, ""} {
+		want[i] = "0-0"
+		if id != "" {
+			_, pos, _, _ := broker.SplitItemID(id)
+			want[i] = pos.String()
+		}
+	}
+	for i := range want {
+		if heads[i].String() != want[i] {
+			t.Errorf("Heads = %v, want %v", heads, want)
+			break
+		}
+	}
+}

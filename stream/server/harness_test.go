@@ -187,3 +187,18 @@ func token(t testing.TB, user string, exp time.Duration) string {
 	}
 	return s
 }
+
+// groupToken is token with a groups claim (JWT_GROUPS_CLAIM's default name) listing
+// groups.
+func groupToken(t testing.TB, user string, exp time.Duration, groups ...string) string {
+	t.Helper()
+	list := make([]any, len(groups))
+	for i, g := range groups {
+		list[i] = g
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": user, "exp": time.Now().Add(exp).Unix(), "groups": list}).SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

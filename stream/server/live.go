@@ -12,13 +12,16 @@ import (
 // live forwards queued notifications until the stream must end: the client left, its
 // lifetime (life) is over, the server is draining, a write failed, or the hub dropped
 // it for falling behind. Each way out says why in c.closed.
+//
+// Heartbeats come from the instance's clock (beat.go), not a ticker of the stream's
+// own: ping is closed when the stream has written nothing for half to one interval.
 func (c *conn) live(ctx context.Context, life time.Duration) {
 	s := c.s
 	var batch []hub.Item
 	lifeTimer := time.NewTimer(life)
 	defer lifeTimer.Stop()
-	beat := time.NewTicker(s.cfg.Heartbeat)
-	defer beat.Stop()
+	slot := s.heartbeats().slot()
+	ping := slot.wait()
 	draining := s.draining
 	var closeAt <-chan time.Time
 	for {
@@ -40,7 +43,8 @@ func (c *conn) live(ctx context.Context, life time.Duration) {
 			c.w.Retry(s.cfg.RetryHint/2 + time.Duration(rand.Int64N(int64(s.cfg.RetryHint)+1)))
 			_ = c.w.Flush()
 			return
-		case <-beat.C:
+		case <-ping:
+			ping = slot.wait()
 			c.w.Comment("ping")
 			if err := c.w.Flush(); err != nil {
 				c.fail("write", err)
@@ -50,11 +54,12 @@ func (c *conn) live(ctx context.Context, life time.Duration) {
 			var dropped bool
 			batch, dropped = c.sub.Take(batch[:0])
 			if len(batch) > 0 {
+				next := slot.wait() // before the write: see beatSlot.wait
 				if err := c.forward(ctx, batch); err != nil {
 					return
 				}
 				clear(batch)
-				beat.Reset(s.cfg.Heartbeat)
+				ping = next
 			}
 			if dropped {
 				c.closed = "too slow"

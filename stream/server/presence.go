@@ -45,7 +45,12 @@ func (s *Server) presenceEntries() map[string]string {
 	return out
 }
 
-// refreshPresence keeps this instance's presence entries alive until ctx ends.
+// refreshPresence keeps this instance's presence entries alive until ctx ends: every
+// refreshEvery (presence.TTL/3) it hands the store every open stream's entry, and the
+// store renews them per instance — the Redis store with one lease write for the whole
+// instance and a slow sweep of the users' keys, not two commands per stream (see
+// package presence). It calls Refresh even with no streams (the store then does
+// nothing).
 func (s *Server) refreshPresence(ctx context.Context) {
 	t := time.NewTicker(s.refreshEvery)
 	defer t.Stop()

@@ -21,9 +21,9 @@ const lateStreams = 2 * time.Second
 // (spread over DrainTime) and returns within ~10 s.
 //
 // Every goroutine Serve starts has returned when it returns — streams, the feed (the
-// broker's Run), the presence refresh, the push worker, the hub's background
-// unsubscribes, the metrics server on METRICS_ADDR — so the caller may close the
-// broker's client at once.
+// broker's Run), the presence refresh, the heartbeat clock, the push worker, the hub's
+// background unsubscribes, the metrics server on METRICS_ADDR — so the caller may close
+// the broker's client at once.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	metrics, err := s.startMetrics()
 	if err != nil {
@@ -36,6 +36,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	feedDone := make(chan error, 1)
 	background.Go(func() { feedDone <- s.broker.Run(bgCtx, sink{s}) })
 	background.Go(func() { s.refreshPresence(bgCtx) })
+	heartbeats := newBeat(s.cfg.Heartbeat) // the streams' one clock; it outlives them too
+	beats.Store(s, heartbeats)
+	defer beats.Delete(s)
+	background.Go(func() { heartbeats.run(bgCtx) })
 	// The push worker stops as soon as shutdown starts, alongside the drain: its work
 	// (entries it has not finished) passes to the other instances.
 	pushCtx, stopPush := context.WithCancel(context.Background())

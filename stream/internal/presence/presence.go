@@ -1,12 +1,36 @@
 // Package presence records which user has how many open streams on which instance, in
 // storage all instances share, and enforces the global per-user connection cap with it.
-// Entries expire unless refreshed, so an instance that dies leaves nothing behind.
+//
+// Liveness is kept per instance, not per connection. A connection's entry is named
+// "<instance>/<seq>" and counts for TTL after it was admitted; after that it counts
+// only while its instance holds a lease, which the instance renews for all of its
+// connections at once (Refresh: one write per instance every TTL/3, whatever the number
+// of connections). An instance that dies stops renewing: within TTL its lease and the
+// grace of its newest entries have run out, and its entries stop counting — the next
+// Acquire of each of those users removes them, and an entry nobody removes goes with
+// its user's key (KeyTTL, extended for live users by a slow sweep in Refresh).
+//
+// The trade-off, for Redis Cluster: one user's keys share the hash tag {user}, so the
+// admit script touches one slot only, and the leases live in a key of their own that
+// no script reads. Acquire and Count read the user's entries, judge those past their
+// own TTL by a snapshot of the leases at most leaseAge old (one read per leaseAge per
+// process), and Acquire passes the gone ones to the script, which removes them and
+// decides under the cap atomically. What the script is given may be a round trip (or,
+// for leases, leaseAge) old; that errs on the safe side only: an entry whose instance
+// died in that instant still counts a moment longer, and entries added meanwhile count
+// (the script sees them). Acquire costs two round trips instead of one — at stream
+// open, a few per second per instance — and Count one, as before, while an idle
+// connection costs no command at all but its user's share of the key sweep.
 package presence
 
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -14,43 +38,150 @@ import (
 	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
-// TTL is how long an entry lives without a refresh; instances refresh every TTL/3.
+// TTL bounds how long a dead instance's connections still count: an entry counts TTL
+// after its admission, and after that while its instance's lease, renewed to TTL ahead
+// by every Refresh (instances call it every TTL/3), has not run out.
 const TTL = 30 * time.Second
 
-// acquireScript: KEYS[1] the user's set. ARGV: member, now ms, expiry ms, cap.
-// Drops expired members, then admits member if the user is under the cap.
+// KeyTTL is the life of a user's key without an Acquire or a sweep: it only collects the
+// entries of instances that died (their users may never come back). A stream may live
+// longer than KeyTTL (MAX_CONN_AGE has no ceiling), so Refresh extends the keys of the
+// users it lists, one KeySweep-th of them per call: with a refresh every 10 s, each key
+// every 20 minutes, three times per KeyTTL.
+const (
+	KeyTTL   = time.Hour
+	KeySweep = 120
+)
+
+// acquireScript: KEYS[1] the user's set. ARGV: member, now ms, its expiry ms, cap,
+// key TTL ms, then members found gone (past their expiry, their instance without a
+// lease). Removes those that are still past their expiry, then admits member if the
+// user is under the cap.
 var acquireScript = redis.NewScript(`#!lua
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+local now = tonumber(ARGV[2])
+for i = 6, #ARGV do
+  local s = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if s and tonumber(s) <= now then
+    redis.call('ZREM', KEYS[1], ARGV[i])
+  end
+end
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
   return 0
 end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) - tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 `)
+
+// instanceOf returns the instance part of a connection's name "<instance>/<seq>"
+// (a name without "/" is an instance of its own).
+func instanceOf(conn string) string {
+	if i := strings.LastIndexByte(conn, '/'); i >= 0 {
+		return conn[:i]
+	}
+	return conn
+}
+
+// instancesKey is the sorted set of instance leases (member: instance, score: lease
+// expiry in unix ms). It carries a hash tag of its own: it is never read in a script
+// with a user's keys. TODO(#14): move to rediskey with the other names.
+func instancesKey(n rediskey.Names) string { return n.Prefix + ":{presence}:instances" }
 
 // Redis is presence kept in Redis. Safe for concurrent use.
 type Redis struct {
 	rdb   *redis.Client
 	names rediskey.Names
 	now   func() time.Time
+	round atomic.Uint64 // Refresh calls, for the key sweep
+	seed  maphash.Seed
+
+	snapMu sync.Mutex
+	snap   map[string]int64 // instance → lease expiry in unix ms, read at snapAt
+	snapAt time.Time
 }
 
 // NewRedis returns presence over rdb.
 func NewRedis(rdb *redis.Client, names rediskey.Names, now func() time.Time) *Redis {
-	return &Redis{rdb: rdb, names: names, now: now}
+	return &Redis{rdb: rdb, names: names, now: now, seed: maphash.MakeSeed()}
 }
 
-// Acquire records conn (unique across instances) for user unless the user already has
-// limit live connections; it reports whether it was admitted.
+// Acquire records conn ("<instance>/<seq>", unique across instances) for user unless
+// the user already has limit live connections; it reports whether it was admitted.
 func (p *Redis) Acquire(ctx context.Context, user, conn string, limit int) (bool, error) {
+	key := p.names.Presence(user)
 	now := p.now()
-	ok, err := acquireScript.Run(ctx, p.rdb, []string{p.names.Presence(user)},
-		conn, now.UnixMilli(), now.Add(TTL).UnixMilli(), limit).Int()
+	_, gone, err := p.sort(ctx, key, now)
+	if err != nil {
+		return false, fmt.Errorf("presence acquire: %w", err)
+	}
+	args := make([]any, 0, 5+len(gone))
+	args = append(args, conn, now.UnixMilli(), now.Add(TTL).UnixMilli(), limit, KeyTTL.Milliseconds())
+	for _, m := range gone {
+		args = append(args, m)
+	}
+	ok, err := acquireScript.Run(ctx, p.rdb, []string{key}, args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("presence acquire: %w", err)
 	}
 	return ok == 1, nil
+}
+
+// sort reads user's entries (key) and returns how many are live at now and the names
+// of those that are gone: past their own expiry, and their instance holds no lease.
+func (p *Redis) sort(ctx context.Context, key string, now time.Time) (live int, gone []string, err error) {
+	entries, err := p.rdb.ZRangeWithScores(ctx, key, 0, -1).Result()
+	if err != nil {
+		return 0, nil, err
+	}
+	var leases map[string]int64
+	for _, e := range entries {
+		if int64(e.Score) > now.UnixMilli() {
+			live++
+			continue
+		}
+		if leases == nil {
+			if leases, err = p.leases(ctx, now); err != nil {
+				return 0, nil, err
+			}
+		}
+		m, _ := e.Member.(string)
+		if leases[instanceOf(m)] > now.UnixMilli() {
+			live++
+		} else {
+			gone = append(gone, m)
+		}
+	}
+	return live, gone, nil
+}
+
+// leaseAge bounds the age of the lease snapshot Acquire and Count judge entries by.
+// A snapshot that old is exact for a dead instance (its lease no longer moves) and
+// never wrong about a live one: a live instance's lease is renewed TTL ahead every
+// TTL/3, so it always has more than TTL*2/3 - leaseAge left at any moment the
+// snapshot is used. An instance missing from the snapshot has no entry past its own
+// TTL yet unless it is dead (it renews its lease within TTL/3 of its first entry).
+const leaseAge = 5 * time.Second
+
+// leases returns every instance's lease expiry in unix ms, from a snapshot at most
+// leaseAge old: one read of the instances' key per leaseAge per process, whatever
+// the number of Acquire and Count calls (Web Push counts once per notification).
+func (p *Redis) leases(ctx context.Context, now time.Time) (map[string]int64, error) {
+	p.snapMu.Lock()
+	defer p.snapMu.Unlock()
+	if p.snap != nil && !now.Before(p.snapAt) && now.Sub(p.snapAt) < leaseAge {
+		return p.snap, nil
+	}
+	zs, err := p.rdb.ZRangeWithScores(ctx, instancesKey(p.names), 0, -1).Result()
+	if err != nil {
+		return nil, err
+	}
+	snap := make(map[string]int64, len(zs))
+	for _, z := range zs {
+		m, _ := z.Member.(string)
+		snap[m] = int64(z.Score)
+	}
+	p.snap, p.snapAt = snap, now
+	return snap, nil
 }
 
 // Release forgets conn.
@@ -58,39 +189,70 @@ func (p *Redis) Release(ctx context.Context, user, conn string) error {
 	return p.rdb.ZRem(ctx, p.names.Presence(user), conn).Err()
 }
 
-// Refresh extends the life of every listed connection (conn → user).
+// Refresh keeps the listed connections (conn → user) alive for TTL more. It renews the
+// lease of their instances — one write for all of an instance's connections, listed or
+// not — and extends the keys of the listed users whose turn in the sweep it is (one in
+// KeySweep per call). An empty list renews nothing: an instance without connections
+// needs no lease.
 func (p *Redis) Refresh(ctx context.Context, conns map[string]string) error {
 	if len(conns) == 0 {
 		return nil
 	}
-	exp := float64(p.now().Add(TTL).UnixMilli())
+	now := p.now()
+	round := p.round.Add(1) % KeySweep
+	instances := map[string]bool{}
+	swept := map[string]bool{}
+	for conn, user := range conns {
+		instances[instanceOf(conn)] = true
+		if maphash.String(p.seed, user)%KeySweep == round {
+			swept[user] = true
+		}
+	}
+	key := instancesKey(p.names)
+	exp := float64(now.Add(TTL).UnixMilli())
 	_, err := p.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
-		for conn, user := range conns {
-			key := p.names.Presence(user)
-			pl.ZAddXX(ctx, key, redis.Z{Score: exp, Member: conn})
-			pl.PExpire(ctx, key, TTL)
+		for inst := range instances {
+			pl.ZAdd(ctx, key, redis.Z{Score: exp, Member: inst})
+		}
+		pl.ZRemRangeByScore(ctx, key, "-inf", strconv.FormatInt(now.UnixMilli(), 10))
+		pl.PExpire(ctx, key, KeyTTL)
+		for user := range swept {
+			pl.PExpire(ctx, p.names.Presence(user), KeyTTL)
 		}
 		return nil
 	})
-	return err
+	if err != nil {
+		return fmt.Errorf("presence refresh: %w", err)
+	}
+	return nil
 }
 
 // Count returns how many live connections user has, on all instances.
 func (p *Redis) Count(ctx context.Context, user string) (int, error) {
-	n, err := p.rdb.ZCount(ctx, p.names.Presence(user), fmt.Sprint(p.now().UnixMilli()), "+inf").Result()
-	return int(n), err
+	n, _, err := p.sort(ctx, p.names.Presence(user), p.now())
+	if err != nil {
+		return 0, fmt.Errorf("presence count: %w", err)
+	}
+	return n, nil
 }
 
-// Memory is presence inside one process (for `make run` and unit tests).
+// Memory is presence inside one process (for `make run` and unit tests), with the same
+// rules as Redis.
 type Memory struct {
-	now   func() time.Time
-	mu    sync.Mutex
-	users map[string]map[string]time.Time // user → conn → expiry
+	now    func() time.Time
+	mu     sync.Mutex
+	users  map[string]map[string]time.Time // user → conn → expiry of its own
+	leases map[string]time.Time            // instance → lease expiry
 }
 
 // NewMemory returns empty presence.
 func NewMemory(now func() time.Time) *Memory {
-	return &Memory{now: now, users: map[string]map[string]time.Time{}}
+	return &Memory{now: now, users: map[string]map[string]time.Time{}, leases: map[string]time.Time{}}
+}
+
+// live reports whether conn, with its own expiry exp, counts at now. Under p.mu.
+func (p *Memory) live(conn string, exp, now time.Time) bool {
+	return exp.After(now) || p.leases[instanceOf(conn)].After(now)
 }
 
 // Acquire implements the same rule as Redis.Acquire.
@@ -104,7 +266,7 @@ func (p *Memory) Acquire(_ context.Context, user, conn string, limit int) (bool,
 		p.users[user] = set
 	}
 	for c, exp := range set {
-		if !now.Before(exp) {
+		if !p.live(c, exp, now) {
 			delete(set, c)
 		}
 	}
@@ -126,15 +288,18 @@ func (p *Memory) Release(_ context.Context, user, conn string) error {
 	return nil
 }
 
-// Refresh extends the life of every listed connection that is still recorded.
+// Refresh renews the leases of the listed connections' instances.
 func (p *Memory) Refresh(_ context.Context, conns map[string]string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	exp := p.now().Add(TTL)
-	for conn, user := range conns {
-		if _, ok := p.users[user][conn]; ok {
-			p.users[user][conn] = exp
+	now := p.now()
+	for inst, exp := range p.leases {
+		if !exp.After(now) {
+			delete(p.leases, inst)
 		}
+	}
+	for conn := range conns {
+		p.leases[instanceOf(conn)] = now.Add(TTL)
 	}
 	return nil
 }
@@ -143,9 +308,10 @@ func (p *Memory) Refresh(_ context.Context, conns map[string]string) error {
 func (p *Memory) Count(_ context.Context, user string) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := p.now()
 	n := 0
-	for _, exp := range p.users[user] {
-		if p.now().Before(exp) {
+	for c, exp := range p.users[user] {
+		if p.live(c, exp, now) {
 			n++
 		}
 	}

@@ -32,8 +32,15 @@ func (n Names) Seen(user, messageID string) string {
 func (n Names) Ticket(hash string) string { return n.Prefix + ":ticket:" + hash }
 
 // Presence is the sorted set of a user's open streams (member: instance/connection,
-// score: expiry in unix ms), behind the global per-user connection cap.
+// score: the end of the entry's first 30 s in unix ms; after that the instance's lease in
+// PresenceInstances decides), behind the global per-user connection cap.
 func (n Names) Presence(user string) string { return n.Prefix + ":{" + user + "}:conns" }
+
+// PresenceInstances is the sorted set of instance leases (member: instance, score: the
+// lease's end in unix ms). A user's Presence entry outlives its first 30 s only while
+// its instance's lease does. The tag {presence} is also that of a user named
+// "presence", whose keys (…:conns, …:log) never clash with it.
+func (n Names) PresenceInstances() string { return n.Prefix + ":{presence}:instances" }
 
 // PushSubscriptions is the hash of a user's Web Push subscriptions (field: endpoint,
 // value: the subscription JSON).

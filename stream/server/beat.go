@@ -94,18 +94,13 @@ func (b *beat) run(ctx context.Context) {
 	}
 }
 
-// beats holds the heartbeat clock of each Server while it serves: Serve adds it before
-// it accepts a stream and removes it when every stream has ended (Server has no field
-// for it).
-var beats sync.Map // *Server → *beat
-
 // stopped is the clock of streams served outside Serve: it never ticks.
 var stopped = newBeat(time.Hour)
 
 // heartbeats returns the clock s's streams ping by.
 func (s *Server) heartbeats() *beat {
-	if b, ok := beats.Load(s); ok {
-		return b.(*beat)
+	if b := s.beat.Load(); b != nil {
+		return b
 	}
 	return stopped
 }

@@ -37,8 +37,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	background.Go(func() { feedDone <- s.broker.Run(bgCtx, sink{s}) })
 	background.Go(func() { s.refreshPresence(bgCtx) })
 	heartbeats := newBeat(s.cfg.Heartbeat) // the streams' one clock; it outlives them too
-	beats.Store(s, heartbeats)
-	defer beats.Delete(s)
+	s.beat.Store(heartbeats)
+	defer s.beat.Store(nil)
 	background.Go(func() { heartbeats.run(bgCtx) })
 	// The push worker stops as soon as shutdown starts, alongside the drain: its work
 	// (entries it has not finished) passes to the other instances.

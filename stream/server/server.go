@@ -42,6 +42,7 @@ type Server struct {
 	draining chan struct{} // closed when shutdown starts
 
 	metricsAddr atomic.Pointer[string] // where metrics are served, once Serve listens there
+	beat        atomic.Pointer[beat]   // the streams' heartbeat clock while Serve runs (beat.go)
 
 	instance     string        // names this process in presence entries
 	connSeq      atomic.Int64  // numbers this process's streams

@@ -82,11 +82,6 @@ func instanceOf(conn string) string {
 	return conn
 }
 
-// instancesKey is the sorted set of instance leases (member: instance, score: lease
-// expiry in unix ms). It carries a hash tag of its own: it is never read in a script
-// with a user's keys. TODO(#14): move to rediskey with the other names.
-func instancesKey(n rediskey.Names) string { return n.Prefix + ":{presence}:instances" }
-
 // Redis is presence kept in Redis. Safe for concurrent use.
 type Redis struct {
 	rdb   *redis.Client
@@ -171,7 +166,7 @@ func (p *Redis) leases(ctx context.Context, now time.Time) (map[string]int64, er
 	if p.snap != nil && !now.Before(p.snapAt) && now.Sub(p.snapAt) < leaseAge {
 		return p.snap, nil
 	}
-	zs, err := p.rdb.ZRangeWithScores(ctx, instancesKey(p.names), 0, -1).Result()
+	zs, err := p.rdb.ZRangeWithScores(ctx, p.names.PresenceInstances(), 0, -1).Result()
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +203,7 @@ func (p *Redis) Refresh(ctx context.Context, conns map[string]string) error {
 			swept[user] = true
 		}
 	}
-	key := instancesKey(p.names)
+	key := p.names.PresenceInstances()
 	exp := float64(now.Add(TTL).UnixMilli())
 	_, err := p.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
 		for inst := range instances {

@@ -26,12 +26,12 @@ func TestFault1_PubSubKilled(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		p.publish(t, f, fmt.Sprint("user-", i%50))
+		p.publishMixed(t, f, i, fmt.Sprint("user-", i%50))
 		if i%20 == 0 {
 			time.Sleep(time.Millisecond) // spread over ~50 ms+ so kills land mid-stream
 		}
 	}
-	f.verify(t, "1 pub/sub killed x3, 1000 notifications, 50 users x 2 tabs", 30*time.Second)
+	f.verify(t, "1 pub/sub killed x3, 1000 notifications (own, group, broadcast), 50 users x 2 tabs", 30*time.Second)
 }
 
 // Fault 2: redis-server (append-only file, fsync always) is killed and restarted while
@@ -47,9 +47,9 @@ func TestFault2_RedisRestarted(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		p.publish(t, f, fmt.Sprint("user-", i%20))
+		p.publishMixed(t, f, i, fmt.Sprint("user-", i%20))
 	}
-	f.verify(t, "2 redis restarted, 400 notifications, 20 users x 2 tabs", 30*time.Second)
+	f.verify(t, "2 redis restarted, 400 notifications (own, group, broadcast), 20 users x 2 tabs", 30*time.Second)
 }
 
 // Fault 7: streams end by themselves at their max age (1 s, jittered) and at their
@@ -60,10 +60,10 @@ func TestFault7_LifetimeCloses(t *testing.T) {
 	f := openFleet(t, 10, 2, func() string { return url }, 2*time.Second)
 	p := newPublisher(t, rs.Addr)
 	for i := range 300 {
-		p.publish(t, f, fmt.Sprint("user-", i%10))
+		p.publishMixed(t, f, i, fmt.Sprint("user-", i%10))
 		time.Sleep(12 * time.Millisecond) // ~4 s: several lifetimes
 	}
-	f.verify(t, "7 max-age 1s and 2s tokens, 300 notifications, 10 users x 2 tabs", 20*time.Second)
+	f.verify(t, "7 max-age 1s and 2s tokens, 300 notifications (own, group, broadcast), 10 users x 2 tabs", 20*time.Second)
 	var reconnects int64
 	for _, tb := range f.tabs {
 		reconnects += tb.reconnects.Load()

@@ -16,9 +16,9 @@ import (
 	"github.com/vividly-edu/notifications/shared/redistest"
 )
 
-// stalledStream opens a stream for user over a socket with a tiny receive buffer, reads
-// its first bytes, then never reads again: a client that stopped draining.
-func stalledStream(t *testing.T, url, user string) net.Conn {
+// stalledStream opens a stream for user (in groups) over a socket with a tiny receive
+// buffer, reads its first bytes, then never reads again: a client that stopped draining.
+func stalledStream(t *testing.T, url, user string, groups []string) net.Conn {
 	t.Helper()
 	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
 		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048) })
@@ -27,7 +27,7 @@ func stalledStream(t *testing.T, url, user string) net.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(conn, "GET /api/v1/notifications/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", newToken(user, time.Hour))
+	fmt.Fprintf(conn, "GET /api/v1/notifications/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", newToken(user, groups, time.Hour))
 	buf := make([]byte, 512)
 	if _, err := conn.Read(buf); err != nil || !strings.Contains(string(buf), "200 OK") {
 		t.Fatalf("stalled stream did not open: %v %q", err, buf)
@@ -37,19 +37,23 @@ func stalledStream(t *testing.T, url, user string) net.Conn {
 
 // Fault 5: one client stops reading while its user is flooded. It is disconnected, and
 // the other users' delivery latency stays within 2x of the same run without a stall.
+// The flooded user shares a class and the club with others, and group and broadcast
+// notifications go out besides (mixedExtra): dropping the stalled stream must not take
+// the shared groups' and the broadcast log's subscriptions from the others.
 func TestFault5_StalledClient(t *testing.T) {
 	rs := redistest.Start(t, redistest.Options{})
 	url := startInProcessOn(t, rs.Addr, map[string]string{"WRITE_TIMEOUT": "1s"}, 4096)
 	f := openFleet(t, 20, 1, func() string { return url }, time.Hour)
 	p := newPublisher(t, rs.Addr)
 
+	floodedGroups := []string{"class-0", "club"}
 	phase := func(name, flooded string, stall bool) []time.Duration {
 		if stall {
-			c := stalledStream(t, url, flooded)
+			c := stalledStream(t, url, flooded, floodedGroups)
 			defer c.Close()
 		} else {
 			ctx, cancel := context.WithCancel(context.Background())
-			reader := newTab(flooded)
+			reader := newTab(flooded, floodedGroups)
 			go reader.run(ctx, func() string { return url }, time.Hour)
 			<-reader.connected
 			defer cancel()
@@ -66,6 +70,9 @@ func TestFault5_StalledClient(t *testing.T) {
 			f.mu.Lock()
 			sent = append(sent, [2]string{user, f.published[user][len(f.published[user])-1]})
 			f.mu.Unlock()
+			if source, ok := mixedExtra(i); ok { // not in the latencies
+				p.publishTo(t, f, source)
+			}
 		}
 		f.verify(t, "5 "+name, 20*time.Second)
 		return f.latencies(sent)
@@ -90,7 +97,8 @@ func TestFault5_StalledClient(t *testing.T) {
 	}
 }
 
-// latencies returns publish→first-arrival times of the (user, id) pairs, sorted (each
+// latencies returns publish→first-arrival times of the (user, id) pairs of users' own
+// notifications, sorted (each
 // counted once, on the first of the user's tabs that got it). Ids are per user: two
 // users' logs can hold the same id, so only the publishing user's tabs are looked at.
 func (f *fleet) latencies(sent [][2]string) []time.Duration {

@@ -7,12 +7,13 @@
 # request can rewrite cloudbuild.yaml (service_accounts.tf).
 locals {
   build_substitutions = {
-    _REGION         = var.region
-    _AR_REPO        = google_artifact_registry_repository.images.repository_id
-    _STREAM_SERVICE = google_cloud_run_v2_service.stream.name
-    _FUNCTION       = google_cloudfunctions2_function.notify.name
-    _FN_RUNTIME     = var.function_runtime
-    _FN_BUILD_SA    = google_service_account.function_build.account_id
+    _REGION           = var.region
+    _AR_REPO          = google_artifact_registry_repository.images.repository_id
+    _STREAM_SERVICE   = google_cloud_run_v2_service.stream.name
+    _FUNCTION         = google_cloudfunctions2_function.notify.name
+    _PUBLISH_FUNCTION = google_cloudfunctions2_function.publish.name
+    _FN_RUNTIME       = var.function_runtime
+    _FN_BUILD_SA      = google_service_account.function_build.account_id
   }
 }
 

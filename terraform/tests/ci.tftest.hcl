@@ -75,6 +75,10 @@ run "cloudbuild_yaml_agrees" {
     error_message = "the deploy step's entry point differs from Terraform's"
   }
   assert {
+    condition     = yamldecode(file("${path.module}/../cloudbuild.yaml")).substitutions._PUBLISH_FUNCTION == google_cloudfunctions2_function.publish.name && strcontains(one([for s in yamldecode(file("${path.module}/../cloudbuild.yaml")).steps : s.script if s.id == "deploy-function"]), "gcloud functions deploy \"$_PUBLISH_FUNCTION\"") && strcontains(one([for s in yamldecode(file("${path.module}/../cloudbuild.yaml")).steps : s.script if s.id == "deploy-function"]), "--entry-point=${google_cloudfunctions2_function.publish.build_config[0].entry_point} --source=build/function")
+    error_message = "the deploy step must deploy the Publish function (Terraform's name and entry point) from the same source"
+  }
+  assert {
     condition     = strcontains(one([for s in yamldecode(file("${path.module}/../cloudbuild.yaml")).steps : s.script if s.id == "deploy-function"]), "--build-service-account=\"projects/$PROJECT_ID/serviceAccounts/$_FN_BUILD_SA@$PROJECT_ID.iam.gserviceaccount.com\"")
     error_message = "the deploy step must build the function as the build account"
   }

@@ -12,7 +12,7 @@ SHORT_PKGS = $(foreach m,shared functions stream,./$(m)/...)
 FUZZTIME ?= 20s
 
 .PHONY: all build run test test-short test-go test-terraform test-faults test-load test-security \
-	deps lint vet fmt-check staticcheck tidy-check tracked-check cover bench fuzz loadtest compare soak function-zip clean
+	deps lint vet fmt-check staticcheck tidy-check tracked-check cover bench fuzz loadtest load-broadcast compare soak function-zip clean
 
 all: build
 
@@ -118,6 +118,15 @@ test-load: build deps
 loadtest: build deps
 	@mkdir -p artifacts
 	./scripts/loadtest.sh -conns 500 -rate 500 -duration 10s -json artifacts/loadtest.json -png artifacts/loadtest.png
+
+## load-broadcast: the broadcast fan-out time (issue 15; not part of make test): 10,000
+## connections on one bin/stream, 10 broadcasts through the Publish entry point, beside
+## the per-user latency of the same run; STREAMS=4 CONNS=50000 for the several-process
+## run (VIA=redis: straight into Redis). JSON in artifacts/
+load-broadcast: build deps
+	@mkdir -p artifacts
+	c=$${CONNS:-10000}; BROADCASTS=$${BROADCASTS:-10} ./scripts/broadcast-load.sh -conns $$c -sources 32 \
+		-broadcast-interval 4s -json artifacts/load-broadcast-$$c.json
 
 ## compare: this project and Centrifugo v6.9.1 side by side under the same load (not
 ## part of make test; docs/PERFORMANCE.md). RUNS, CONNS, RATE, DURATION, INFLIGHT

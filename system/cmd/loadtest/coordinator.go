@@ -29,6 +29,11 @@ type options struct {
 	connectRate, rate                                float64
 	duration, idle, settle, timeout                  time.Duration
 	publishOnly                                      bool
+
+	// -broadcast (broadcast.go)
+	broadcasts                                int
+	broadcastInterval                         time.Duration
+	broadcastFunction, redisAddr, redisPrefix string
 }
 
 // The systems the tool can drive: ours (SSE from bin/stream, CloudEvents to the
@@ -59,6 +64,9 @@ func (o *options) check() error {
 		return errors.New("-conns must be ≥ 0; -rate, -duration, -connect-rate and -inflight positive")
 	case o.sources < 1 || o.sources > 254:
 		return errors.New("-sources must be from 1 to 254")
+	}
+	if err := o.checkBroadcast(); err != nil {
+		return err
 	}
 	if o.publishOnly {
 		o.conns = 0
@@ -156,6 +164,28 @@ func run(o options) (summary, error) {
 	}
 	s.MachineCores, s.ToolCores, s.OtherCores = window.end(tool, serverSecs)
 
+	var broadcasts []sentBroadcast
+	if o.broadcasts > 0 {
+		s.BroadcastVia, s.BroadcastInterval = viaRedis, o.broadcastInterval.String()
+		if o.broadcastFunction != "" {
+			s.BroadcastVia = viaFunction
+		}
+		s.BroadcastConns, s.BroadcastStreams = o.conns-s.ConnectFailed, len(strings.Split(o.streams, ","))
+		bwindow, bstart := startWindow(tool), sample(watch)
+		var windows []broadcastWindow
+		broadcasts, windows, err = broadcastAll(ctx, o, watch)
+		if err != nil {
+			return s, fmt.Errorf("broadcast: %w", err)
+		}
+		time.Sleep(o.settle)
+		bend, secs := sample(watch), 0.0
+		for i := range bend {
+			secs += float64(bend[i].cpuTicks-bstart[i].cpuTicks) / clockTicks
+		}
+		s.BroadcastMachineCores, s.BroadcastToolCores, s.BroadcastOtherCores = bwindow.end(tool, secs)
+		s.BroadcastServers = broadcastServers(windows, s.BroadcastConns)
+	}
+
 	// Finish: close each worker's stdin and read its results.
 	expected := map[string]int{} // user → notifications sent to them
 	for _, u := range sent {
@@ -163,6 +193,7 @@ func run(o options) (summary, error) {
 	}
 	var lat, fromSchedule []int64
 	received := map[string]map[int]int{}
+	blat, bdup := map[int][]int64{}, map[int]int{}
 	for _, w := range workers {
 		w.in.Close()
 		var r workerResult
@@ -172,6 +203,12 @@ func run(o options) (summary, error) {
 		lat = append(lat, r.LatencyNanos...)
 		fromSchedule = append(fromSchedule, r.ScheduleNanos...)
 		s.Dropped += r.Dropped
+		for k, v := range r.BroadcastNanos {
+			blat[k] = append(blat[k], v...)
+		}
+		for k, n := range r.BroadcastDup {
+			bdup[k] += n
+		}
 		for user, seqs := range r.Received {
 			m := received[user]
 			if m == nil {
@@ -188,6 +225,9 @@ func run(o options) (summary, error) {
 	s.FromSchedule = percentiles(fromSchedule, 1e6)
 	s.latencies = lat
 	s.cpu(before, idle, after)
+	if o.broadcasts > 0 {
+		s.Broadcasts = countBroadcasts(broadcasts, blat, bdup, s.BroadcastConns)
+	}
 	return s, nil
 }
 

@@ -5,7 +5,9 @@
 // server API to its unidirectional SSE clients), and reports connect times,
 // publish→receive latency (from the send, and from when the schedule said to send),
 // delivered/lost/duplicated, and the servers' RSS per connection and CPU per 1,000
-// notifications read from /proc. docs/PERFORMANCE.md shows how to run it.
+// notifications read from /proc. With -broadcast N it then publishes N broadcasts
+// (audience all) and reports each one's fan-out time (broadcast.go).
+// docs/PERFORMANCE.md shows how to run it.
 package main
 
 import (
@@ -37,6 +39,11 @@ func main() {
 	flag.StringVar(&o.pngOut, "png", "", "write a latency histogram and CDF to this PNG file")
 	flag.BoolVar(&o.publishOnly, "publish-only", false, "no connections: publish as fast as the endpoints answer, to measure the function alone")
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this long")
+	flag.IntVar(&o.broadcasts, "broadcast", 0, "after the per-user phase, publish this many broadcasts (audience all) and report each one's fan-out: time until the first, p50, p99 and the last connection has it")
+	flag.DurationVar(&o.broadcastInterval, "broadcast-interval", 2*time.Second, "time between broadcasts: each fan-out must end within the first half, the second half is the idle CPU it is compared with")
+	flag.StringVar(&o.broadcastFunction, "broadcast-function", "", "publish broadcasts through this URL of the function's Publish entry point (FUNCTION_TARGET=Publish) instead of straight into Redis")
+	flag.StringVar(&o.redisAddr, "redis", redisAddrDefault(), "Redis host:port to publish broadcasts into through shared/redisbroker (default REDIS_ADDR)")
+	flag.StringVar(&o.redisPrefix, "redis-prefix", redisPrefixDefault(), "the servers' Redis key prefix (default REDIS_KEY_PREFIX or notifications)")
 	worker := flag.Bool("worker", false, "internal: run as a worker process (driven over stdin/stdout)")
 	flag.Parse()
 
@@ -50,7 +57,9 @@ func main() {
 			fmt.Print(s.text())
 			err = s.write(o)
 			if err == nil && !s.ok() {
-				err = fmt.Errorf("FAILED: %d lost, %d duplicated, %d connections failed", s.Lost, s.Duplicated, s.ConnectFailed)
+				missing, dup, failed := s.broadcastTotals()
+				err = fmt.Errorf("FAILED: %d lost, %d duplicated, %d connections failed; broadcasts: %d missing, %d duplicated, %d failed",
+					s.Lost, s.Duplicated, s.ConnectFailed, missing, dup, failed)
 			}
 		}
 	}

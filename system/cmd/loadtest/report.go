@@ -86,6 +86,18 @@ type summary struct {
 	ToolCores    float64 `json:"loadtest_busy_cores"`
 	OtherCores   float64 `json:"other_busy_cores"`
 
+	// -broadcast: one stat per broadcast, the servers' CPU per broadcast interval, and
+	// the machine while broadcasting.
+	BroadcastVia          string          `json:"broadcast_via,omitempty"` // redis or function
+	BroadcastInterval     string          `json:"broadcast_interval,omitempty"`
+	BroadcastConns        int             `json:"broadcast_conns,omitempty"` // connections open: each must get each broadcast once
+	BroadcastStreams      int             `json:"broadcast_stream_procs,omitempty"`
+	Broadcasts            []broadcastStat `json:"broadcasts,omitempty"`
+	BroadcastServers      []broadcastCPU  `json:"broadcast_servers,omitempty"`
+	BroadcastMachineCores float64         `json:"broadcast_machine_busy_cores,omitempty"`
+	BroadcastToolCores    float64         `json:"broadcast_loadtest_busy_cores,omitempty"`
+	BroadcastOtherCores   float64         `json:"broadcast_other_busy_cores,omitempty"`
+
 	latencies []int64 // ns, sorted; for the plot
 }
 
@@ -154,8 +166,11 @@ func (s *summary) cpu(before, idle, after []procSample) {
 }
 
 func (s summary) ok() bool {
-	return s.Lost == 0 && s.Duplicated == 0 && s.ConnectFailed == 0 && s.Dropped == 0 && s.PublishFailed == 0
+	return s.Lost == 0 && s.Duplicated == 0 && s.ConnectFailed == 0 && s.Dropped == 0 && s.PublishFailed == 0 &&
+		s.broadcastOK()
 }
+
+func numCPU() int { return runtime.NumCPU() }
 
 func (s summary) text() string {
 	var b strings.Builder
@@ -198,6 +213,7 @@ func (s summary) text() string {
 	}
 	fmt.Fprintf(&b, "machine while publishing: %.2f of %d cores busy (this tool %.2f; other work, not the servers: %.2f)\n",
 		s.MachineCores, runtime.NumCPU(), s.ToolCores, s.OtherCores)
+	s.broadcastText(&b)
 	return b.String()
 }
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -45,6 +46,11 @@ type workerResult struct {
 	ScheduleNanos []int64          `json:"latency_from_schedule_ns"` // from the publish being due
 	Received      map[string][]int `json:"received"`                 // user → seqs received, per connection concatenated
 	Dropped       int              `json:"dropped"`                  // connections that ended before the end
+	// BroadcastNanos holds, per broadcast, the latency (send → receipt) of each
+	// connection's first receipt; BroadcastDup counts the receipts beyond a
+	// connection's first.
+	BroadcastNanos map[int][]int64 `json:"broadcast_ns,omitempty"`
+	BroadcastDup   map[int]int     `json:"broadcast_dup,omitempty"`
 }
 
 func runWorker(in io.Reader, out io.Writer) error {
@@ -58,7 +64,7 @@ func runWorker(in io.Reader, out io.Writer) error {
 	defer cancel()
 
 	var mu sync.Mutex
-	res := workerResult{Received: map[string][]int{}}
+	res := workerResult{Received: map[string][]int{}, BroadcastNanos: map[int][]int64{}, BroadcastDup: map[int]int{}}
 	ready := workerReady{}
 	var wg sync.WaitGroup
 	var conns []net.Conn
@@ -84,15 +90,19 @@ func runWorker(in io.Reader, out io.Writer) error {
 		go func(user string) {
 			defer wg.Done()
 			defer conn.Close()
-			var seqs []int
-			var lats, late []int64
+			var seqs, bseqs []int
+			var lats, late, blats []int64
 			err := readFrames(body, func(seq int, sent, due int64) {
 				now := time.Now().UnixNano()
 				seqs = append(seqs, seq)
 				lats = append(lats, now-sent)
 				late = append(late, now-due)
+			}, func(k int, sent int64) {
+				bseqs = append(bseqs, k)
+				blats = append(blats, time.Now().UnixNano()-sent)
 			})
 			mu.Lock()
+			res.addBroadcasts(bseqs, blats)
 			res.Received[user] = append(res.Received[user], seqs...)
 			res.LatencyNanos = append(res.LatencyNanos, lats...)
 			res.ScheduleNanos = append(res.ScheduleNanos, late...)
@@ -114,6 +124,19 @@ func runWorker(in io.Reader, out io.Writer) error {
 	}
 	wg.Wait()
 	return json.NewEncoder(out).Encode(res)
+}
+
+// addBroadcasts adds one connection's broadcast receipts (number, latency; in the
+// order received): the first receipt of each broadcast is its latency, any later one a
+// duplicate.
+func (r *workerResult) addBroadcasts(ks []int, lats []int64) {
+	for i, k := range ks {
+		if slices.Contains(ks[:i], k) {
+			r.BroadcastDup[k]++
+		} else {
+			r.BroadcastNanos[k] = append(r.BroadcastNanos[k], lats[i])
+		}
+	}
 }
 
 // openStream connects from src and sends the request by hand: one goroutine and one
@@ -155,10 +178,11 @@ var requestIDKey = []byte(`"request_id":"lt-`)
 
 // readFrames calls onNote with the sequence number, send time and due time carried in
 // each notification's request id (lt-<seq>-<sent>-<due>, unix nanoseconds; an id
-// without the due time counts it as the send time), until the stream ends. It reads
-// data lines of either system: ours carry the notification, Centrifugo's a
-// publication whose data is the same object.
-func readFrames(body io.Reader, onNote func(seq int, sent, due int64)) error {
+// without the due time counts it as the send time), and onBroadcast with the number
+// and send time carried in each broadcast's title (lt-b-<k>-<sent>), until the stream
+// ends. It reads data lines of either system: ours carry the notification,
+// Centrifugo's a publication whose data is the same object.
+func readFrames(body io.Reader, onNote func(seq int, sent, due int64), onBroadcast func(k int, sent int64)) error {
 	sc := bufio.NewScanner(body)
 	for sc.Scan() {
 		line := sc.Bytes()
@@ -167,6 +191,9 @@ func readFrames(body io.Reader, onNote func(seq int, sent, due int64)) error {
 		}
 		i := bytes.Index(line, requestIDKey)
 		if i < 0 {
+			if k, sent, ok := broadcastOf(line); ok && onBroadcast != nil {
+				onBroadcast(k, sent)
+			}
 			continue
 		}
 		rest := line[i+len(requestIDKey):]
@@ -192,6 +219,26 @@ func readFrames(body io.Reader, onNote func(seq int, sent, due int64)) error {
 		return err
 	}
 	return io.EOF
+}
+
+// broadcastOf reads the number and send time from a broadcast's title in a data line.
+func broadcastOf(line []byte) (k int, sent int64, ok bool) {
+	i := bytes.Index(line, broadcastKey)
+	if i < 0 {
+		return 0, 0, false
+	}
+	rest := line[i+len(broadcastKey):]
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 {
+		return 0, 0, false
+	}
+	ks, ts, found := bytes.Cut(rest[:end], []byte("-"))
+	if !found {
+		return 0, 0, false
+	}
+	k, err1 := strconv.Atoi(string(ks))
+	sent, err2 := strconv.ParseInt(string(ts), 10, 64)
+	return k, sent, err1 == nil && err2 == nil && k >= 0
 }
 
 // raiseFileLimit lifts the soft open-file limit to the hard one: each connection is

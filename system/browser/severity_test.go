@@ -382,7 +382,7 @@ func flowExpiry(t *testing.T, open func(url, script string) page) {
 	has := func(s pageState, id string) bool {
 		return slices.ContainsFunc(s.List, func(it struct{ ID, Title string }) bool { return it.ID == id })
 	}
-	s := p.waitState(live, "the three unexpired notifications", func(s pageState) bool {
+	p.waitState(live, "the three unexpired notifications", func(s pageState) bool {
 		return has(s, soon) && has(s, later) && has(s, stays)
 	})
 	if shownAt := time.Since(published); shownAt >= short {
@@ -394,7 +394,7 @@ func flowExpiry(t *testing.T, open func(url, script string) page) {
 	if !toast(soon) {
 		t.Error("no toast for the notification about to expire")
 	}
-	s = p.waitState(short+live, "the expired one to leave the list", func(s pageState) bool { return !has(s, soon) })
+	s := p.waitState(short+live, "the expired one to leave the list", func(s pageState) bool { return !has(s, soon) })
 	left := time.Since(published)
 	t.Logf("expires %v after publishing; left the list after %v", short, left.Round(10*time.Millisecond))
 	if left < short-1500*time.Millisecond { // the Date header's whole seconds, and a round trip

@@ -119,7 +119,7 @@ func (f *functionBroadcaster) broadcast(ctx context.Context, k int, sent time.Ti
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("Publish answered %s", resp.Status)
+		return fmt.Errorf("the Publish entry point answered %s", resp.Status)
 	}
 	return nil
 }

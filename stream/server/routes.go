@@ -30,7 +30,10 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	api.HandleFunc("GET /readyz", s.ready)
-	api.Handle("GET /client/notifications.js", web.Client())
+	client := web.Client()
+	for _, p := range web.ClientPaths() { // notifications.js and the modules it imports
+		api.Handle("GET "+p, client)
+	}
 	if s.cfg.DemoEnabled {
 		api.Handle("GET /demo/", web.Demo())
 	}

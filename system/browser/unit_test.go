@@ -13,7 +13,7 @@ import (
 // its unit tests in the real browser, against the module as bin/stream serves it.
 func TestClientUnitInBrowser(t *testing.T) {
 	mux := http.NewServeMux()
-	mux.Handle("GET /client/notifications.js", web.Client())
+	mux.Handle("GET /client/", web.Client()) // notifications.js and the modules it imports
 	mux.Handle("GET /", http.FileServer(http.Dir("testdata")))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()

@@ -33,7 +33,9 @@ func securityHeaders(next http.Handler) http.Handler {
 func (s *Server) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
-		if origin == "" || !strings.HasPrefix(r.URL.Path, "/api/") {
+		// The API, and the client's modules: an app on a listed origin imports them
+		// cross-origin, and a module script is fetched with CORS.
+		if origin == "" || !strings.HasPrefix(r.URL.Path, "/api/") && !strings.HasPrefix(r.URL.Path, "/client/") {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -38,6 +38,9 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 	if limit, from := memlimit.Set(getenv); limit > 0 {
 		log.Info("Go memory limit set from the container's", "go_memory_limit_bytes", limit, "source", from)
 	}
+	if memlimit.SetGCPercent(getenv) {
+		log.Info("GOGC set to the stream's measured default", "gogc", memlimit.GCPercent)
+	}
 	redisbroker.RouteClientLogs(log)
 	// The stream only reads the log; the limits matter to the function's writes.
 	b, err := redisbroker.Open(cfg.Redis, broker.DefaultLimits, redisbroker.Options{Log: log})

@@ -50,3 +50,26 @@ func TestSetLeavesGOMEMLIMITAlone(t *testing.T) {
 		t.Fatalf("applied %d from %s; the runtime limit changed", applied, from)
 	}
 }
+
+// TestSetGCPercent: without GOGC the stream's default applies; with it, the runtime's
+// setting (the operator's) is left alone.
+func TestSetGCPercent(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	if !SetGCPercent(func(string) string { return "" }) {
+		t.Fatal("GOGC unset: not applied")
+	}
+	if got := debug.SetGCPercent(77); got != GCPercent {
+		t.Errorf("GC percent %d, want %d", got, GCPercent)
+	}
+	if SetGCPercent(func(k string) string {
+		if k == "GOGC" {
+			return "300"
+		}
+		return ""
+	}) {
+		t.Error("GOGC set: applied anyway")
+	}
+	if got := debug.SetGCPercent(100); got != 77 {
+		t.Errorf("GC percent changed to %d with GOGC set", got)
+	}
+}

@@ -49,7 +49,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 ulimit -n "$(ulimit -Hn)" # every connection is a file, on both sides
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("",0)); print(s.getsockname()[1])'; }
+# port and serve (free loopback ports, servers waited for).
+. scripts/lib/serve.sh
 
 rp=$(port)
 redis-server --port "$rp" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" --logfile "$dir/redis.log" &
@@ -64,34 +65,6 @@ export JWT_SECRET=loadtest-secret-loadtest-secret-0123 REDIS_ADDR=127.0.0.1:$rp 
 # what one file limit allows. No stream serves metrics (several run here).
 export RATE_LIMIT_PER_IP=1000000 RATE_LIMIT_BURST=1000000 MAX_CONNS=100000 MAX_CONNS_PER_USER=1000
 export RATE_LIMIT_PER_USER=1000000 RATE_LIMIT_USER_BURST=1000000 METRICS_ADDR=off
-
-# serve NAME URL_PATH CMD...: starts CMD with PORT set to a free port and waits until
-# URL_PATH answers; sets $url.
-serve() {
-  local name=$1 path=$2
-  shift 2
-  for _ in 1 2 3 4 5; do
-    local p
-    p=$(port)
-    PORT=$p "$@" >"$dir/$name.log" 2>&1 &
-    local pid=$!
-    for _ in $(seq 100); do
-      if curl -s -o /dev/null "http://127.0.0.1:$p$path"; then
-        pids+=("$pid")
-        watch="$watch,$name=$pid"
-        url="http://127.0.0.1:$p"
-        return 0
-      fi
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  echo "broadcast-load.sh: $name did not start; see its log:" >&2
-  cat "$dir/$name.log" >&2
-  return 1
-}
 
 serve notify / env GOMAXPROCS="${FUNCTION_GOMAXPROCS:-1}" FUNCTION_TARGET=Notify "${NOTIFY:-./bin/notify}"
 fn=$url/

@@ -10,8 +10,8 @@ locals {
     _REGION           = var.region
     _AR_REPO          = google_artifact_registry_repository.images.repository_id
     _STREAM_SERVICE   = google_cloud_run_v2_service.stream.name
-    _FUNCTION         = google_cloudfunctions2_function.notify.name
-    _PUBLISH_FUNCTION = google_cloudfunctions2_function.publish.name
+    _FUNCTION         = google_cloudfunctions2_function.function["notify"].name
+    _PUBLISH_FUNCTION = google_cloudfunctions2_function.function["publish"].name
     _FN_RUNTIME       = var.function_runtime
     _FN_BUILD_SA      = google_service_account.function_build.account_id
   }

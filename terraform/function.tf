@@ -1,10 +1,11 @@
-# The CloudEvents function, triggered through Eventarc by the existing content-job
-# topic (var.content_job_topic; this configuration never creates or changes it).
-# Terraform owns the trigger, identity and settings; Cloud Build ships new code with
+# The function source has two entry points, deployed as two functions from the one
+# resource below: Notify, triggered through Eventarc by the existing content-job topic
+# (var.content_job_topic; this configuration never creates or changes it), and Publish,
+# triggered by the notifications topic other services publish to (publish.tf). Both run
+# with the same source, build account, runtime account, Redis secrets, connector and
+# settings; only the entry point, the trigger's topic and the trigger's identity differ.
+# Terraform owns the triggers, identities and settings; Cloud Build ships new code with
 # `gcloud functions deploy --source`, which leaves everything else as it is.
-
-# Both entry points of the function source (Notify here, Publish in publish.tf) run
-# with the same settings; the secrets' blocks below are repeated there.
 locals {
   function_env = merge(
     {
@@ -15,15 +16,34 @@ locals {
     # Queue new notifications for Web Push only when the stream service sends them.
     local.push_enabled ? { PUSH_ENABLED = "true" } : {},
   )
+
+  # One function per entry point. The key is the function's name suffix
+  # ("${local.name}-notify") and its instance key in the state (the moved blocks below,
+  # and the dead letters' in dead_letter.tf); each trigger has an identity of its own
+  # (service_accounts.tf, publish.tf), so neither can invoke the other function.
+  functions = {
+    notify = {
+      entry_point = "Notify"
+      topic       = var.content_job_topic
+      trigger_sa  = google_service_account.trigger
+    }
+    publish = {
+      entry_point = "Publish"
+      topic       = google_pubsub_topic.notifications.id
+      trigger_sa  = google_service_account.publish_trigger
+    }
+  }
 }
 
-resource "google_cloudfunctions2_function" "notify" {
-  name     = "${local.name}-notify"
+resource "google_cloudfunctions2_function" "function" {
+  for_each = local.functions
+
+  name     = "${local.name}-${each.key}"
   location = var.region
 
   build_config {
     runtime     = var.function_runtime
-    entry_point = "Notify"
+    entry_point = each.value.entry_point
     # Builds run as their own account (service_accounts.tf), not the project's default
     # Cloud Build or Compute account. cloudbuild.yaml passes the same account to
     # `gcloud functions deploy --build-service-account`.
@@ -40,14 +60,16 @@ resource "google_cloudfunctions2_function" "notify" {
     service_account_email = google_service_account.function.email
     available_memory      = "256Mi"
     available_cpu         = "1"
-    # Up to 32 events at a time per instance. The entry point is an HTTP function that
+    # Up to 32 events at a time per instance. Each entry point is an HTTP function that
     # parses each CloudEvent in its own request goroutine with the SDK's HTTP binding,
     # not the Functions Framework's CloudEvent path, which wedged under concurrent
     # requests with cancelled clients (cloudevents/sdk-go#1224, #1332). Measured
     # (docs/PERFORMANCE.md): 3 x 100,000 requests at 32 in flight, 1 in 20 cancelled
     # mid-request, 0 unanswered (the old path: 7 of 100,000 hung); one process at
     # GOMAXPROCS 1 answers 6,000-8,000 events/s at 8 in flight, against ~2,400/s one at
-    # a time, so one instance absorbs a burst that needed several before.
+    # a time, so one instance absorbs a burst that needed several before. That was
+    # measured for Notify; a Publish event for a list of up to 1000 users costs more
+    # Redis work than a job event, so measure Publish before raising it.
     max_instance_request_concurrency = 32
     min_instance_count               = var.function_min_instances
     max_instance_count               = var.function_max_instances
@@ -94,8 +116,8 @@ resource "google_cloudfunctions2_function" "notify" {
   event_trigger {
     trigger_region        = var.region
     event_type            = "google.cloud.pubsub.topic.v1.messagePublished"
-    pubsub_topic          = var.content_job_topic
-    service_account_email = google_service_account.trigger.email
+    pubsub_topic          = each.value.topic
+    service_account_email = each.value.trigger_sa.email
     # Off by default for functions created through the API: a Redis outage would
     # otherwise lose every event it spans. Permanent errors are acknowledged by the
     # function itself (2xx), so only transient failures are retried.
@@ -110,20 +132,45 @@ resource "google_cloudfunctions2_function" "notify" {
     ]
   }
 
+  # Static for every instance, so each function waits for both triggers' receiver grants.
   depends_on = [
     google_secret_manager_secret_version.redis,
     google_secret_manager_secret_iam_member.redis_function,
     google_project_iam_member.trigger_event_receiver,
+    google_project_iam_member.publish_trigger_event_receiver,
     google_project_iam_member.function_build,
     google_project_iam_member.function_build_source,
   ]
 }
 
-# The trigger's identity may invoke this function's service, and nobody else is
+# Each trigger's identity may invoke its own function's service, and nobody else is
 # granted invoker: there is no public invoker binding.
 resource "google_cloud_run_v2_service_iam_member" "trigger_invokes_function" {
-  name     = google_cloudfunctions2_function.notify.name
+  for_each = local.functions
+
+  name     = google_cloudfunctions2_function.function[each.key].name
   location = var.region
   role     = "roles/run.invoker"
-  member   = google_service_account.trigger.member
+  member   = each.value.trigger_sa.member
+}
+
+# The functions were two resources (Publish's in publish.tf) before they were one.
+moved {
+  from = google_cloudfunctions2_function.notify
+  to   = google_cloudfunctions2_function.function["notify"]
+}
+
+moved {
+  from = google_cloudfunctions2_function.publish
+  to   = google_cloudfunctions2_function.function["publish"]
+}
+
+moved {
+  from = google_cloud_run_v2_service_iam_member.trigger_invokes_function
+  to   = google_cloud_run_v2_service_iam_member.trigger_invokes_function["notify"]
+}
+
+moved {
+  from = google_cloud_run_v2_service_iam_member.publish_trigger_invokes_function
+  to   = google_cloud_run_v2_service_iam_member.trigger_invokes_function["publish"]
 }

@@ -5,12 +5,12 @@
 # norm: give each environment its own project to separate them).
 locals {
   redis_filter     = "resource.type = \"redis_instance\" AND resource.labels.instance_id = \"${google_redis_instance.main.id}\""
-  dead_letter_sub  = "resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = \"${google_pubsub_subscription.dead_letter.name}\""
+  dead_letter_sub  = "resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = \"${google_pubsub_subscription.dead_letter["notify"].name}\""
   connector_filter = "resource.type = \"vpc_access_connector\" AND resource.labels.connector_name = \"${google_vpc_access_connector.main.name}\""
-  function_filter  = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloudfunctions2_function.notify.name}\""
+  function_filter  = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloudfunctions2_function.function["notify"].name}\""
 
-  publish_filter          = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloudfunctions2_function.publish.name}\""
-  publish_dead_letter_sub = "resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = \"${google_pubsub_subscription.publish_dead_letter.name}\""
+  publish_filter          = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloudfunctions2_function.function["publish"].name}\""
+  publish_dead_letter_sub = "resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = \"${google_pubsub_subscription.dead_letter["publish"].name}\""
 
   # The connector's capacity at its maximum instances (connector.tf), per direction;
   # alert at 80 % of it, in bytes/s.

@@ -20,17 +20,17 @@ output "content_job_topic" {
 
 output "dead_letter_topic" {
   description = "Job events the function failed on every attempt."
-  value       = google_pubsub_topic.dead_letter.id
+  value       = google_pubsub_topic.dead_letter["notify"].id
 }
 
 output "dead_letter_subscription" {
   description = "Pull from here to inspect or replay dead letters (docs/RUNBOOK.md)."
-  value       = google_pubsub_subscription.dead_letter.id
+  value       = google_pubsub_subscription.dead_letter["notify"].id
 }
 
 output "function_name" {
   description = "The CloudEvents function (cloudbuild.yaml's _FUNCTION)."
-  value       = google_cloudfunctions2_function.notify.name
+  value       = google_cloudfunctions2_function.function["notify"].name
 }
 
 output "artifact_registry" {
@@ -65,15 +65,15 @@ output "notifications_topic_name" {
 
 output "publish_function_name" {
   description = "The Publish entry point's function (same source as function_name)."
-  value       = google_cloudfunctions2_function.publish.name
+  value       = google_cloudfunctions2_function.function["publish"].name
 }
 
 output "publish_dead_letter_topic" {
   description = "Notifications the Publish function failed on every attempt."
-  value       = google_pubsub_topic.publish_dead_letter.id
+  value       = google_pubsub_topic.dead_letter["publish"].id
 }
 
 output "publish_dead_letter_subscription" {
   description = "Pull from here to inspect or replay Publish's dead letters (docs/RUNBOOK.md)."
-  value       = google_pubsub_subscription.publish_dead_letter.id
+  value       = google_pubsub_subscription.dead_letter["publish"].id
 }

@@ -63,7 +63,7 @@ run "cloudbuild_yaml_agrees" {
     error_message = "a trigger sets a substitution cloudbuild.yaml does not define"
   }
   assert {
-    condition     = yamldecode(file("${path.module}/../cloudbuild.yaml")).substitutions._AR_REPO == google_artifact_registry_repository.images.repository_id && yamldecode(file("${path.module}/../cloudbuild.yaml")).substitutions._STREAM_SERVICE == google_cloud_run_v2_service.stream.name && yamldecode(file("${path.module}/../cloudbuild.yaml")).substitutions._FUNCTION == google_cloudfunctions2_function.notify.name
+    condition     = yamldecode(file("${path.module}/../cloudbuild.yaml")).substitutions._AR_REPO == google_artifact_registry_repository.images.repository_id && yamldecode(file("${path.module}/../cloudbuild.yaml")).substitutions._STREAM_SERVICE == google_cloud_run_v2_service.stream.name && yamldecode(file("${path.module}/../cloudbuild.yaml")).substitutions._FUNCTION == google_cloudfunctions2_function.function["notify"].name
     error_message = "cloudbuild.yaml's defaults must name dev's registry, service and function"
   }
   assert {
@@ -71,12 +71,18 @@ run "cloudbuild_yaml_agrees" {
     error_message = "cloudbuild.yaml's function runtime and build account defaults must be Terraform's"
   }
   assert {
-    condition     = strcontains(one([for s in yamldecode(file("${path.module}/../cloudbuild.yaml")).steps : s.script if s.id == "deploy-function"]), "--entry-point=${google_cloudfunctions2_function.notify.build_config[0].entry_point}")
+    condition     = strcontains(one([for s in yamldecode(file("${path.module}/../cloudbuild.yaml")).steps : s.script if s.id == "deploy-function"]), "--entry-point=${google_cloudfunctions2_function.function["notify"].build_config[0].entry_point}")
     error_message = "the deploy step's entry point differs from Terraform's"
   }
   assert {
-    condition     = yamldecode(file("${path.module}/../cloudbuild.yaml")).substitutions._PUBLISH_FUNCTION == google_cloudfunctions2_function.publish.name && strcontains(one([for s in yamldecode(file("${path.module}/../cloudbuild.yaml")).steps : s.script if s.id == "deploy-function"]), "gcloud functions deploy \"$_PUBLISH_FUNCTION\"") && strcontains(one([for s in yamldecode(file("${path.module}/../cloudbuild.yaml")).steps : s.script if s.id == "deploy-function"]), "--entry-point=${google_cloudfunctions2_function.publish.build_config[0].entry_point} --source=build/function")
+    condition     = yamldecode(file("${path.module}/../cloudbuild.yaml")).substitutions._PUBLISH_FUNCTION == google_cloudfunctions2_function.function["publish"].name && strcontains(one([for s in yamldecode(file("${path.module}/../cloudbuild.yaml")).steps : s.script if s.id == "deploy-function"]), "gcloud functions deploy \"$_PUBLISH_FUNCTION\"") && strcontains(one([for s in yamldecode(file("${path.module}/../cloudbuild.yaml")).steps : s.script if s.id == "deploy-function"]), "--entry-point=${google_cloudfunctions2_function.function["publish"].build_config[0].entry_point} --source=build/function")
     error_message = "the deploy step must deploy the Publish function (Terraform's name and entry point) from the same source"
+  }
+  # One function per entry point (function.tf's local.functions): each must have its
+  # cloudbuild.yaml substitution, or a function added there would never get code.
+  assert {
+    condition     = toset([for k in ["_FUNCTION", "_PUBLISH_FUNCTION"] : yamldecode(file("${path.module}/../cloudbuild.yaml")).substitutions[k]]) == toset([for f in values(google_cloudfunctions2_function.function) : f.name])
+    error_message = "cloudbuild.yaml's _FUNCTION and _PUBLISH_FUNCTION must name exactly the functions Terraform declares"
   }
   assert {
     condition     = strcontains(one([for s in yamldecode(file("${path.module}/../cloudbuild.yaml")).steps : s.script if s.id == "deploy-function"]), "--build-service-account=\"projects/$PROJECT_ID/serviceAccounts/$_FN_BUILD_SA@$PROJECT_ID.iam.gserviceaccount.com\"")
@@ -89,7 +95,7 @@ run "cloudbuild_yaml_agrees" {
   # The entry points' names are Go constants (…EntryPoint = "Notify") in the function's
   # package or in notifier/, whichever holds them; test files do not count.
   assert {
-    condition = alltrue([for f in [google_cloudfunctions2_function.notify, google_cloudfunctions2_function.publish] :
+    condition = alltrue([for f in values(google_cloudfunctions2_function.function) :
       can(regex("EntryPoint\\s*=\\s*\"${f.build_config[0].entry_point}\"", join("\n", [for g in setunion(fileset("${path.module}/../functions", "*.go"), [for n in fileset("${path.module}/../functions/notifier", "*.go") : "notifier/${n}"]) : file("${path.module}/../functions/${g}") if !endswith(g, "_test.go")])))
     ])
     error_message = "the function source does not name Terraform's entry points (Notify, Publish)"

@@ -190,11 +190,11 @@ run "function" {
   command = plan
 
   assert {
-    condition     = google_cloudfunctions2_function.notify.build_config[0].runtime == "go126" && google_cloudfunctions2_function.notify.build_config[0].entry_point == "Notify"
+    condition     = google_cloudfunctions2_function.function["notify"].build_config[0].runtime == "go126" && google_cloudfunctions2_function.function["notify"].build_config[0].entry_point == "Notify"
     error_message = "function: go126, entry point Notify"
   }
   assert {
-    condition     = google_cloudfunctions2_function.notify.build_config[0].service_account == google_service_account.function_build.id
+    condition     = google_cloudfunctions2_function.function["notify"].build_config[0].service_account == google_service_account.function_build.id
     error_message = "the function must build as its own build account, not the project default"
   }
   assert {
@@ -206,64 +206,64 @@ run "function" {
     error_message = "the build account reads only the two function source buckets"
   }
   assert {
-    condition     = google_cloudfunctions2_function.notify.service_config[0].max_instance_request_concurrency == 32 && google_cloudfunctions2_function.notify.service_config[0].ingress_settings == "ALLOW_INTERNAL_ONLY"
+    condition     = google_cloudfunctions2_function.function["notify"].service_config[0].max_instance_request_concurrency == 32 && google_cloudfunctions2_function.function["notify"].service_config[0].ingress_settings == "ALLOW_INTERNAL_ONLY"
     error_message = "function: up to 32 events at a time (the concurrency the soak proves), internal ingress"
   }
   assert {
-    condition     = google_cloudfunctions2_function.notify.service_config[0].service_account_email == google_service_account.function.email && google_cloudfunctions2_function.notify.service_config[0].vpc_connector == google_vpc_access_connector.main.id
+    condition     = google_cloudfunctions2_function.function["notify"].service_config[0].service_account_email == google_service_account.function.email && google_cloudfunctions2_function.function["notify"].service_config[0].vpc_connector == google_vpc_access_connector.main.id
     error_message = "the function runs as its own account through the connector"
   }
   assert {
-    condition     = google_cloudfunctions2_function.notify.event_trigger[0].retry_policy == "RETRY_POLICY_RETRY" && google_cloudfunctions2_function.notify.event_trigger[0].event_type == "google.cloud.pubsub.topic.v1.messagePublished" && google_cloudfunctions2_function.notify.event_trigger[0].pubsub_topic == "projects/vividly-dev/topics/content-job-finished"
+    condition     = google_cloudfunctions2_function.function["notify"].event_trigger[0].retry_policy == "RETRY_POLICY_RETRY" && google_cloudfunctions2_function.function["notify"].event_trigger[0].event_type == "google.cloud.pubsub.topic.v1.messagePublished" && google_cloudfunctions2_function.function["notify"].event_trigger[0].pubsub_topic == "projects/vividly-dev/topics/content-job-finished"
     error_message = "the trigger must retry and listen to the existing content-job topic"
   }
   assert {
-    condition     = google_cloudfunctions2_function.notify.event_trigger[0].service_account_email == google_service_account.trigger.email && google_cloud_run_v2_service_iam_member.trigger_invokes_function.member == google_service_account.trigger.member
+    condition     = google_cloudfunctions2_function.function["notify"].event_trigger[0].service_account_email == google_service_account.trigger.email && google_cloud_run_v2_service_iam_member.trigger_invokes_function["notify"].member == google_service_account.trigger.member
     error_message = "only the trigger's account invokes the function"
   }
   assert {
-    condition     = google_pubsub_subscription.dead_letter.topic == google_pubsub_topic.dead_letter.id && google_pubsub_subscription.dead_letter.message_retention_duration == "604800s"
+    condition     = google_pubsub_subscription.dead_letter["notify"].topic == google_pubsub_topic.dead_letter["notify"].id && google_pubsub_subscription.dead_letter["notify"].message_retention_duration == "604800s"
     error_message = "the dead-letter topic keeps what it receives for 7 days"
   }
 }
 
-# The Publish entry point (publish.tf): the same source and settings as Notify, its own
-# trigger on the notifications topic with its own dead-letter topic, and publish rights
-# for the named service accounts only.
+# The Publish entry point (function.tf, publish.tf): the same source and settings as
+# Notify, its own trigger on the notifications topic with its own dead-letter topic, and
+# publish rights for the named service accounts only.
 run "publish_function" {
   command = plan
 
   assert {
-    condition     = google_cloudfunctions2_function.publish.build_config[0].entry_point == "Publish" && google_cloudfunctions2_function.publish.name == "vividly-notify-dev-publish"
+    condition     = google_cloudfunctions2_function.function["publish"].build_config[0].entry_point == "Publish" && google_cloudfunctions2_function.function["publish"].name == "vividly-notify-dev-publish"
     error_message = "the second function must run the entry point Publish"
   }
   assert {
     condition = (
-      google_cloudfunctions2_function.publish.build_config[0].source[0].storage_source[0].bucket == google_cloudfunctions2_function.notify.build_config[0].source[0].storage_source[0].bucket &&
-      google_cloudfunctions2_function.publish.build_config[0].source[0].storage_source[0].object == google_cloudfunctions2_function.notify.build_config[0].source[0].storage_source[0].object &&
-      google_cloudfunctions2_function.notify.build_config[0].source[0].storage_source[0].object == google_storage_bucket_object.function_bootstrap.name &&
-      google_cloudfunctions2_function.publish.build_config[0].runtime == google_cloudfunctions2_function.notify.build_config[0].runtime &&
-      google_cloudfunctions2_function.publish.build_config[0].service_account == google_cloudfunctions2_function.notify.build_config[0].service_account
+      google_cloudfunctions2_function.function["publish"].build_config[0].source[0].storage_source[0].bucket == google_cloudfunctions2_function.function["notify"].build_config[0].source[0].storage_source[0].bucket &&
+      google_cloudfunctions2_function.function["publish"].build_config[0].source[0].storage_source[0].object == google_cloudfunctions2_function.function["notify"].build_config[0].source[0].storage_source[0].object &&
+      google_cloudfunctions2_function.function["notify"].build_config[0].source[0].storage_source[0].object == google_storage_bucket_object.function_bootstrap.name &&
+      google_cloudfunctions2_function.function["publish"].build_config[0].runtime == google_cloudfunctions2_function.function["notify"].build_config[0].runtime &&
+      google_cloudfunctions2_function.function["publish"].build_config[0].service_account == google_cloudfunctions2_function.function["notify"].build_config[0].service_account
     )
     error_message = "Publish must build from Notify's source archive, with Notify's runtime and build account"
   }
   assert {
     condition = (
-      google_cloudfunctions2_function.publish.service_config[0].service_account_email == google_service_account.function.email &&
-      google_cloudfunctions2_function.publish.service_config[0].vpc_connector == google_cloudfunctions2_function.notify.service_config[0].vpc_connector &&
-      google_cloudfunctions2_function.publish.service_config[0].vpc_connector_egress_settings == google_cloudfunctions2_function.notify.service_config[0].vpc_connector_egress_settings &&
-      google_cloudfunctions2_function.publish.service_config[0].environment_variables == google_cloudfunctions2_function.notify.service_config[0].environment_variables &&
-      google_cloudfunctions2_function.publish.service_config[0].secret_environment_variables == google_cloudfunctions2_function.notify.service_config[0].secret_environment_variables &&
-      google_cloudfunctions2_function.publish.service_config[0].secret_volumes == google_cloudfunctions2_function.notify.service_config[0].secret_volumes
+      google_cloudfunctions2_function.function["publish"].service_config[0].service_account_email == google_service_account.function.email &&
+      google_cloudfunctions2_function.function["publish"].service_config[0].vpc_connector == google_cloudfunctions2_function.function["notify"].service_config[0].vpc_connector &&
+      google_cloudfunctions2_function.function["publish"].service_config[0].vpc_connector_egress_settings == google_cloudfunctions2_function.function["notify"].service_config[0].vpc_connector_egress_settings &&
+      google_cloudfunctions2_function.function["publish"].service_config[0].environment_variables == google_cloudfunctions2_function.function["notify"].service_config[0].environment_variables &&
+      google_cloudfunctions2_function.function["publish"].service_config[0].secret_environment_variables == google_cloudfunctions2_function.function["notify"].service_config[0].secret_environment_variables &&
+      google_cloudfunctions2_function.function["publish"].service_config[0].secret_volumes == google_cloudfunctions2_function.function["notify"].service_config[0].secret_volumes
     )
     error_message = "Publish must run as the function's account with Notify's Redis secrets, environment and connector"
   }
   assert {
-    condition     = toset([for e in google_cloudfunctions2_function.publish.service_config[0].secret_environment_variables : e.key]) == toset(["REDIS_ADDR", "REDIS_PASSWORD"]) && length(google_cloudfunctions2_function.publish.service_config[0].secret_volumes) == 1 && google_cloudfunctions2_function.publish.service_config[0].environment_variables["REDIS_TLS_CA"] == "/secrets/redis-ca/ca.pem"
+    condition     = toset([for e in google_cloudfunctions2_function.function["publish"].service_config[0].secret_environment_variables : e.key]) == toset(["REDIS_ADDR", "REDIS_PASSWORD"]) && length(google_cloudfunctions2_function.function["publish"].service_config[0].secret_volumes) == 1 && google_cloudfunctions2_function.function["publish"].service_config[0].environment_variables["REDIS_TLS_CA"] == "/secrets/redis-ca/ca.pem"
     error_message = "with AUTH and TLS, Publish reads the address, AUTH string and CA like Notify"
   }
   assert {
-    condition     = google_cloudfunctions2_function.publish.service_config[0].max_instance_request_concurrency == 32 && google_cloudfunctions2_function.publish.service_config[0].ingress_settings == "ALLOW_INTERNAL_ONLY" && google_cloudfunctions2_function.publish.service_config[0].max_instance_count == google_cloudfunctions2_function.notify.service_config[0].max_instance_count
+    condition     = google_cloudfunctions2_function.function["publish"].service_config[0].max_instance_request_concurrency == 32 && google_cloudfunctions2_function.function["publish"].service_config[0].ingress_settings == "ALLOW_INTERNAL_ONLY" && google_cloudfunctions2_function.function["publish"].service_config[0].max_instance_count == google_cloudfunctions2_function.function["notify"].service_config[0].max_instance_count
     error_message = "Publish: 32 events at a time like Notify, internal ingress, the same instance cap"
   }
 }
@@ -272,27 +272,27 @@ run "publish_trigger_and_dead_letters" {
   command = plan
 
   assert {
-    condition     = google_cloudfunctions2_function.publish.event_trigger[0].pubsub_topic == google_pubsub_topic.notifications.id && google_pubsub_topic.notifications.name == "notifications" && google_cloudfunctions2_function.publish.event_trigger[0].event_type == "google.cloud.pubsub.topic.v1.messagePublished" && google_cloudfunctions2_function.publish.event_trigger[0].retry_policy == "RETRY_POLICY_RETRY"
+    condition     = google_cloudfunctions2_function.function["publish"].event_trigger[0].pubsub_topic == google_pubsub_topic.notifications.id && google_pubsub_topic.notifications.name == "notifications" && google_cloudfunctions2_function.function["publish"].event_trigger[0].event_type == "google.cloud.pubsub.topic.v1.messagePublished" && google_cloudfunctions2_function.function["publish"].event_trigger[0].retry_policy == "RETRY_POLICY_RETRY"
     error_message = "Publish's trigger must listen to the notifications topic and retry"
   }
   assert {
-    condition     = google_cloudfunctions2_function.publish.event_trigger[0].service_account_email == google_service_account.publish_trigger.email && google_cloud_run_v2_service_iam_member.publish_trigger_invokes_function.name == google_cloudfunctions2_function.publish.name && google_cloud_run_v2_service_iam_member.publish_trigger_invokes_function.member == google_service_account.publish_trigger.member && google_cloud_run_v2_service_iam_member.publish_trigger_invokes_function.role == "roles/run.invoker"
+    condition     = google_cloudfunctions2_function.function["publish"].event_trigger[0].service_account_email == google_service_account.publish_trigger.email && google_cloud_run_v2_service_iam_member.trigger_invokes_function["publish"].name == google_cloudfunctions2_function.function["publish"].name && google_cloud_run_v2_service_iam_member.trigger_invokes_function["publish"].member == google_service_account.publish_trigger.member && google_cloud_run_v2_service_iam_member.trigger_invokes_function["publish"].role == "roles/run.invoker"
     error_message = "Publish's trigger has its own account, which may invoke Publish"
   }
   assert {
-    condition     = google_service_account.publish_trigger.email != google_service_account.trigger.email && google_cloud_run_v2_service_iam_member.trigger_invokes_function.member != google_service_account.publish_trigger.member && google_project_iam_member.publish_trigger_event_receiver.member == google_service_account.publish_trigger.member
+    condition     = google_service_account.publish_trigger.email != google_service_account.trigger.email && google_cloud_run_v2_service_iam_member.trigger_invokes_function["notify"].member != google_service_account.publish_trigger.member && google_project_iam_member.publish_trigger_event_receiver.member == google_service_account.publish_trigger.member
     error_message = "neither trigger's account may invoke the other function"
   }
   assert {
-    condition     = terraform_data.publish_dead_letter_policy.triggers_replace[0] == google_cloudfunctions2_function.publish.event_trigger[0].trigger && terraform_data.publish_dead_letter_policy.triggers_replace[1] == google_pubsub_topic.publish_dead_letter.id && terraform_data.publish_dead_letter_policy.triggers_replace[2] == var.dead_letter_max_attempts
+    condition     = terraform_data.dead_letter_policy["publish"].triggers_replace[0] == google_cloudfunctions2_function.function["publish"].event_trigger[0].trigger && terraform_data.dead_letter_policy["publish"].triggers_replace[1] == google_pubsub_topic.dead_letter["publish"].id && terraform_data.dead_letter_policy["publish"].triggers_replace[2] == var.dead_letter_max_attempts
     error_message = "the dead-letter policy must be attached to Publish's trigger, to its own dead-letter topic, after dead_letter_max_attempts"
   }
   assert {
-    condition     = google_pubsub_topic.publish_dead_letter.id != google_pubsub_topic.dead_letter.id && google_pubsub_subscription.publish_dead_letter.topic == google_pubsub_topic.publish_dead_letter.id && google_pubsub_subscription.publish_dead_letter.message_retention_duration == "604800s" && google_pubsub_subscription.publish_dead_letter.expiration_policy[0].ttl == ""
+    condition     = google_pubsub_topic.dead_letter["publish"].id != google_pubsub_topic.dead_letter["notify"].id && google_pubsub_subscription.dead_letter["publish"].topic == google_pubsub_topic.dead_letter["publish"].id && google_pubsub_subscription.dead_letter["publish"].message_retention_duration == "604800s" && google_pubsub_subscription.dead_letter["publish"].expiration_policy[0].ttl == ""
     error_message = "Publish's dead-letter topic keeps what it receives for 7 days in a subscription that never expires"
   }
   assert {
-    condition     = google_pubsub_topic_iam_member.publish_dead_letter_publisher.topic == google_pubsub_topic.publish_dead_letter.id && google_pubsub_topic_iam_member.publish_dead_letter_publisher.role == "roles/pubsub.publisher" && google_pubsub_topic_iam_member.publish_dead_letter_publisher.member == "serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com"
+    condition     = google_pubsub_topic_iam_member.dead_letter_publisher["publish"].topic == google_pubsub_topic.dead_letter["publish"].id && google_pubsub_topic_iam_member.dead_letter_publisher["publish"].role == "roles/pubsub.publisher" && google_pubsub_topic_iam_member.dead_letter_publisher["publish"].member == "serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com"
     error_message = "the Pub/Sub service agent must be able to forward Publish's dead letters"
   }
   assert {
@@ -304,7 +304,7 @@ run "publish_trigger_and_dead_letters" {
     error_message = "Publish's refusals are counted from its own logs and charted with its dead letters"
   }
   assert {
-    condition     = output.notifications_topic == google_pubsub_topic.notifications.id && output.publish_dead_letter_subscription == google_pubsub_subscription.publish_dead_letter.id
+    condition     = output.notifications_topic == google_pubsub_topic.notifications.id && output.publish_dead_letter_subscription == google_pubsub_subscription.dead_letter["publish"].id
     error_message = "publishers and the runbook need the topic and the dead-letter subscription as outputs"
   }
 }
@@ -324,7 +324,7 @@ run "named_publishers_only" {
     error_message = "a publisher gets roles/pubsub.publisher on the notifications topic only, unconditionally"
   }
   assert {
-    condition     = google_pubsub_topic_iam_member.dead_letter_publisher.topic != google_pubsub_topic.notifications.id && google_pubsub_topic_iam_member.publish_dead_letter_publisher.topic != google_pubsub_topic.notifications.id
+    condition     = google_pubsub_topic_iam_member.dead_letter_publisher["notify"].topic != google_pubsub_topic.notifications.id && google_pubsub_topic_iam_member.dead_letter_publisher["publish"].topic != google_pubsub_topic.notifications.id
     error_message = "no other topic binding may land on the notifications topic"
   }
 }

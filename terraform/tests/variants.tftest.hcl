@@ -25,7 +25,7 @@ run "direct_vpc_egress" {
     error_message = "stream instances must carry the tag the Redis egress rule admits"
   }
   assert {
-    condition     = google_cloudfunctions2_function.notify.service_config[0].vpc_connector == google_vpc_access_connector.main.id
+    condition     = google_cloudfunctions2_function.function["notify"].service_config[0].vpc_connector == google_vpc_access_connector.main.id
     error_message = "the function keeps the connector"
   }
 }
@@ -50,11 +50,11 @@ run "auth_and_tls_off" {
     error_message = "the stream must not ask for an AUTH string or CA that do not exist"
   }
   assert {
-    condition     = length(google_cloudfunctions2_function.notify.service_config[0].secret_volumes) == 0 && toset([for e in google_cloudfunctions2_function.notify.service_config[0].secret_environment_variables : e.key]) == toset(["REDIS_ADDR"]) && !contains(keys(google_cloudfunctions2_function.notify.service_config[0].environment_variables), "REDIS_TLS_CA")
+    condition     = length(google_cloudfunctions2_function.function["notify"].service_config[0].secret_volumes) == 0 && toset([for e in google_cloudfunctions2_function.function["notify"].service_config[0].secret_environment_variables : e.key]) == toset(["REDIS_ADDR"]) && !contains(keys(google_cloudfunctions2_function.function["notify"].service_config[0].environment_variables), "REDIS_TLS_CA")
     error_message = "the function must not ask for an AUTH string or CA that do not exist"
   }
   assert {
-    condition     = google_cloudfunctions2_function.publish.service_config[0].secret_environment_variables == google_cloudfunctions2_function.notify.service_config[0].secret_environment_variables && length(google_cloudfunctions2_function.publish.service_config[0].secret_volumes) == 0 && google_cloudfunctions2_function.publish.service_config[0].environment_variables == google_cloudfunctions2_function.notify.service_config[0].environment_variables
+    condition     = google_cloudfunctions2_function.function["publish"].service_config[0].secret_environment_variables == google_cloudfunctions2_function.function["notify"].service_config[0].secret_environment_variables && length(google_cloudfunctions2_function.function["publish"].service_config[0].secret_volumes) == 0 && google_cloudfunctions2_function.function["publish"].service_config[0].environment_variables == google_cloudfunctions2_function.function["notify"].service_config[0].environment_variables
     error_message = "Publish follows the same Redis settings as Notify"
   }
 }
@@ -84,7 +84,7 @@ run "go127_runtime" {
   }
 
   assert {
-    condition     = google_cloudfunctions2_function.notify.build_config[0].runtime == "go127" && google_cloudbuild_trigger.main.substitutions["_FN_RUNTIME"] == "go127"
+    condition     = google_cloudfunctions2_function.function["notify"].build_config[0].runtime == "go127" && google_cloudbuild_trigger.main.substitutions["_FN_RUNTIME"] == "go127"
     error_message = "go127 must be accepted and reach the build"
   }
 }
@@ -97,7 +97,7 @@ run "web_push_off_by_default" {
     error_message = "without a VAPID public key there is no VAPID secret and no VAPID_* variable (push off)"
   }
   assert {
-    condition     = !contains(keys(google_cloudfunctions2_function.notify.service_config[0].environment_variables), "PUSH_ENABLED")
+    condition     = !contains(keys(google_cloudfunctions2_function.function["notify"].service_config[0].environment_variables), "PUSH_ENABLED")
     error_message = "with push off the function queues nothing (no worker would drain the queue)"
   }
 }
@@ -122,11 +122,11 @@ run "web_push" {
     error_message = "only the stream's account may read the VAPID private key"
   }
   assert {
-    condition     = google_cloudfunctions2_function.notify.service_config[0].environment_variables["PUSH_ENABLED"] == "true"
+    condition     = google_cloudfunctions2_function.function["notify"].service_config[0].environment_variables["PUSH_ENABLED"] == "true"
     error_message = "the function must queue new notifications for Web Push when the stream sends them"
   }
   assert {
-    condition     = lookup(google_cloudfunctions2_function.publish.service_config[0].environment_variables, "PUSH_ENABLED", "") == "true"
+    condition     = lookup(google_cloudfunctions2_function.function["publish"].service_config[0].environment_variables, "PUSH_ENABLED", "") == "true"
     error_message = "Publish must queue its notifications for Web Push too"
   }
 }

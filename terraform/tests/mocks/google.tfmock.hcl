@@ -105,7 +105,7 @@ mock_data "google_project" {
 }
 
 override_resource {
-  target = google_pubsub_topic.dead_letter
+  target = google_pubsub_topic.dead_letter["notify"]
   values = { id = "projects/test-project/topics/test-dead-letter" }
 }
 
@@ -130,23 +130,23 @@ override_resource {
 }
 
 override_resource {
-  target = google_pubsub_topic.publish_dead_letter
+  target = google_pubsub_topic.dead_letter["publish"]
   values = { id = "projects/test-project/topics/test-publish-dead-letter" }
 }
 
 # The Eventarc triggers the two functions create (output only): each its own, so a
 # dead-letter policy attached to the wrong one fails the tests.
 override_resource {
-  target = google_cloudfunctions2_function.notify
+  target = google_cloudfunctions2_function.function["notify"]
   values = { event_trigger = { trigger = "projects/test-project/locations/us-central1/triggers/test-notify" } }
 }
 
 override_resource {
-  target = google_cloudfunctions2_function.publish
+  target = google_cloudfunctions2_function.function["publish"]
   values = { event_trigger = { trigger = "projects/test-project/locations/us-central1/triggers/test-publish" } }
 }
 
 override_resource {
-  target = google_pubsub_subscription.publish_dead_letter
+  target = google_pubsub_subscription.dead_letter["publish"]
   values = { id = "projects/test-project/subscriptions/test-publish-dead-letter" }
 }

@@ -106,6 +106,9 @@ fuzz:
 	$(GO) test ./stream/internal/sse -run '^$$' -fuzz FuzzAppendEvent -fuzztime $(FUZZTIME)
 	$(GO) test ./stream/internal/auth -run '^$$' -fuzz FuzzExtract -fuzztime $(FUZZTIME)
 	$(GO) test ./stream/internal/ticket -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./stream/internal/cursor -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./shared/notification -run '^$$' -fuzz '^FuzzParseAnnouncement$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./shared/notification -run '^$$' -fuzz '^FuzzAnnouncementFields$$' -fuzztime $(FUZZTIME)
 
 ## test-load: a short load smoke through the real binaries; fails if any notification
 ## is lost or duplicated, or any connection fails

@@ -51,7 +51,7 @@ func (c *conn) forward(ctx context.Context, batch []hub.Item) error {
 func (c *conn) catchUp(ctx context.Context) error {
 	defer func() { c.backlog = nil }()
 	if c.reset != nil {
-		if err := c.sendReset(ctx, c.reset); err != nil {
+		if err := c.sendReset(c.reset); err != nil {
 			return err
 		}
 		c.reset = nil
@@ -73,7 +73,7 @@ func (c *conn) catchUp(ctx context.Context) error {
 			}
 			n = 0
 			for _, r := range c.backlog.resets {
-				if err := c.sendReset(ctx, &r); err != nil {
+				if err := c.sendReset(&r); err != nil {
 					return err
 				}
 			}
@@ -170,7 +170,7 @@ func (c *conn) flushSent(n int) error {
 // its id the cursor with that log at its newest, data the reason and the oldest id the
 // log still holds) and resumes that log from its newest id. A malformed cursor resets
 // every log: they all start at their newest (c.pos already holds that).
-func (c *conn) sendReset(ctx context.Context, r *sourceReset) error {
+func (c *conn) sendReset(r *sourceReset) error {
 	oldest := r.err.Oldest
 	if newest, err := rediskey.ParseStreamID(r.err.Newest); err == nil {
 		c.pos[c.keyOf(r.source)] = newest

@@ -89,12 +89,19 @@ func TestDemoWithBlockedStorage(t *testing.T) {
 	sys := startLocal(t, redisAddr)
 	pub := newPublisher(t, redisAddr, 0)
 	blocked := `for (const name of ["localStorage", "sessionStorage"]) Object.defineProperty(window, name, { get() { throw new DOMException("Access is denied for this document.", "SecurityError"); } });`
-	page := openTabInit(t, newBrowser(t), sys.url()+"/demo/?user=blocky", blocked)
+	flowDemoWithBlockedStorage(t, pub, openTabInit(t, newBrowser(t), sys.url()+"/demo/?user=blocky", blocked), "blocked storage")
+}
+
+// flowDemoWithBlockedStorage is TestDemoWithBlockedStorage's check in either browser,
+// on a demo page of student blocky whose storage is blocked: it connects, toasts, and
+// mark-all clears the badge.
+func flowDemoWithBlockedStorage(t *testing.T, pub *publisher, page page, who string) {
+	t.Helper()
 	page.waitState(live, "open", func(s pageState) bool { return s.Status.State == "open" })
 	pub.send("blocky", "video_complete", "blocked-0")
 	s := page.waitState(live, "toast", func(s pageState) bool { return len(s.Toasts) == 1 })
-	if hidden := evalJS[bool](page, `(document.getElementById("mark-all").click(), document.getElementById("badge").hidden)`); !hidden {
+	if hidden := page.evalBool(`(document.getElementById("mark-all").click(), document.getElementById("badge").hidden)`); !hidden {
 		t.Error("mark all as read did not clear the badge")
 	}
-	checkList(t, "blocked storage", s, []string{"blocked-0"})
+	checkList(t, who, s, []string{"blocked-0"})
 }

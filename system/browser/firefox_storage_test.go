@@ -1,9 +1,6 @@
 package browser
 
-import (
-	"testing"
-	"time"
-)
+import "testing"
 
 // Issue 18 in Firefox ESR, storage: blocked by a page script (as in the Chromium
 // tests), blocked by Firefox itself, and full. TestFirefoxRealBlockedStorage has a
@@ -15,77 +12,22 @@ import (
 // scripts as the Chromium test, run before the app's own (check proves they did),
 // and a history limit over the server's 200.
 func TestFirefoxConnectsDespiteBrokenBrowserAPIs(t *testing.T) {
-	cases := []struct {
-		name, script, check string
-		opts                map[string]any
-	}{
-		{"storage blocked", `Object.defineProperty(window, "localStorage", { get() { throw new DOMException("Access is denied for this document.", "SecurityError"); } });
-Object.defineProperty(window, "sessionStorage", { get() { throw new DOMException("Access is denied for this document.", "SecurityError"); } });`,
-			`(() => { try { localStorage; return false; } catch (e) { return e.name === "SecurityError"; } })()`, nil},
-		{"web locks rejected", `LockManager.prototype.request = function () { return Promise.reject(new DOMException("The request is not allowed.", "SecurityError")); };`,
-			`navigator.locks.request("probe", () => true).then(() => false, (e) => e.name === "SecurityError")`, nil},
-		{"history limit over 200", "", "", map[string]any{"historyLimit": 500}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			redisAddr := newRedis(t)
-			sys := startLocal(t, redisAddr)
-			app := startApp(t, sys)
-			pub := newPublisher(t, redisAddr, 0)
-			pub.send("bea", "video_complete", "history-0")
-			var page *ffTab
-			if c.script == "" {
-				page = openFirefoxTab(t, newFirefox(t), app.page("bea", c.opts))
-			} else {
-				page = openFirefoxTabInit(t, newFirefox(t), app.page("bea", c.opts), c.script+";")
-				if !ffEval[bool](page, c.check) {
-					t.Fatalf("the page's API is not broken (%s): the init script did not run", c.check)
-				}
-			}
-			page.waitApp(live, "open", isOpen)
-			pub.send("bea", "video_complete", "live-0")
-			s := page.waitApp(live, "live notification", func(s appState) bool { return len(s.Toasts) == 1 })
-			checkItems(t, c.name, s, []string{"history-0", "live-0"})
-			if len(s.Errors) > 0 {
-				t.Errorf("page errors: %v", s.Errors)
-			}
-			t.Logf("Firefox status: %s %q", s.State, s.Reason)
-		})
-	}
+	flowConnectsDespiteBrokenBrowserAPIs(t, openFirefoxInit, "Firefox")
 }
 
 // TestStorageFullNoRetoast in Firefox (issue 18 #6): when storage writes start failing
 // (quota), a reload does not re-toast what the page already showed.
 func TestFirefoxStorageFullNoRetoast(t *testing.T) {
-	for _, mode := range []string{"quota-local", "quota-all"} {
-		t.Run(mode, func(t *testing.T) {
-			redisAddr := newRedis(t)
-			sys := startLocal(t, redisAddr)
-			app := startApp(t, sys)
-			pub := newPublisher(t, redisAddr, 0)
-			page := openFirefoxTabInit(t, newFirefox(t), app.page("quinn", nil), quotaScript)
-			page.waitApp(live, "open", isOpen)
-			pub.jobs("quinn", []string{"a-0", "a-1"})
-			page.waitApp(live, "a toasted", func(s appState) bool { return len(s.Toasts) == 2 })
-			page.eval(`window.name = "`+mode+`"`, nil)
-			pub.jobs("quinn", []string{"b-0", "b-1"})
-			before := page.waitApp(live, "b toasted", func(s appState) bool { return len(s.Toasts) == 4 })
-			page.reload()
-			if name := ffEval[string](page, `window.name`); name != mode {
-				t.Fatalf("window.name after the reload %q: the test did not exercise a full storage", name)
-			}
-			page.waitApp(live, "open after reload", isOpen)
-			pub.jobs("quinn", []string{"c-0"})
-			page.waitApp(live, "c listed", hasTitles("c-0"))
-			time.Sleep(500 * time.Millisecond) // let a duplicate arrive
-			s := page.app()
-			checkItems(t, "after reload", s, []string{"a-0", "a-1", "b-0", "b-1", "c-0"})
-			checkToastsOnce(t, "across the reload", append(before.Toasts, s.Toasts...))
-			if len(s.Toasts) != 1 {
-				t.Errorf("after the reload %d toasts, want 1 (c-0)", len(s.Toasts))
-			}
-		})
+	flowStorageFullNoRetoast(t, openFirefoxInit)
+}
+
+// openFirefoxInit is openInit in Firefox: a tab of a fresh user context, served
+// through withInitScript's origin only when there is a script.
+func openFirefoxInit(t *testing.T, url, script string) page {
+	if script == "" {
+		return openFirefoxTab(t, newFirefox(t), url)
 	}
+	return openFirefoxTabInit(t, newFirefox(t), url, script+";")
 }
 
 // Firefox's own storage blocking (cookies blocked: network.cookie.cookieBehavior 2),
@@ -138,12 +80,5 @@ func TestFirefoxRealBlockedStorage(t *testing.T) {
 	t.Logf("Firefox, storage blocked: %d streams for two tabs of one student", sys.activeStreams())
 
 	// TestDemoWithBlockedStorage, with Firefox's own blocking.
-	demo := openFirefoxTab(t, device, sys.url()+"/demo/?user=blocky")
-	demo.waitState(live, "open", func(s pageState) bool { return s.Status.State == "open" })
-	pub.send("blocky", "video_complete", "blocked-0")
-	ds := demo.waitState(live, "toast", func(s pageState) bool { return len(s.Toasts) == 1 })
-	if hidden := ffEval[bool](demo, `(document.getElementById("mark-all").click(), document.getElementById("badge").hidden)`); !hidden {
-		t.Error("mark all as read did not clear the badge")
-	}
-	checkList(t, "demo, storage blocked by Firefox", ds, []string{"blocked-0"})
+	flowDemoWithBlockedStorage(t, pub, openFirefoxTab(t, device, sys.url()+"/demo/?user=blocky"), "demo, storage blocked by Firefox")
 }

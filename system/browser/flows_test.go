@@ -27,24 +27,47 @@ const live = 10 * time.Second // generous bound for "eventually" on a busy 2-cor
 // Test 1: a logged-in student, a job completes, the toast appears within 1 s and the
 // list shows it. Also saves the screenshot the README shows.
 func TestToastWhenJobCompletes(t *testing.T) {
-	sys := startLocal(t, newRedis(t))
 	browser := newBrowser(t)
-	page := openTab(t, browser, sys.url()+"/demo/?user=student-1")
+	var chromium *tab
+	open := func(url string) page { chromium = openTab(t, browser, url); return chromium }
+	flowToastWhenJobCompletes(t, open, "Chromium", func() {
+		png, err := chromedp.Run(chromium.ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join("..", "..", "artifacts", "browser")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "demo.png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// flowToastWhenJobCompletes is TestToastWhenJobCompletes in either browser: a job
+// completes, the toast appears within 1 s and the list shows it; a failed job has its
+// own toast; the bell opens the list (then listOpen runs: the screenshot, or nil) and
+// mark-all clears the badge.
+func flowToastWhenJobCompletes(t *testing.T, open func(url string) page, browserName string, listOpen func()) {
+	t.Helper()
+	sys := startLocal(t, newRedis(t))
+	page := open(sys.url() + "/demo/?user=student-1")
 	page.waitState(live, "stream open", func(s pageState) bool { return s.Status.State == "open" })
 
 	published := time.Now()
 	sys.publish("student-1", "Photosynthesis", "completed")
 	s := page.waitState(live, "toast", func(s pageState) bool { return len(s.Toasts) == 1 })
 	latency := time.Duration(s.ToastAt[s.Toasts[0]]-published.UnixMilli()) * time.Millisecond
-	t.Logf("job completed → toast shown: %v (from before the function's HTTP POST)", latency)
+	t.Logf("%s: job completed → toast shown: %v (from before the function's HTTP POST)", browserName, latency)
 	if latency > time.Second {
 		t.Errorf("toast took %v, want within 1 s", latency)
 	}
 	checkList(t, "page", s, []string{"Photosynthesis"})
 
-	toastText := evalJS[string](page, `document.querySelector(".toast").textContent`)
-	badge := evalJS[string](page, `document.getElementById("badge").textContent`)
-	if live := evalJS[string](page, `document.getElementById("toasts").getAttribute("aria-live")`); live != "polite" {
+	toastText := page.evalString(`document.querySelector(".toast").textContent`)
+	badge := page.evalString(`document.getElementById("badge").textContent`)
+	if live := page.evalString(`document.getElementById("toasts").getAttribute("aria-live")`); live != "polite" {
 		t.Errorf("toast region aria-live %q", live)
 	}
 	if !strings.Contains(toastText, "Photosynthesis") || !strings.Contains(toastText, "ready") || badge != "1" {
@@ -52,28 +75,20 @@ func TestToastWhenJobCompletes(t *testing.T) {
 	}
 	// A failed job raises its own toast.
 	sys.publish("student-1", "Mitosis", "failed")
-	s = page.waitState(live, "failure toast", func(s pageState) bool { return len(s.Toasts) == 2 })
-	if toastText = evalJS[string](page, `document.querySelector(".toast.failed")?.textContent || ""`); !strings.Contains(toastText, "could not be generated") {
+	page.waitState(live, "failure toast", func(s pageState) bool { return len(s.Toasts) == 2 })
+	if toastText = page.evalString(`document.querySelector(".toast.failed")?.textContent || ""`); !strings.Contains(toastText, "could not be generated") {
 		t.Errorf("failure toast %q", toastText)
 	}
 
-	// The bell opens the list; the screenshot shows both toasts and the list.
-	if open := evalJS[bool](page, `(document.getElementById("bell").click(), !document.getElementById("panel").hidden)`); !open {
+	// The bell opens the list; a screenshot now shows both toasts and the list.
+	if open := page.evalBool(`(document.getElementById("bell").click(), !document.getElementById("panel").hidden)`); !open {
 		t.Error("the bell did not open the list")
 	}
-	png, err := chromedp.Run(page.ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join("..", "..", "artifacts", "browser")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "demo.png"), png, 0o644); err != nil {
-		t.Fatal(err)
+	if listOpen != nil {
+		listOpen()
 	}
 	// Mark as read clears the badge.
-	if hidden := evalJS[bool](page, `(document.getElementById("mark-all").click(), document.getElementById("badge").hidden)`); !hidden {
+	if hidden := page.evalBool(`(document.getElementById("mark-all").click(), document.getElementById("badge").hidden)`); !hidden {
 		t.Error("badge still shown after mark all as read")
 	}
 }
@@ -81,9 +96,17 @@ func TestToastWhenJobCompletes(t *testing.T) {
 // Test 2: reload the page while notifications are being published — nothing missed,
 // nothing shown twice.
 func TestReloadWhilePublishing(t *testing.T) {
-	sys := startLocal(t, newRedis(t))
 	browser := newBrowser(t)
-	page := openTab(t, browser, sys.url()+"/demo/?user=reloader")
+	flowReloadWhilePublishing(t, func(url string) page { return openTab(t, browser, url) }, "Chromium")
+}
+
+// flowReloadWhilePublishing is TestReloadWhilePublishing in either browser: three
+// reloads while 40 notifications are published — nothing missed, nothing listed or
+// toasted twice.
+func flowReloadWhilePublishing(t *testing.T, open func(url string) page, browserName string) {
+	t.Helper()
+	sys := startLocal(t, newRedis(t))
+	page := open(sys.url() + "/demo/?user=reloader")
 	page.waitState(live, "stream open", func(s pageState) bool { return s.Status.State == "open" })
 
 	want := titlesN("reload", 0, 40)
@@ -101,12 +124,12 @@ func TestReloadWhilePublishing(t *testing.T) {
 		for _, id := range page.state().Toasts {
 			toasted[id]++
 		}
-		page.do(chromedp.Reload())
+		page.reload()
 	}
 	<-done
-	s := page.waitState(live, "every notification listed", func(s pageState) bool { return len(s.List) >= len(want) })
+	page.waitState(live, "every notification listed", func(s pageState) bool { return len(s.List) >= len(want) })
 	time.Sleep(300 * time.Millisecond) // let any duplicate arrive
-	s = page.state()
+	s := page.state()
 	for _, id := range s.Toasts {
 		toasted[id]++
 	}
@@ -116,7 +139,7 @@ func TestReloadWhilePublishing(t *testing.T) {
 			t.Errorf("notification %s toasted %d times across reloads", id, n)
 		}
 	}
-	t.Logf("40 notifications, 3 reloads while publishing: %d listed, %d toasted (the rest arrived as history)", len(s.List), len(toasted))
+	t.Logf("%s: 40 notifications, 3 reloads while publishing: %d listed, %d toasted (the rest arrived as history)", browserName, len(s.List), len(toasted))
 }
 
 // Test 3: three tabs hold one stream; every tab shows the toast; closing the leader

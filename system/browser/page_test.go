@@ -4,6 +4,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // page is a tab in either browser: the Chromium tab and the Firefox ffTab both read the
@@ -15,6 +17,8 @@ type page interface {
 	waitApp(timeout time.Duration, what string, cond func(appState) bool) appState
 	run(js string)               // evaluates js for its effect
 	evalString(js string) string // evaluates js to a string
+	evalBool(js string) bool     // evaluates js (a promise is awaited) to a bool
+	reload()
 	close()
 }
 
@@ -23,6 +27,18 @@ func (ft *ffTab) run(js string) { ft.eval(js, nil) }
 
 func (tb *tab) evalString(js string) string   { return evalJS[string](tb, js) }
 func (ft *ffTab) evalString(js string) string { return ffEval[string](ft, js) }
+
+func (tb *tab) evalBool(js string) bool {
+	tb.t.Helper()
+	v, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		tb.t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+func (ft *ffTab) evalBool(js string) bool { return ffEval[bool](ft, js) } // Firefox awaits promises
+
+func (tb *tab) reload() { tb.do(chromedp.Reload()) }
 
 // flowTabsShareOneConnection: three tabs of one student hold one stream; when the
 // leader closes while notifications are published, the survivors show everything once

@@ -25,20 +25,37 @@ const quotaScript = `(() => {
 // Issue 18 #6: when storage writes start failing (quota), a reload does not re-toast
 // what the page already showed: the stale position is dropped, not kept.
 func TestStorageFullNoRetoast(t *testing.T) {
+	flowStorageFullNoRetoast(t, openChromiumInit)
+}
+
+// openInit opens url in a tab of a fresh browser (or Firefox user context) with script
+// ("" for none) run in every document before the page's own scripts.
+type openInit func(t *testing.T, url, script string) page
+
+// openChromiumInit is openInit in Chromium.
+func openChromiumInit(t *testing.T, url, script string) page {
+	return openTabInit(t, newBrowser(t), url, script+";")
+}
+
+// flowStorageFullNoRetoast is TestStorageFullNoRetoast in either browser.
+func flowStorageFullNoRetoast(t *testing.T, open openInit) {
 	for _, mode := range []string{"quota-local", "quota-all"} {
 		t.Run(mode, func(t *testing.T) {
 			redisAddr := newRedis(t)
 			sys := startLocal(t, redisAddr)
 			app := startApp(t, sys)
 			pub := newPublisher(t, redisAddr, 0)
-			page := openTabInit(t, newBrowser(t), app.page("quinn", nil), quotaScript)
+			page := open(t, app.page("quinn", nil), quotaScript)
 			page.waitApp(live, "open", isOpen)
 			pub.jobs("quinn", []string{"a-0", "a-1"})
 			page.waitApp(live, "a toasted", func(s appState) bool { return len(s.Toasts) == 2 })
-			evalJS[any](page, `window.name = "`+mode+`"`)
+			page.run(`window.name = "` + mode + `"`)
 			pub.jobs("quinn", []string{"b-0", "b-1"})
 			before := page.waitApp(live, "b toasted", func(s appState) bool { return len(s.Toasts) == 4 })
-			page.do(chromedp.Reload())
+			page.reload()
+			if name := page.evalString(`window.name`); name != mode {
+				t.Fatalf("window.name after the reload %q: the test did not exercise a full storage", name)
+			}
 			page.waitApp(live, "open after reload", isOpen)
 			pub.jobs("quinn", []string{"c-0"})
 			page.waitApp(live, "c listed", hasTitles("c-0"))
@@ -282,14 +299,22 @@ func flowCloseIsClean(t *testing.T, open func(t *testing.T, url string) page) {
 // throws on access, when the Web Locks request is rejected, and when the app asks for
 // more history than the server's 200.
 func TestConnectsDespiteBrokenBrowserAPIs(t *testing.T) {
+	flowConnectsDespiteBrokenBrowserAPIs(t, openChromiumInit, "Chromium")
+}
+
+// flowConnectsDespiteBrokenBrowserAPIs is TestConnectsDespiteBrokenBrowserAPIs in
+// either browser: the page scripts run before the app's own (check proves they did).
+func flowConnectsDespiteBrokenBrowserAPIs(t *testing.T, open openInit, browserName string) {
 	cases := []struct {
-		name, script string
-		opts         map[string]any
+		name, script, check string
+		opts                map[string]any
 	}{
 		{"storage blocked", `Object.defineProperty(window, "localStorage", { get() { throw new DOMException("Access is denied for this document.", "SecurityError"); } });
-Object.defineProperty(window, "sessionStorage", { get() { throw new DOMException("Access is denied for this document.", "SecurityError"); } });`, nil},
-		{"web locks rejected", `LockManager.prototype.request = function () { return Promise.reject(new DOMException("The request is not allowed.", "SecurityError")); };`, nil},
-		{"history limit over 200", "", map[string]any{"historyLimit": 500}},
+Object.defineProperty(window, "sessionStorage", { get() { throw new DOMException("Access is denied for this document.", "SecurityError"); } });`,
+			`(() => { try { localStorage; return false; } catch (e) { return e.name === "SecurityError"; } })()`, nil},
+		{"web locks rejected", `LockManager.prototype.request = function () { return Promise.reject(new DOMException("The request is not allowed.", "SecurityError")); };`,
+			`navigator.locks.request("probe", () => true).then(() => false, (e) => e.name === "SecurityError")`, nil},
+		{"history limit over 200", "", "", map[string]any{"historyLimit": 500}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -298,7 +323,10 @@ Object.defineProperty(window, "sessionStorage", { get() { throw new DOMException
 			app := startApp(t, sys)
 			pub := newPublisher(t, redisAddr, 0)
 			pub.send("bea", "video_complete", "history-0")
-			page := openTabInit(t, newBrowser(t), app.page("bea", c.opts), c.script+";")
+			page := open(t, app.page("bea", c.opts), c.script)
+			if c.check != "" && !page.evalBool(c.check) {
+				t.Fatalf("the page's API is not broken (%s): the init script did not run", c.check)
+			}
 			page.waitApp(live, "open", isOpen)
 			pub.send("bea", "video_complete", "live-0")
 			s := page.waitApp(live, "live notification", func(s appState) bool { return len(s.Toasts) == 1 })
@@ -306,7 +334,7 @@ Object.defineProperty(window, "sessionStorage", { get() { throw new DOMException
 			if len(s.Errors) > 0 {
 				t.Errorf("page errors: %v", s.Errors)
 			}
-			t.Logf("status: %s %q", s.State, s.Reason)
+			t.Logf("%s status: %s %q", browserName, s.State, s.Reason)
 		})
 	}
 }

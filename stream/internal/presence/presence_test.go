@@ -167,14 +167,7 @@ func TestNewInstanceBeforeItsFirstRefresh(t *testing.T) {
 // over KeySweep rounds every user's key is extended once.
 func TestRefreshCostsPerInstance(t *testing.T) {
 	t.Parallel()
-	var cmds atomic.Int64
-	rdb := redis.NewClient(&redis.Options{Addr: redisSrv.Addr})
-	defer rdb.Close()
-	rdb.AddHook(counter{&cmds})
-	c := &clock{}
-	c.ns.Store(time.Now().UnixNano())
-	names := rediskey.Names{Prefix: fmt.Sprint("p", prefixes.Add(1))}
-	p := NewRedis(rdb, names, c.now)
+	p, rdb, names, _, cmds := countedRedis(t)
 	ctx := context.Background()
 	conns := map[string]string{}
 	for i := range 200 {
@@ -231,14 +224,7 @@ func (c counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proce
 // counts by its instance's lease.
 func TestCountReadsTheLeasesOncePerLeaseAge(t *testing.T) {
 	t.Parallel()
-	var cmds atomic.Int64
-	rdb := redis.NewClient(&redis.Options{Addr: redisSrv.Addr})
-	defer rdb.Close()
-	rdb.AddHook(counter{&cmds})
-	c := &clock{}
-	c.ns.Store(time.Now().UnixNano())
-	names := rediskey.Names{Prefix: fmt.Sprint("p", prefixes.Add(1))}
-	p := NewRedis(rdb, names, c.now)
+	p, _, _, c, cmds := countedRedis(t)
 	ctx := context.Background()
 	conns := map[string]string{}
 	for i := range 10 {
@@ -259,4 +245,18 @@ func TestCountReadsTheLeasesOncePerLeaseAge(t *testing.T) {
 	if n := cmds.Load(); n > 103 {
 		t.Errorf("100 counts: %d commands, want at most 103", n)
 	}
+}
+
+// countedRedis is a Redis store under its own prefix whose client counts every command
+// it sends, with a clock the test moves.
+func countedRedis(t *testing.T) (*Redis, *redis.Client, rediskey.Names, *clock, *atomic.Int64) {
+	t.Helper()
+	cmds := new(atomic.Int64)
+	rdb := redis.NewClient(&redis.Options{Addr: redisSrv.Addr})
+	t.Cleanup(func() { rdb.Close() })
+	rdb.AddHook(counter{cmds})
+	c := &clock{}
+	c.ns.Store(time.Now().UnixNano())
+	names := rediskey.Names{Prefix: fmt.Sprint("p", prefixes.Add(1))}
+	return NewRedis(rdb, names, c.now), rdb, names, c, cmds
 }

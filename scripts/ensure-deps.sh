@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the tests need and a fresh machine may lack: redis-server,
+# Installs what the tests need and a fresh machine may lack: redis-server (and redis-cli),
 # chromium and firefox-esr (Debian packages; the browser tests drive a real headless
 # Chromium, and system/browser/bidi drives Firefox ESR over WebDriver BiDi).
 # Idempotent; quiet when everything is present.
@@ -7,6 +7,9 @@ set -euo pipefail
 
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# redis-cli forms the test clusters (shared/redistest); Debian's redis-server depends on
+# redis-tools, which holds it, but a redis-server from elsewhere may come without.
+command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
 command -v firefox-esr >/dev/null 2>&1 || command -v firefox >/dev/null 2>&1 || need+=(firefox-esr)
 

@@ -223,19 +223,21 @@ func TestCluster(t *testing.T) {
 	})
 }
 
-// TestClusterDiesWithTheTestBinary: a test binary that dies without running its
-// cleanups (a panic in another goroutine, a -timeout) takes its nodes with it.
-func TestClusterDiesWithTheTestBinary(t *testing.T) {
+// TestServersDieWithTheTestBinary: a test binary that dies without running its
+// cleanups (a panic in another goroutine, a -timeout) takes its servers with it, a
+// single one and a cluster's.
+func TestServersDieWithTheTestBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a second cluster in a child test binary")
 	}
 	if os.Getenv("REDISTEST_DIE") != "" {
+		s := redistest.Start(t, redistest.Options{})
 		c := redistest.StartCluster(t, redistest.ClusterOptions{})
-		fmt.Println("seeds:", strings.Join(c.Seeds, " "))
+		fmt.Println("seeds:", s.Addr, strings.Join(c.Seeds, " "))
 		go panic("dying without cleanups")
 		select {}
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestClusterDiesWithTheTestBinary$")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServersDieWithTheTestBinary$")
 	cmd.Env = append(os.Environ(), "REDISTEST_DIE=1")
 	out, _ := cmd.CombinedOutput()
 	_, after, ok := strings.Cut(string(out), "seeds: ")
@@ -243,7 +245,7 @@ func TestClusterDiesWithTheTestBinary(t *testing.T) {
 		t.Fatalf("the child printed no seeds:\n%s", out)
 	}
 	seeds := strings.Fields(strings.SplitN(after, "\n", 2)[0])
-	if len(seeds) != 6 {
+	if len(seeds) != 7 {
 		t.Fatalf("the child printed %d seeds: %v", len(seeds), seeds)
 	}
 	for _, addr := range seeds {
@@ -260,7 +262,7 @@ func TestClusterDiesWithTheTestBinary(t *testing.T) {
 					_ = rdb.ShutdownNoSave(t.Context()).Err()
 					_ = rdb.Close()
 				}
-				t.Fatalf("node %s still answers after its test binary died", addr)
+				t.Fatalf("redis-server %s still answers after its test binary died", addr)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -72,6 +73,9 @@ func (s *Server) start() error {
 	s.cmd = exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--dir", s.dir, "--save", "", "--appendonly", aof, "--appendfsync", "always",
 		"--daemonize", "no", "--logfile", filepath.Join(s.dir, "redis.log"))
+	// Killed with the test binary if that dies without its cleanups (a goroutine's
+	// panic, -timeout).
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
 	}

@@ -67,7 +67,10 @@ export function onRelay(c, sess, m) {
     return;
   }
   if (m.kind === "status") {
-    if (sess.role !== "leader" && m.status) call(c, sess, c.opts.onStatus, { ...m.status, role: "follower" });
+    if (sess.role === "leader" || !m.status) return;
+    // A follower's state is the leader's: kept, so handle.state says what onStatus said.
+    sess.status = { ...m.status, role: "follower" };
+    call(c, sess, c.opts.onStatus, sess.status);
     return;
   }
   if (!sess.ready) return void sess.pending.push(m);

@@ -138,13 +138,16 @@ export function connect(opts) {
       if (!c.s || c.s.parked) boot(c, "reconnect");
       else if (c.s.wake) c.s.wake();
     },
+    // role and state agree with the last onStatus: "closed"/"none" once closed (the
+    // session object outlives close() for the callbacks still in flight).
     get role() {
-      return c.s ? c.s.role : "none";
+      return c.closed || !c.s ? "none" : c.s.role;
     },
     get user() {
       return c.s ? c.s.user : null;
     },
     get state() {
+      if (c.closed) return "closed";
       return c.s && c.s.status ? c.s.status.state : "connecting";
     },
     get unread() {

@@ -41,7 +41,11 @@ func Honest(err error) bool {
 	return errors.Is(err, ErrMissing) || errors.Is(err, ErrExpired) || errors.Is(err, ErrNotYetValid)
 }
 
-// Leeway tolerates clock skew between the token issuer and us.
+// Leeway tolerates clock skew between the token issuer and us on nbf: a token the
+// issuer's slightly fast clock dates a few seconds ahead is accepted. It does not extend
+// exp: a token past its exp cannot hold a stream open (the stream ends at exp), so
+// accepting one would open a stream only to close it at once, and a client with a
+// cached token would reconnect in a loop for the whole leeway. Expired is refused (401).
 const Leeway = 30 * time.Second
 
 // WeakSecret reports a secret shorter than HS256's 256-bit key size. It is accepted —
@@ -148,6 +152,9 @@ func (v *Verifier) Verify(token string) (Identity, error) {
 		return Identity{}, fmt.Errorf("%w: claim %q is not a valid user id", ErrInvalid, v.userClaim)
 	}
 	exp, _ := claims.GetExpirationTime() // required by the parser
+	if !time.Now().Before(exp.Time) {
+		return Identity{}, ErrExpired // within the parser's leeway, but past exp (see Leeway)
+	}
 	return Identity{UserID: user, Expires: exp.Time, Groups: Groups(claims[v.groupsClaim])}, nil
 }
 

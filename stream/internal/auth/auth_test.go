@@ -64,7 +64,8 @@ func TestVerify(t *testing.T) {
 		want  error
 	}{
 		{"valid", sign(t, good), nil},
-		{"within leeway", sign(t, with("exp", now.Add(-10*time.Second).Unix())), nil},
+		{"expired within leeway", sign(t, with("exp", now.Add(-10*time.Second).Unix())), ErrExpired},
+		{"nbf within leeway", sign(t, with("nbf", now.Add(10*time.Second).Unix())), nil},
 		{"expired", sign(t, with("exp", now.Add(-time.Minute).Unix())), ErrExpired},
 		{"no exp", sign(t, with("exp", nil)), ErrInvalid},
 		{"not yet valid", sign(t, with("nbf", now.Add(time.Minute).Unix())), ErrNotYetValid},

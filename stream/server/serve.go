@@ -14,11 +14,18 @@ import (
 
 // lateStreams bounds the wait for streams whose connections were closed at the
 // shutdown deadline (each then ends at its next write or Redis call, all bounded).
-const lateStreams = 2 * time.Second
+const lateStreams = time.Second
+
+// shutdownDeadline is the longest drain waits for streams to end by themselves: the
+// streams close spread over DrainTime (≤ 8 s), and get up to 4 s of slack to finish,
+// but never past 8.5 s, so that with lateStreams the process is done within 9.5 s of
+// SIGTERM, inside Cloud Run's 10 s before SIGKILL (DrainTime 8 s + 4 s + 2 s used to
+// allow 14 s).
+const shutdownDeadline = 8500 * time.Millisecond
 
 // Serve runs the broker's live feed and the presence refresh, and serves ln until ctx
 // ends (or serving or the feed fails); then it stops accepting, ends every stream
-// (spread over DrainTime) and returns within ~10 s.
+// (spread over DrainTime) and returns within 9.5 s (see shutdownDeadline).
 //
 // Every goroutine Serve starts has returned when it returns — streams, the feed (the
 // broker's Run), the presence refresh, the heartbeat clock, the push worker, the hub's
@@ -89,7 +96,7 @@ func (s *Server) drain(srv *http.Server) error {
 	s.connsMu.Unlock()
 	close(s.draining)
 
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTime+4*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), min(s.cfg.DrainTime+4*time.Second, shutdownDeadline))
 	defer cancel()
 	err := srv.Shutdown(ctx) // waits for the stream handlers, which are ending
 	if err != nil {

@@ -16,6 +16,8 @@ const root = "../.."
 
 var (
 	code = regexp.MustCompile("`([^`\n]+)`")
+	// shellLine is a command line in a fenced block (a block may also be a file tree).
+	shellLine = regexp.MustCompile(`^\s*(\$ )?(make |.*(&&|;) make )`)
 	// makeCmd is `make target …` in a code span or a shell line.
 	makeCmd = regexp.MustCompile(`(?:^|[\s(;&|])make ([a-z][a-z0-9-]*)`)
 	envName = regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$`)
@@ -108,9 +110,12 @@ func TestDocsNameWhatExists(t *testing.T) {
 				fenced = !fenced
 				continue
 			}
-			// Commands are code: a fenced block's lines, or code spans in prose
-			// ("make a change" is English).
-			cmds := []string{line}
+			// Commands are code: a fenced block's command lines, or code spans in
+			// prose ("make a change" is English).
+			var cmds []string
+			if fenced && shellLine.MatchString(line) {
+				cmds = []string{line}
+			}
 			if !fenced {
 				cmds = nil
 				for _, span := range code.FindAllStringSubmatch(line, -1) {

@@ -58,9 +58,11 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := admin.Serve(ctx, cfg.AdminAddr, log); err != nil {
+	stopAdmin, err := admin.Start(cfg.AdminAddr, log)
+	if err != nil {
 		return err
 	}
+	defer stopAdmin()
 	ln, err := net.Listen("tcp", ":"+cfg.Port)
 	if err != nil {
 		return err

@@ -3,7 +3,6 @@
 package admin
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -12,15 +11,16 @@ import (
 	"time"
 )
 
-// Serve listens on addr and serves /debug/pprof/ until ctx ends. An empty addr
-// serves nothing.
-func Serve(ctx context.Context, addr string, log *slog.Logger) error {
+// Start listens on addr and serves /debug/pprof/ until stop is called; stop closes
+// the server and returns once its goroutine has. An empty addr serves nothing (stop
+// is then a no-op).
+func Start(addr string, log *slog.Logger) (stop func(), err error) {
 	if addr == "" {
-		return nil
+		return func() {}, nil
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -29,15 +29,16 @@ func Serve(ctx context.Context, addr string, log *slog.Logger) error {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		_ = srv.Close()
-	}()
 	log.Warn("admin port serving pprof; keep it off public interfaces", "addr", ln.Addr().String())
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("admin server stopped", "error", err.Error())
 		}
 	}()
-	return nil
+	return func() {
+		_ = srv.Close()
+		<-done
+	}, nil
 }

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -14,9 +13,8 @@ func TestServesProfilesOnItsOwnAddress(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := Serve(ctx, addr, slog.New(slog.DiscardHandler)); err != nil {
+	stop, err := Start(addr, slog.New(slog.DiscardHandler))
+	if err != nil {
 		t.Fatal(err)
 	}
 	res, err := http.Get("http://" + addr + "/debug/pprof/goroutine?debug=1")
@@ -28,11 +26,16 @@ func TestServesProfilesOnItsOwnAddress(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(string(body), "goroutine profile") {
 		t.Fatalf("status %d: %.100s", res.StatusCode, body)
 	}
-	cancel()
+	stop() // returns once the server's goroutine has
+	if _, err := http.Get("http://" + addr + "/debug/pprof/"); err == nil {
+		t.Fatal("admin port still serving after stop")
+	}
 }
 
 func TestOffWithoutAddress(t *testing.T) {
-	if err := Serve(context.Background(), "", slog.New(slog.DiscardHandler)); err != nil {
+	stop, err := Start("", slog.New(slog.DiscardHandler))
+	if err != nil {
 		t.Fatal(err)
 	}
+	stop()
 }

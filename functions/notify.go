@@ -70,7 +70,14 @@ func newHandlers(ctx context.Context, getenv config.Getenv, reg prometheus.Regis
 	}
 	log := logging.New(os.Stdout, cfg.Logging.Level, cfg.Logging.Project)
 	redisbroker.RouteClientLogs(log)
-	b, err := redisbroker.Open(cfg.Redis, cfg.Limits(), redisbroker.Options{Log: log, EnqueuePush: cfg.PushEnabled})
+	// One counter for both entry points: they share the broker, which counts.
+	unreplicated := prometheus.NewCounter(prometheus.CounterOpts{Name: "notify_unreplicated_total",
+		Help: "Notifications acknowledged although no Redis replica was connected to hold them (lost if the primary fails)."})
+	if err := reg.Register(unreplicated); err != nil {
+		return handlers{}, err
+	}
+	b, err := redisbroker.Open(cfg.Redis, cfg.Limits(), redisbroker.Options{Log: log, EnqueuePush: cfg.PushEnabled,
+		OnUnreplicated: unreplicated.Inc})
 	if err != nil {
 		return handlers{}, err
 	}

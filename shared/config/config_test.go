@@ -31,7 +31,8 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Port != "8080" || c.Heartbeat != 2*time.Second || c.Redis.Addr != "127.0.0.1:6379" ||
-		c.Redis.KeyPrefix != "notifications" || c.Logging.Level.Level() != slog.LevelDebug || c.Secret != "s3cret" {
+		c.Redis.KeyPrefix != "notifications" || c.Redis.ReplicaAcks != 1 ||
+		c.Redis.ReplicaAckTimeout != AckTimeout(time.Second) || c.Logging.Level.Level() != slog.LevelDebug || c.Secret != "s3cret" {
 		t.Errorf("got %+v", c)
 	}
 	if s := fmt.Sprint(c.Secret); strings.Contains(s, "s3cret") {
@@ -59,6 +60,11 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad duration", map[string]string{"JWT_SECRET": "x", "HEARTBEAT_INTERVAL": "soon"}, "HEARTBEAT_INTERVAL"},
 		{"bad level", map[string]string{"JWT_SECRET": "x", "LOG_LEVEL": "verbose"}, "LOG_LEVEL"},
 		{"bad prefix", map[string]string{"JWT_SECRET": "x", "REDIS_KEY_PREFIX": "a{b}"}, "REDIS_KEY_PREFIX"},
+		{"negative acks", map[string]string{"JWT_SECRET": "x", "REDIS_REPLICA_ACKS": "-1"}, "REDIS_REPLICA_ACKS"},
+		{"too many acks", map[string]string{"JWT_SECRET": "x", "REDIS_REPLICA_ACKS": "6"}, "REDIS_REPLICA_ACKS"},
+		{"ack timeout too short", map[string]string{"JWT_SECRET": "x", "REDIS_REPLICA_ACK_TIMEOUT": "1ms"}, "REDIS_REPLICA_ACK_TIMEOUT"},
+		{"ack timeout too long", map[string]string{"JWT_SECRET": "x", "REDIS_REPLICA_ACK_TIMEOUT": "11s"}, "REDIS_REPLICA_ACK_TIMEOUT"},
+		{"ack timeout not in ms", map[string]string{"JWT_SECRET": "x", "REDIS_REPLICA_ACK_TIMEOUT": "1500us"}, "REDIS_REPLICA_ACK_TIMEOUT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -81,5 +87,18 @@ func TestLevels(t *testing.T) {
 		if err := l.EnvDecode(in); err != nil || l.Level() != want {
 			t.Errorf("%s: %v %v", in, l, err)
 		}
+	}
+}
+
+func TestReplicaSettings(t *testing.T) {
+	t.Parallel()
+	var c sample
+	err := Load(context.Background(), env(map[string]string{"JWT_SECRET": "x",
+		"REDIS_REPLICA_ACKS": "0", "REDIS_REPLICA_ACK_TIMEOUT": "250ms"}), &c)
+	if err != nil || c.Redis.ReplicaAcks != 0 || time.Duration(c.Redis.ReplicaAckTimeout) != 250*time.Millisecond {
+		t.Fatalf("got %+v, %v; want 0 acks and 250ms", c.Redis, err)
+	}
+	if s := c.Redis.ReplicaAckTimeout.String(); s != "250ms" {
+		t.Errorf("timeout prints as %q", s)
 	}
 }

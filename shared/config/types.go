@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Secret is a string that never appears in logs or formatted output.
@@ -34,7 +36,45 @@ type Redis struct {
 	TLSCA string `env:"TLS_CA"`
 	// KeyPrefix starts every key and channel name, so environments can share a Redis.
 	KeyPrefix KeyPrefix `env:"KEY_PREFIX, default=notifications"`
+	// ReplicaAcks is how many replicas must hold a notification before the function
+	// acknowledges it (Redis WAIT); 0 never waits. DESIGN.md "Durability through a
+	// Redis failover".
+	ReplicaAcks ReplicaAcks `env:"REPLICA_ACKS, default=1"`
+	// ReplicaAckTimeout bounds that wait; past it the function answers 5xx.
+	ReplicaAckTimeout AckTimeout `env:"REPLICA_ACK_TIMEOUT, default=1s"`
 }
+
+// ReplicaAcks is a replica count, 0 to 5: Memorystore for Redis has at most 5 read
+// replicas, and a count no primary can have would turn every write into a 5xx.
+type ReplicaAcks int
+
+// EnvDecode implements envconfig.Decoder.
+func (n *ReplicaAcks) EnvDecode(v string) error {
+	i, err := strconv.Atoi(v)
+	if err != nil || i < 0 || i > 5 {
+		return errors.New("must be a whole number from 0 to 5")
+	}
+	*n = ReplicaAcks(i)
+	return nil
+}
+
+// AckTimeout is how long to wait for replicas: whole milliseconds (WAIT's unit), from
+// 10ms (less is below one cross-zone round trip) to 10s (Pub/Sub's shortest ack
+// deadline: waiting longer would only get the message redelivered meanwhile).
+type AckTimeout time.Duration
+
+// EnvDecode implements envconfig.Decoder.
+func (t *AckTimeout) EnvDecode(v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 10*time.Millisecond || d > 10*time.Second || d%time.Millisecond != 0 {
+		return errors.New("must be a duration in whole milliseconds from 10ms to 10s, such as 1s")
+	}
+	*t = AckTimeout(d)
+	return nil
+}
+
+// String implements fmt.Stringer (and makes the logged configuration readable).
+func (t AckTimeout) String() string { return time.Duration(t).String() }
 
 // KeyPrefix is a Redis name prefix: no braces (they would break the per-user hash tag),
 // no spaces or control bytes.

@@ -29,6 +29,13 @@ type Options struct {
 	// queue (rediskey.PushQueue), which the stream instances' push worker consumes.
 	// Leave it off when no stream instance runs the worker: nothing would drain it.
 	EnqueuePush bool
+	// ReplicaAcks is how many replicas Publish waits for (WAIT, at most
+	// ReplicaAckTimeout) when replicas are connected; 0 never waits.
+	ReplicaAcks       int
+	ReplicaAckTimeout time.Duration
+	// OnUnreplicated, if set, counts each write acknowledged with ReplicaAcks > 0 but
+	// no replica connected.
+	OnUnreplicated func()
 }
 
 // Broker is the Redis broker. Safe for concurrent use.
@@ -37,6 +44,7 @@ type Broker struct {
 	names  rediskey.Names
 	limits broker.Limits
 	opts   Options
+	repl   *replication
 	// healthyAfter is how long a pub/sub session must stay up for its loss to count as
 	// a new incident (the reconnect backoff starts again from its minimum).
 	healthyAfter time.Duration
@@ -63,15 +71,21 @@ func New(rdb *redis.Client, names rediskey.Names, limits broker.Limits, opts Opt
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
+	if opts.ReplicaAcks < 0 || (opts.ReplicaAcks > 0 && opts.ReplicaAckTimeout < time.Millisecond) {
+		return nil, errors.New("redisbroker.New: ReplicaAcks must be 0, or positive with a timeout of 1ms or more")
+	}
 	// A session that outlived the staleness window had its pings answered: it was a
 	// working connection, not a flap.
-	return &Broker{rdb: rdb, names: names, limits: limits, opts: opts, healthyAfter: 3 * opts.PingInterval,
+	repl := &replication{acks: opts.ReplicaAcks, timeout: opts.ReplicaAckTimeout, log: opts.Log,
+		onUnrep: opts.OnUnreplicated, now: time.Now}
+	return &Broker{rdb: rdb, names: names, limits: limits, opts: opts, repl: repl, healthyAfter: 3 * opts.PingInterval,
 		channels: map[string]struct{}{}, waiters: map[string][]chan struct{}{}}, nil
 }
 
-// Open connects a broker as configured (address, auth, TLS, key prefix). Close it to
-// release the client.
+// Open connects a broker as configured (address, auth, TLS, key prefix, replica
+// acknowledgements: cfg's override opts'). Close it to release the client.
 func Open(cfg config.Redis, limits broker.Limits, opts Options) (*Broker, error) {
+	opts.ReplicaAcks, opts.ReplicaAckTimeout = int(cfg.ReplicaAcks), time.Duration(cfg.ReplicaAckTimeout)
 	rdb, err := NewClient(cfg)
 	if err != nil {
 		return nil, err

@@ -27,8 +27,10 @@ func NewClient(cfg config.Redis) (*redis.Client, error) {
 		// Memorystore rejects CLIENT SETINFO.
 		DisableIdentity: true,
 		DialTimeout:     2 * time.Second,
-		ReadTimeout:     2 * time.Second,
-		WriteTimeout:    2 * time.Second,
+		// A pipeline's replies are read within ReadTimeout, whatever its commands: one
+		// that ends with WAIT needs its timeout on top.
+		ReadTimeout:  2*time.Second + time.Duration(cfg.ReplicaAckTimeout),
+		WriteTimeout: 2 * time.Second,
 		// The function is retried by Pub/Sub; one fast failure beats a slow success.
 		MaxRetries: 1,
 	}

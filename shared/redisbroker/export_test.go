@@ -1,5 +1,7 @@
 package redisbroker
 
+import "time"
+
 // Waiters reports how many Subscribe calls b holds as waiting for a confirmation, and
 // for how many channels.
 func Waiters(b *Broker) (calls, channels int) {
@@ -10,3 +12,7 @@ func Waiters(b *Broker) (calls, channels int) {
 	}
 	return calls, len(b.waiters)
 }
+
+// SetClock replaces the clock b's replica accounting reads (the log rate limit and
+// the replica count's cache).
+func SetClock(b *Broker, now func() time.Time) { b.repl.now = now }

@@ -29,9 +29,14 @@ import (
 // without id), 2 max length, 3 retention ms, 4 dedupe TTL ms, 5 channel, 6 what the
 // notification's id starts with (broker.ItemPrefix: empty for a user's own log).
 // Returns {1, first id} for a duplicate, {0, new id} otherwise.
+//
+// A duplicate renews its marker's TTL: that write puts this connection's replication
+// offset past the first write, so the WAIT that follows covers the first write too (a
+// retry of a write that was stored but not yet replicated waits again).
 var publishScript = redis.NewScript(`#!lua
 local seen = redis.call('GET', KEYS[1])
 if seen then
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
   return {1, seen}
 end
 local id = redis.call('XADD', KEYS[2], '*', 'n', ARGV[1])
@@ -58,46 +63,108 @@ return {0, id}
 
 // Publish stores n in userID's log (any source: a user's, a group's, Everyone's) and
 // publishes it, unless messageID was already stored there. It returns the
-// notification's ID (the first one's, for a duplicate). An error means nothing was
-// stored: the caller may retry.
+// notification's ID (the first one's, for a duplicate). When replicas are connected it
+// returns only once one holds the write and its push queue entry (ErrNotReplicated
+// after the timeout). An error means the caller must not acknowledge: a retry is
+// deduplicated.
 func (b *Broker) Publish(ctx context.Context, userID, messageID string, n notification.Notification) (string, bool, error) {
 	body, err := n.Body()
 	if err != nil {
 		return "", false, fmt.Errorf("encode notification: %w", err)
 	}
-	res, err := publishScript.Run(ctx, b.rdb,
-		[]string{b.names.Seen(userID, messageID), b.names.Log(userID), b.names.ReadIDs(userID), b.names.ReadUpTo(userID)},
-		body, b.limits.MaxLen, b.limits.Retention.Milliseconds(), b.limits.DedupeTTL.Milliseconds(), b.names.Channel(userID),
-		broker.ItemPrefix(userID),
-	).Slice()
+	replicas := b.repl.need(ctx, b.rdb)
+	if !b.opts.EnqueuePush || !broker.IsUserSource(userID) {
+		id, dup, err := b.store(ctx, b.rdb, replicas, userID, messageID, body)
+		if err == nil {
+			b.repl.done(ctx, replicas)
+		}
+		return id, dup, err
+	}
+	// WAIT counts the writes of the connection it runs on: the script, the queue entry
+	// and WAIT share one connection, held for the call.
+	conn := b.rdb.Conn()
+	defer conn.Close()
+	id, dup, err := b.store(ctx, conn, 0, userID, messageID, body)
 	if err != nil {
-		return "", false, fmt.Errorf("publish script for %s: %w", b.names.Log(userID), err)
+		return "", false, err
 	}
-	if len(res) != 2 {
-		return "", false, fmt.Errorf("publish script: unexpected reply %v", res)
+	var q *redis.StringCmd
+	var w *redis.Cmd
+	_, _ = conn.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if !dup {
+			q = enqueuePush(ctx, p, b.names.PushQueue(), userID, notification.WithID(id, body))
+		}
+		if replicas > 0 {
+			w = b.repl.wait(ctx, p, replicas)
+		}
+		return nil
+	})
+	if q != nil && q.Err() != nil {
+		// Only the push is lost (the notification is stored, and a retry would be
+		// deduplicated): logged, not returned.
+		b.opts.Log.WarnContext(ctx, "web push not queued", logging.KeyUserID, userID, logging.KeyError, q.Err().Error())
 	}
-	dup, _ := res[0].(int64)
-	id, _ := res[1].(string)
-	id = broker.ItemPrefix(userID) + id
-	if dup == 0 && b.opts.EnqueuePush && broker.IsUserSource(userID) {
-		// Not inside the script: the queue is one key for all users, in another
-		// cluster slot than the user's keys. A failure here loses only the push (the
-		// notification is stored, and a retry would be deduplicated), so it is
-		// logged, not returned.
-		if _, err := EnqueuePush(ctx, b.rdb, b.names.PushQueue(), userID, notification.WithID(id, body)); err != nil && b.opts.Log != nil {
-			b.opts.Log.WarnContext(ctx, "web push not queued", logging.KeyUserID, userID, logging.KeyError, err.Error())
+	if w != nil {
+		if err := b.repl.check(w, replicas); err != nil {
+			return "", false, err
 		}
 	}
-	return id, dup == 1, nil
+	b.repl.done(ctx, replicas)
+	return id, dup, nil
+}
+
+// store runs the publish script on c and, when replicas > 0, a WAIT for that many
+// replicas behind it on the same connection (one pipeline). It returns the
+// notification's id and whether it was a duplicate.
+func (b *Broker) store(ctx context.Context, c redis.Cmdable, replicas int, userID, messageID string, body []byte) (string, bool, error) {
+	key := b.names.Log(userID)
+	keys := []string{b.names.Seen(userID, messageID), key, b.names.ReadIDs(userID), b.names.ReadUpTo(userID)}
+	args := []any{body, b.limits.MaxLen, b.limits.Retention.Milliseconds(), b.limits.DedupeTTL.Milliseconds(),
+		b.names.Channel(userID), broker.ItemPrefix(userID)}
+	var res *redis.Cmd
+	var w *redis.Cmd
+	exec := func(eval func(p redis.Pipeliner) *redis.Cmd) {
+		_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			res = eval(p)
+			if replicas > 0 {
+				w = b.repl.wait(ctx, p, replicas)
+			}
+			return nil
+		})
+	}
+	exec(func(p redis.Pipeliner) *redis.Cmd { return publishScript.EvalSha(ctx, p, keys, args...) })
+	if redis.HasErrorPrefix(res.Err(), "NOSCRIPT") {
+		// First use on this server (or after a failover): send the body once.
+		exec(func(p redis.Pipeliner) *redis.Cmd { return publishScript.Eval(ctx, p, keys, args...) })
+	}
+	vals, err := res.Slice()
+	if err != nil {
+		return "", false, fmt.Errorf("publish script for %s: %w", key, err)
+	}
+	if len(vals) != 2 {
+		return "", false, fmt.Errorf("publish script: unexpected reply %v", vals)
+	}
+	dup, _ := vals[0].(int64)
+	id, _ := vals[1].(string)
+	if w != nil {
+		if err := b.repl.check(w, replicas); err != nil {
+			return "", false, err
+		}
+	}
+	return broker.ItemPrefix(userID) + id, dup == 1, nil
 }
 
 // EnqueuePush adds one notification (its SSE data JSON) for user to the Web Push
 // queue: XADD <queue> MAXLEN ~ 100000 * user <user_id> n <data>.
 func EnqueuePush(ctx context.Context, rdb redis.Cmdable, queue, user string, data []byte) (string, error) {
-	id, err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: queue, MaxLen: rediskey.PushQueueMaxLen, Approx: true,
-		Values: []any{rediskey.PushFieldUser, user, rediskey.PushFieldNotification, data}}).Result()
+	id, err := enqueuePush(ctx, rdb, queue, user, data).Result()
 	if err != nil {
 		return "", fmt.Errorf("xadd %s: %w", queue, err)
 	}
 	return id, nil
+}
+
+func enqueuePush(ctx context.Context, rdb redis.Cmdable, queue, user string, data []byte) *redis.StringCmd {
+	return rdb.XAdd(ctx, &redis.XAddArgs{Stream: queue, MaxLen: rediskey.PushQueueMaxLen, Approx: true,
+		Values: []any{rediskey.PushFieldUser, user, rediskey.PushFieldNotification, data}})
 }

@@ -24,6 +24,7 @@ type Server struct {
 	dir     string
 	port    int
 	persist bool
+	replica string
 	cmd     *exec.Cmd
 }
 
@@ -31,6 +32,8 @@ type Server struct {
 type Options struct {
 	// Persist turns on the append-only file, so a restart keeps the data.
 	Persist bool
+	// ReplicaOf ("host:port") starts the server as a replica of that primary.
+	ReplicaOf string
 }
 
 var seq atomic.Int64
@@ -57,7 +60,7 @@ func StartProcess(dir string, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: filepath.Join(dir, "redis-"+strconv.FormatInt(seq.Add(1), 10)), port: port, persist: opts.Persist,
+	s := &Server{dir: filepath.Join(dir, "redis-"+strconv.FormatInt(seq.Add(1), 10)), port: port, persist: opts.Persist, replica: opts.ReplicaOf,
 		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, err
@@ -70,9 +73,19 @@ func (s *Server) start() error {
 	if s.persist {
 		aof = "yes"
 	}
-	s.cmd = exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+	args := []string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--dir", s.dir, "--save", "", "--appendonly", aof, "--appendfsync", "always",
-		"--daemonize", "no", "--logfile", filepath.Join(s.dir, "redis.log"))
+		"--daemonize", "no", "--logfile", filepath.Join(s.dir, "redis.log"),
+		// A replica's first sync starts at once instead of after the default 5 s.
+		"--repl-diskless-sync-delay", "0"}
+	if s.replica != "" {
+		host, port, err := net.SplitHostPort(s.replica)
+		if err != nil {
+			return fmt.Errorf("ReplicaOf: %w", err)
+		}
+		args = append(args, "--replicaof", host, port)
+	}
+	s.cmd = exec.Command("redis-server", args...)
 	// Killed with the test binary if that dies without its cleanups (a goroutine's
 	// panic, -timeout).
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -27,6 +27,7 @@ var clauses = []struct {
 	{"duplicate message id is stored and delivered once", duplicateStoredAndDeliveredOnce},
 	{"ids grow and replay is ordered and paged", idsGrowAndReplayIsPaged},
 	{"resume rules", resumeRules},
+	{"cursor lost in a failover", cursorLostInFailover},
 	{"range pages what is held", rangePagesWhatIsHeld},
 	{"unsubscribe stops live delivery", unsubscribeStopsLiveDelivery},
 	{"cancelled subscribe returns and a later one works", cancelledSubscribe},

@@ -23,8 +23,11 @@ const SummaryType Type = "summary"
 // reservedTypes are the types other parts of the system give a meaning: the SSE
 // control frames (reset), read marks (read), the job notifications and the push
 // worker's summary. A service that could send them could fake a job outcome or a
-// stream reset.
-var reservedTypes = map[Type]bool{"reset": true, "read": true, VideoComplete: true, VideoFailed: true, SummaryType: true}
+// stream reset. error, open and message are EventSource's own events: a frame with
+// `event: error` fires the client's onerror (which runs the ticket flow again), `open`
+// its onopen, `message` its onmessage.
+var reservedTypes = map[Type]bool{"reset": true, "read": true, VideoComplete: true, VideoFailed: true, SummaryType: true,
+	"error": true, "open": true, "message": true}
 
 // Reserved reports whether t is a type that only this system may send.
 func (t Type) Reserved() bool { return reservedTypes[t] }

@@ -58,6 +58,9 @@ func readFields(data []byte) (announcementIn, error) {
 // link that is not an absolute https URL (at most 2048 bytes, no credentials); an
 // expires_at that is not an RFC 3339 time.
 //
+// Clamped: an expires_at later than 9999-12-31T23:59:59.999Z (MaxTime, once in UTC)
+// becomes MaxTime, which is what such a time means (never).
+//
 // Cleaned, never refused (as the job's title and error): title (300 characters) and
 // body (2000) become one line of valid UTF-8 — each run of control characters (newlines
 // included) a space, invalid UTF-8 U+FFFD, text over the limit cut at a character
@@ -131,7 +134,10 @@ func ParseAnnouncement(data []byte) (Announcement, AnnouncementCleaned, error) {
 		if err != nil {
 			return Announcement{}, c, refuse("expires_at must be an RFC 3339 time")
 		}
-		a.ExpiresAt = t.UTC()
+		// Clamped, not refused: a time past MaxTime ("9999-12-31T23:59:59-05:00", a
+		// non-UTC publisher's "never") means never, and stored as it is it would
+		// encode as a five-digit year no reader parses.
+		a.ExpiresAt = ClampTime(t)
 	}
 	return a, c, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -90,4 +91,33 @@ func checkFuzzText(t *testing.T, field, s string, limit int) {
 			t.Fatalf("%s %q holds control character %U", field, s, r)
 		}
 	}
+}
+
+// FuzzTimestampRoundTrip: whatever time a Timestamp holds, its JSON parses back to the
+// same time clamped to [MinTime, MaxTime] and cut to the millisecond, and encodes again
+// to the same bytes.
+func FuzzTimestampRoundTrip(f *testing.F) {
+	f.Add(int64(253402318799), int64(0), int64(-5*3600))      // 9999-12-31T23:59:59-05:00
+	f.Add(int64(-62167219201), int64(999_999_999), int64(0))  // just before year 0
+	f.Add(int64(1764174645), int64(123_456_789), int64(3600)) // an ordinary time
+	f.Fuzz(func(t *testing.T, sec, nsec, offset int64) {
+		zone := time.FixedZone("z", int(offset%(26*3600)))
+		in := time.Unix(sec, nsec).In(zone)
+		b, err := json.Marshal(Timestamp{in})
+		if err != nil {
+			t.Fatalf("Marshal(%v): %v", in, err)
+		}
+		var back Timestamp
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("Marshal(%v) = %s, which does not parse back: %v", in, b, err)
+		}
+		want := ClampTime(in)
+		want = want.Add(-time.Duration(want.Nanosecond() % int(time.Millisecond)))
+		if !back.Equal(want) {
+			t.Fatalf("%s parsed back as %v, want %v", b, back.Time, want)
+		}
+		if again, _ := json.Marshal(back); string(again) != string(b) {
+			t.Fatalf("re-encoded as %s, first %s", again, b)
+		}
+	})
 }

@@ -59,11 +59,31 @@ type Timestamp struct{ time.Time }
 
 const timestampLayout = "2006-01-02T15:04:05.000Z"
 
-// MarshalJSON implements json.Marshaler.
+// The range a Timestamp encodes: RFC 3339 has four-digit years, so a time outside it
+// would encode as text no reader parses back (a five-digit year once made every
+// history page fail). Times outside it encode as the nearest bound.
+var (
+	MinTime = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTime = time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC)
+)
+
+// ClampTime returns t in UTC, moved to MinTime or MaxTime when it is outside them.
+func ClampTime(t time.Time) time.Time {
+	switch t = t.UTC(); {
+	case t.Before(MinTime):
+		return MinTime
+	case t.After(MaxTime):
+		return MaxTime
+	}
+	return t
+}
+
+// MarshalJSON implements json.Marshaler. Whatever t holds, the result parses back
+// (UnmarshalJSON): it is t clamped to [MinTime, MaxTime], cut to the millisecond.
 func (t Timestamp) MarshalJSON() ([]byte, error) {
 	b := make([]byte, 0, len(timestampLayout)+2)
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, timestampLayout)
+	b = ClampTime(t.Time).AppendFormat(b, timestampLayout)
 	return append(b, '"'), nil
 }
 
@@ -71,11 +91,11 @@ func (t Timestamp) MarshalJSON() ([]byte, error) {
 func (t *Timestamp) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("created_at: %w", err)
+		return fmt.Errorf("timestamp: %w", err)
 	}
 	v, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return fmt.Errorf("created_at: %w", err)
+		return fmt.Errorf("timestamp: %w", err)
 	}
 	t.Time = v.UTC()
 	return nil

@@ -6,7 +6,9 @@ locals {
   redis_secrets = merge(
     { redis-addr = local.redis_addr },
     var.redis_auth_enabled ? { redis-auth = google_redis_instance.main.auth_string } : {},
-    local.redis_tls ? { redis-ca = join("", [for c in google_redis_instance.main.server_ca_certs : c.cert]) } : {},
+    # One PEM per line: Google lists a second CA while it rotates them, and certificates
+    # run together are unparseable (shared/redisbroker refuses such a bundle).
+    local.redis_tls ? { redis-ca = join("\n", [for c in google_redis_instance.main.server_ca_certs : trimspace(c.cert)]) } : {},
   )
   # Keys known at plan time (values are not), so for_each can use them.
   redis_secret_ids = toset(concat(

@@ -4,8 +4,10 @@
 package redisbroker
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -49,13 +51,13 @@ func NewClient(cfg config.Redis) (*redis.Client, error) {
 // the chain is verified against that private, per-instance CA and the name is not: only
 // the instance that CA signed can present a chain to it.
 func tlsConfig(caFile string) (*tls.Config, error) {
-	pem, err := os.ReadFile(caFile)
+	data, err := os.ReadFile(caFile)
 	if err != nil {
 		return nil, fmt.Errorf("config: REDIS_TLS_CA: %w", err)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("config: REDIS_TLS_CA: %s holds no PEM certificate", caFile)
+	pool, err := caPool(data)
+	if err != nil {
+		return nil, fmt.Errorf("config: REDIS_TLS_CA: %s: %w", caFile, err)
 	}
 	return &tls.Config{
 		MinVersion:         tls.VersionTLS12,
@@ -72,4 +74,39 @@ func tlsConfig(caFile string) (*tls.Config, error) {
 			return err
 		},
 	}, nil
+}
+
+// caPool trusts every certificate of a PEM bundle. Memorystore lists more than one CA
+// while it rotates them, and the file holds them all. x509's AppendCertsFromPEM
+// succeeds if any one parses, and PEM decoding stops at two certificates run together
+// without a newline, so such a bundle would quietly trust only the certificates
+// before the join and fail at the rotation; here every BEGIN marker must yield a
+// certificate, and start-up says which file is wrong.
+func caPool(data []byte) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	want := bytes.Count(data, []byte("-----BEGIN "))
+	got := 0
+	for rest := data; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("PEM block %d is %q, not CERTIFICATE", got+1, block.Type)
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("certificate %d: %w", got+1, err)
+		}
+		pool.AddCert(cert)
+		got++
+	}
+	switch {
+	case got == 0:
+		return nil, errors.New("holds no PEM certificate")
+	case got != want:
+		return nil, fmt.Errorf("%d PEM blocks begin but only %d parse (certificates must be separated by a newline)", want, got)
+	}
+	return pool, nil
 }

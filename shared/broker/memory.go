@@ -3,6 +3,8 @@ package broker
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,8 +42,12 @@ type memLog struct {
 type memEntry struct {
 	id      rediskey.StreamID
 	created time.Time
-	env     notification.Envelope
-	read    bool // read state lives in the entry: it leaves with it
+	// env is the decoded notification; its zero value (no ID) marks an entry that does
+	// not decode, which readers skip (see skipUndecodable). Publish decodes before it
+	// stores, so only a test plants one, as a Redis log written under older rules
+	// holds them.
+	env  notification.Envelope
+	read bool // read state lives in the entry: it leaves with it
 	// readBy: the users who read it, for an entry of a group or broadcast log.
 	readBy map[string]bool
 }
@@ -118,18 +124,29 @@ func (m *Memory) log(userID string, now time.Time) *memLog {
 	return l
 }
 
-// after returns up to limit entries newer than id, oldest first.
-func (l *memLog) after(id rediskey.StreamID, limit int) []notification.Envelope {
+// after returns up to limit entries of source's log l newer than id, oldest first.
+func (l *memLog) after(source string, id rediskey.StreamID, limit int) []notification.Envelope {
 	var out []notification.Envelope
 	for _, e := range l.entries {
 		if len(out) == limit {
 			break
 		}
-		if e.id.Compare(id) > 0 {
+		if e.id.Compare(id) > 0 && !skipUndecodable(source, e) {
 			out = append(out, e.env)
 		}
 	}
 	return out
+}
+
+// skipUndecodable reports whether e does not decode, logging it: one such entry must
+// not fail every page that covers it. The log names the log's kind and the position,
+// never the user's or group's id.
+func skipUndecodable(source string, e memEntry) bool {
+	if e.env.ID != "" {
+		return false
+	}
+	slog.Error("skipping a log entry that does not decode", "log", SourceKind(source), "position", e.id.String())
+	return true
 }
 
 // current returns userID's log, trimmed to now, or nil when it has none or it expired.
@@ -239,7 +256,7 @@ func (m *Memory) After(_ context.Context, userID, id string, limit int) ([]notif
 	if err != nil {
 		return nil, err
 	}
-	return l.after(after, limit), nil
+	return l.after(userID, after, limit), nil
 }
 
 // Range returns up to limit notifications of userID's log strictly after id (a valid
@@ -255,7 +272,7 @@ func (m *Memory) Range(_ context.Context, userID, id string, limit int) ([]notif
 	if l == nil {
 		return nil, nil
 	}
-	return l.after(after, limit), nil
+	return l.after(userID, after, limit), nil
 }
 
 // Heads returns the position of the newest entry of each source's log, under one lock.
@@ -279,10 +296,12 @@ func (m *Memory) Latest(_ context.Context, userID string, limit int) ([]notifica
 	if l == nil {
 		return nil, nil
 	}
-	start := max(0, len(l.entries)-limit)
-	out := make([]notification.Envelope, 0, len(l.entries)-start)
-	for _, e := range l.entries[start:] {
-		out = append(out, e.env)
+	var out []notification.Envelope
+	for i := len(l.entries) - 1; i >= 0 && len(out) < limit; i-- {
+		if !skipUndecodable(userID, l.entries[i]) {
+			out = append(out, l.entries[i].env)
+		}
 	}
+	slices.Reverse(out)
 	return out, nil
 }

@@ -77,3 +77,15 @@ func SplitItemID(id string) (source string, pos rediskey.StreamID, own bool, err
 	pos, err = rediskey.ParseStreamID(id[i+1:])
 	return source, pos, false, err
 }
+
+// SourceKind names the kind of source's log for logs and metrics: "user", "group" or
+// "all", never the user's or group's id.
+func SourceKind(source string) string {
+	switch {
+	case source == Everyone:
+		return "all"
+	case strings.HasPrefix(source, groupMark):
+		return "group"
+	}
+	return "user"
+}

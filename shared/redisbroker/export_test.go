@@ -16,3 +16,6 @@ func Waiters(b *Broker) (calls, channels int) {
 // SetClock replaces the clock b's replica accounting reads (the log rate limit and
 // the replica count's cache).
 func SetClock(b *Broker, now func() time.Time) { b.repl.now = now }
+
+// LogKey is the Redis key of source's log.
+func LogKey(b *Broker, source string) string { return b.names.Log(source) }

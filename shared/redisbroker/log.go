@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -41,7 +42,7 @@ func (b *Broker) After(ctx context.Context, userID, id string, limit int) ([]not
 	if _, err := broker.CheckResume(id, st); err != nil {
 		return nil, err
 	}
-	return envelopes(userID, rng.Val())
+	return b.decode(ctx, userID, rng.Val(), limit, b.forward(key))
 }
 
 // Range returns up to limit notifications of userID's log strictly after id (a valid
@@ -55,7 +56,7 @@ func (b *Broker) Range(ctx context.Context, userID, id string, limit int) ([]not
 	if err != nil {
 		return nil, fmt.Errorf("xrange %s: %w", key, err)
 	}
-	return envelopes(userID, msgs)
+	return b.decode(ctx, userID, msgs, limit, b.forward(key))
 }
 
 // Heads returns the position of the newest entry of each source's log, read in one
@@ -90,10 +91,11 @@ func (b *Broker) Latest(ctx context.Context, userID string, limit int) ([]notifi
 	if err != nil {
 		return nil, fmt.Errorf("xrevrange %s: %w", key, err)
 	}
-	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-		msgs[i], msgs[j] = msgs[j], msgs[i]
-	}
-	return envelopes(userID, msgs)
+	out, err := b.decode(ctx, userID, msgs, limit, func(ctx context.Context, last string, n int) ([]redis.XMessage, error) {
+		return b.rdb.XRevRangeN(ctx, key, "("+last, "-", int64(n)).Result()
+	})
+	slices.Reverse(out)
+	return out, err
 }
 
 func logState(info *redis.XInfoStreamCmd) (broker.LogState, error) {
@@ -121,17 +123,45 @@ func isNoSuchKey(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "no such key")
 }
 
-// envelopes parses the entries of source's log.
-func envelopes(source string, msgs []redis.XMessage) ([]notification.Envelope, error) {
+// pageFrom reads up to n entries after the entry last, in the read's direction.
+type pageFrom func(ctx context.Context, last string, n int) ([]redis.XMessage, error)
+
+// forward reads key oldest first.
+func (b *Broker) forward(key string) pageFrom {
+	return func(ctx context.Context, last string, n int) ([]redis.XMessage, error) {
+		return b.rdb.XRangeN(ctx, key, "("+last, "+", int64(n)).Result()
+	}
+}
+
+// decode parses msgs, a page of up to limit entries of source's log, skipping (and
+// logging) the entries that do not decode: one such entry must not fail every page
+// that covers it (issue 23: it made history and resume answer 503 for everyone).
+// When it skipped some of a full page it reads on with more, so a page is short only
+// at the log's end, as callers expect; each read goes past the entries already seen,
+// so this ends.
+func (b *Broker) decode(ctx context.Context, source string, msgs []redis.XMessage, limit int, more pageFrom) ([]notification.Envelope, error) {
 	prefix := broker.ItemPrefix(source)
 	out := make([]notification.Envelope, 0, len(msgs))
-	for _, m := range msgs {
-		body, _ := m.Values["n"].(string)
-		e, err := notification.ParseEnvelope(notification.WithID(prefix+m.ID, []byte(body)))
-		if err != nil {
-			return nil, fmt.Errorf("log entry %s: %w", m.ID, err)
+	asked := limit
+	for {
+		for _, m := range msgs {
+			body, _ := m.Values["n"].(string)
+			e, err := notification.ParseEnvelope(notification.WithID(prefix+m.ID, []byte(body)))
+			if err != nil {
+				// Neither the body nor the error (which may quote it) is logged: the
+				// position is enough to find the entry.
+				b.opts.Log.Error("skipping a log entry that does not decode", "log", broker.SourceKind(source), "position", m.ID)
+				continue
+			}
+			out = append(out, e)
 		}
-		out = append(out, e)
+		if len(msgs) < asked || len(out) >= limit {
+			return out, nil
+		}
+		asked = limit - len(out)
+		var err error
+		if msgs, err = more(ctx, msgs[len(msgs)-1].ID, asked); err != nil {
+			return nil, fmt.Errorf("read on in %s log: %w", broker.SourceKind(source), err)
+		}
 	}
-	return out, nil
 }

@@ -45,9 +45,20 @@ func newBroker(t *testing.T, limits broker.Limits) (*redisbroker.Broker, *redis.
 
 func TestRedisContract(t *testing.T) {
 	brokertest.Run(t, func(t *testing.T) broker.Broker {
-		b, _ := newBroker(t, broker.Limits{MaxLen: brokertest.MaxLen, Retention: time.Hour, DedupeTTL: time.Hour})
-		return b
+		b, rdb := newBroker(t, broker.Limits{MaxLen: brokertest.MaxLen, Retention: time.Hour, DedupeTTL: time.Hour})
+		return planter{b, rdb}
 	})
+}
+
+// planter is a broker that can plant an undecodable entry (brokertest.Planter): a
+// plain XADD of brokertest.UndecodableBody, what the write path once stored.
+type planter struct {
+	*redisbroker.Broker
+	rdb *redis.Client
+}
+
+func (p planter) PlantUndecodable(ctx context.Context, source string) (string, error) {
+	return p.rdb.XAdd(ctx, &redis.XAddArgs{Stream: redisbroker.LogKey(p.Broker, source), Values: []string{"n", brokertest.UndecodableBody}}).Result()
 }
 
 // BenchmarkPublish measures the write script's round trip (dedupe, XADD, trim, marker,

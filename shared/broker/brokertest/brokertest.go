@@ -14,8 +14,8 @@ import (
 // MaxLen is the log length the factory must configure, so trimming is testable.
 const MaxLen = 5
 
-// Factory returns a fresh, isolated broker with broker.Limits.MaxLen == MaxLen. It
-// registers its own cleanup with t.
+// Factory returns a fresh, isolated broker with broker.Limits.MaxLen == MaxLen that
+// implements Planter. It registers its own cleanup with t.
 type Factory func(t *testing.T) broker.Broker
 
 // clauses are the contract, one test per clause.
@@ -36,6 +36,7 @@ var clauses = []struct {
 	{"group and broadcast logs are separate logs", sourcesAreSeparateLogs},
 	{"read state of group and broadcast notifications is per user", readStateOfSharedLogs},
 	{"heads are the newest positions", headsAreTheNewestPositions},
+	{"undecodable entries are skipped", undecodableEntriesAreSkipped},
 }
 
 // Run runs every clause of the contract against brokers made by newBroker.

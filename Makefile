@@ -62,7 +62,8 @@ test-faults: deps
 test-security: deps
 	$(GO) test -race -count=1 -run 'Security|History|Verify|JWKS|Extract|Ticket|Issue|Redeem|Parse|Limiter|ClientIP' \
 		./stream/server ./stream/internal/auth ./stream/internal/ticket ./stream/internal/admission \
-		./system/cmd/local
+		./stream/internal/webpush ./shared/notification ./system/cmd/local
+	$(GO) test -race -count=1 -run 'Contract/undecodable' ./shared/broker ./shared/redisbroker
 
 ## lint: vet, gofmt, staticcheck, go.mod tidiness and no build output in git
 lint: vet fmt-check staticcheck tidy-check tracked-check

@@ -180,20 +180,25 @@ func (w *Worker) prepare(hctx context.Context, log *slog.Logger, e entry, prefs 
 
 // sendWithRetry pushes m to one subscription. 429, 5xx and network failures are retried
 // with jittered exponential backoff (at least the push service's Retry-After) for up to
-// RetryFor. Only the request holds a sending slot, never the wait, and one push service
+// RetryFor. Only the request holds a sending slot, never the wait, one push service
 // holds at most PerOrigin of them, so a slow or failing push service delays nobody
-// else. 401/403 are not a reason to remove the subscription: they also follow our own
+// else, and one user at most perUserSends. 401/403 are not a reason to remove the subscription: they also follow our own
 // misconfiguration (a wrong key pair), and deleting every subscription then would be
 // worse than logging. It returns an error only when shutdown interrupted it.
 func (w *Worker) sendWithRetry(ctx, hctx context.Context, log *slog.Logger, user string, sub Subscription, m Message) error {
 	deadline := time.Now().Add(w.opts.RetryFor)
 	delay := w.opts.Backoff
 	for {
+		if err := w.users.acquire(hctx, user); err != nil {
+			return err
+		}
 		if err := w.limit.acquire(hctx, sub.Origin()); err != nil {
+			w.users.release(user)
 			return err
 		}
 		err := w.sender.Send(hctx, sub, m)
 		w.limit.release(sub.Origin())
+		w.users.release(user)
 		var se *SendError
 		switch {
 		case err == nil:

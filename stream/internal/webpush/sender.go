@@ -37,6 +37,9 @@ const recordStep = 256
 // sending slot for at most this long and is then retried like a 5xx.
 const AttemptTimeout = 10 * time.Second
 
+// maxResponseHeader bounds a push service's response headers (see NewHTTPClient).
+const maxResponseHeader = 16 << 10
+
 // errNonPublic: the endpoint resolved to an address we do not connect to.
 var errNonPublic = errors.New("refusing non-public address")
 
@@ -186,7 +189,12 @@ func (s *Sender) Send(ctx context.Context, sub Subscription, m Message) error {
 		// *url.Error repeats the whole endpoint URL; keep only its cause.
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			return fail(0, !errors.Is(err, errNonPublic), ue.Err)
+			if errors.Is(err, errNonPublic) {
+				// The endpoint's name resolves where pushes never go: it will not
+				// change by retrying, and the subscription is useless, so it is gone.
+				return fail(0, false, errors.Join(ErrGone, ue.Err))
+			}
+			return fail(0, true, ue.Err)
 		}
 		return fail(0, false, err)
 	}
@@ -222,7 +230,8 @@ func retryAfter(v string, now time.Time) time.Duration {
 
 // NewHTTPClient returns the client push requests use: bounded connect, TLS and header
 // waits, HTTP/2 (one connection to a push service carries many pushes), no proxy, and a
-// dialer that only connects to public addresses (with allowLoopback, 127.0.0.1 too):
+// dialer that only connects to public addresses on port 443 (see checkDial; with
+// allowLoopback, 127.0.0.1 on any port too):
 // subscription endpoints come from browsers, so they must not reach internal services.
 // The check runs on the resolved address, so DNS tricks do not get around it.
 func NewHTTPClient(allowLoopback bool) *http.Client {
@@ -230,20 +239,7 @@ func NewHTTPClient(allowLoopback bool) *http.Client {
 		Timeout:   5 * time.Second,
 		KeepAlive: 30 * time.Second,
 		Control: func(_, address string, _ syscall.RawConn) error {
-			host, _, err := net.SplitHostPort(address)
-			if err != nil {
-				return err
-			}
-			ip := net.ParseIP(host)
-			switch {
-			case ip == nil:
-				return errors.New("dial: not an IP address")
-			case allowLoopback && ip.IsLoopback():
-				return nil
-			case !ip.IsGlobalUnicast() || ip.IsPrivate():
-				return fmt.Errorf("dial %s: %w", ip, errNonPublic)
-			}
-			return nil
+			return checkDial(address, allowLoopback)
 		},
 	}
 	return &http.Client{
@@ -253,8 +249,12 @@ func NewHTTPClient(allowLoopback bool) *http.Client {
 			ForceAttemptHTTP2:     true,
 			TLSHandshakeTimeout:   5 * time.Second,
 			ResponseHeaderTimeout: AttemptTimeout,
-			MaxIdleConnsPerHost:   64,
-			IdleConnTimeout:       90 * time.Second,
+			// A push service's response headers are a few hundred bytes. Go's default
+			// bound is 10 MB, which an endpoint (chosen by a browser) could send to
+			// every push: ~9 MB allocated per push, an OOM kill for the instance.
+			MaxResponseHeaderBytes: maxResponseHeader,
+			MaxIdleConnsPerHost:    64,
+			IdleConnTimeout:        90 * time.Second,
 		},
 		// A push service answers; it does not redirect. Following one would let an
 		// endpoint bounce our request elsewhere.

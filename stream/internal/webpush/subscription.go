@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -95,9 +94,10 @@ func origin(endpoint string) string {
 	return u.Scheme + "://" + u.Host
 }
 
-// validEndpoint refuses anything but a plain absolute https URL on a DNS name: no
-// credentials, no IP literals or localhost (the server would POST there: server-side
-// request forgery), and the dialer refuses private addresses too (see newHTTPClient).
+// validEndpoint refuses anything but a plain absolute https URL on port 443 and a public
+// DNS name: no credentials, no IP address in any notation, no localhost or other
+// special-use name (the server would POST there: server-side request forgery); the
+// dialer checks the resolved address too (see checkDial).
 func validEndpoint(endpoint string, allowLoopback bool) error {
 	if endpoint == "" || len(endpoint) > maxEndpointLen {
 		return fmt.Errorf("endpoint must be 1-%d bytes", maxEndpointLen)
@@ -113,10 +113,49 @@ func validEndpoint(endpoint string, allowLoopback bool) error {
 	if u.Scheme != "https" {
 		return errors.New("endpoint must be https")
 	}
-	if net.ParseIP(host) != nil || strings.EqualFold(host, "localhost") || !strings.Contains(host, ".") {
+	if p := u.Port(); p != "" && p != "443" {
+		return errors.New("endpoint must use the https port 443")
+	}
+	if !publicDNSName(host) {
 		return errors.New("endpoint host must be a public DNS name")
 	}
 	return nil
+}
+
+// specialUseTLDs are names that never resolve to a push service on the internet
+// (RFC 6761, RFC 6762's .local, ICANN's .internal, RFC 8375's home.arpa).
+var specialUseTLDs = []string{"localhost", "local", "internal", "invalid", "test", "example", "onion", "home.arpa"}
+
+// publicDNSName reports whether host is a DNS name as a push service has: at least two
+// labels of letters, digits and inner hyphens, a top-level label that is not all
+// digits, no trailing dot, and not under a special-use name. That refuses every form
+// an IP address can be written in that resolvers accept (127.1, 0177.0.0.1,
+// 0x7f.0.0.1, 2130706433) as well as localhost., foo.localhost and printer.local.
+func publicDNSName(host string) bool {
+	host = strings.ToLower(host)
+	labels := strings.Split(host, ".")
+	if len(host) > 253 || len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, c := range l {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" || strings.HasPrefix(labels[len(labels)-1], "0x") {
+		return false
+	}
+	for _, tld := range specialUseTLDs {
+		if host == tld || strings.HasSuffix(host, "."+tld) {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeB64URL decodes base64url with or without padding, as browsers and key tools

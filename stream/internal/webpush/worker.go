@@ -35,6 +35,11 @@ type WorkerOptions struct {
 	Now         func() time.Time
 }
 
+// perUserSends bounds one user's requests in flight. A user has up to 10
+// subscriptions, whose endpoints the user's browsers chose: each request can cost up
+// to the response header bound, so one user's pushes may not all hold memory at once.
+const perUserSends = 2
+
 // Worker consumes the push queue. Run it once per instance; instances share the work.
 type Worker struct {
 	rdb      redis.UniversalClient
@@ -47,6 +52,7 @@ type Worker struct {
 
 	slots chan struct{} // one per queue entry being handled
 	limit *limiter      // requests to push services
+	users *limiter      // requests for one user: at most perUserSends
 	stats counters
 
 	mu       sync.Mutex
@@ -104,6 +110,7 @@ func NewWorker(rdb redis.UniversalClient, store Store, sender *Sender, presence 
 		log:      opts.Log.With(slog.String("consumer", opts.Consumer)),
 		slots:    make(chan struct{}, opts.MaxInFlight),
 		limit:    newLimiter(opts.Concurrency, opts.PerOrigin),
+		users:    newLimiter(opts.Concurrency, perUserSends),
 		inFlight: map[string]struct{}{},
 		waiting:  map[string][]redis.XMessage{}}
 	return w, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
@@ -42,6 +41,11 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identit
 		}
 		limit = n
 	}
+	if !s.historyBusy.enter(id.UserID, maxHistoryInFlight) {
+		s.refuse(w, http.StatusTooManyRequests, "history_busy", "too many history requests of this user at once", 1)
+		return
+	}
+	defer s.historyBusy.leave(id.UserID)
 	sources := streamSources(id)
 	keyOf := func(source string) string { return cursorKey(id.UserID, source) }
 	var items []notification.Envelope
@@ -57,7 +61,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identit
 			items, err = s.listAfter(ctx, sources, next, keyOf, limit)
 		}
 	} else {
-		items, next, err = s.listLatest(ctx, sources, keyOf, limit)
+		items, next, err = s.latestMerge(ctx, sources, keyOf, limit)
 	}
 	if errors.Is(err, rediskey.ErrBadStreamID) { // a position no page can follow (the largest id)
 		writeError(w, http.StatusBadRequest, badCursor, 0)
@@ -92,7 +96,7 @@ func (s *Server) listAfter(ctx context.Context, sources []string, pos cursor.Cur
 	rng := func(ctx context.Context, source string, after rediskey.StreamID, n int) ([]notification.Envelope, error) {
 		return s.broker.Range(ctx, source, after.String(), n)
 	}
-	b := newBacklog(rng, limit, sources, pos, keyOf, nil)
+	b := newBacklog(rng, perLogPage(limit, len(sources)), sources, pos, keyOf, nil)
 	now := time.Now()
 	var out []notification.Envelope
 	for len(out) < limit {
@@ -110,33 +114,6 @@ func (s *Server) listAfter(ctx context.Context, sources []string, pos cursor.Cur
 		}
 	}
 	return out, nil
-}
-
-// listLatest returns the newest limit notifications of sources, oldest first, and the
-// cursor after them: every log at its newest entry.
-func (s *Server) listLatest(ctx context.Context, sources []string, keyOf func(string) string, limit int) ([]notification.Envelope, cursor.Cursor, error) {
-	pos := make(cursor.Cursor, len(sources))
-	var all []notification.Envelope
-	for _, source := range sources {
-		items, err := s.broker.Latest(ctx, source, limit)
-		if err != nil {
-			return nil, nil, err
-		}
-		pos[keyOf(source)] = rediskey.Zero
-		if len(items) > 0 {
-			pos[keyOf(source)], _ = positionOf(items[len(items)-1].ID)
-		}
-		all = append(all, items...)
-	}
-	// Stable: equal positions keep the order of sources, as a stream's merge does.
-	slices.SortStableFunc(all, func(a, b notification.Envelope) int {
-		pa, _ := positionOf(a.ID)
-		pb, _ := positionOf(b.ID)
-		return pa.Compare(pb)
-	})
-	now := time.Now()
-	all = slices.DeleteFunc(all, func(e notification.Envelope) bool { return e.Expired(now) })
-	return all[max(0, len(all)-limit):], pos, nil
 }
 
 func writeHistory(w http.ResponseWriter, items []notification.Envelope, next string, read []bool, unread int) {

@@ -36,10 +36,12 @@ type Server struct {
 	push     *pusher            // Web Push; nil when off
 	failures *admission.Limiter // failed authentication, per client address
 	users    *admission.Limiter // API requests, per authenticated user
-	origins  map[string]bool
-	metrics  *Metrics
-	gatherer prometheus.Gatherer
-	draining chan struct{} // closed when shutdown starts
+	// historyBusy counts each user's history requests running here (maxHistoryInFlight).
+	historyBusy inFlight
+	origins     map[string]bool
+	metrics     *Metrics
+	gatherer    prometheus.Gatherer
+	draining    chan struct{} // closed when shutdown starts
 
 	metricsAddr atomic.Pointer[string] // where metrics are served, once Serve listens there
 	beat        atomic.Pointer[beat]   // the streams' heartbeat clock while Serve runs (beat.go)

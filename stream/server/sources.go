@@ -80,5 +80,5 @@ func (c *conn) newBacklog(ctx context.Context) (*backlog, error) {
 	after := func(ctx context.Context, source string, pos rediskey.StreamID, limit int) ([]notification.Envelope, error) {
 		return c.s.broker.After(ctx, source, pos.String(), limit)
 	}
-	return newBacklog(after, replayPage, c.sources, c.pos, c.keyOf, heads), nil
+	return newBacklog(after, perLogPage(replayPage, len(c.sources)), c.sources, c.pos, c.keyOf, heads), nil
 }

@@ -4,9 +4,11 @@
 # Go runtime's default settings and a connection ceiling above the test's), watching
 # all of them through /proc.
 # Usage: [STREAMS=n] [FUNCTIONS=n] [ADMIN=1] [NOTIFY=path] [STREAM=path] \
-#          [FUNCTION_GOMAXPROCS=n] [LOG_LEVEL=warn] scripts/loadtest.sh [bin/loadtest flags]
+#          [FUNCTION_GOMAXPROCS=n] [LOG_LEVEL=warn] [REPLICA=1] scripts/loadtest.sh [bin/loadtest flags]
 # (make build first). Each bin/notify process gets -inflight requests at a time
 # (default 8), as Pub/Sub pushes to an instance that takes concurrent requests.
+# With REPLICA=1 the Redis has a replica (a second redis-server), so bin/notify waits
+# for it (WAIT, REDIS_REPLICA_ACKS=1 by default): the cost of the failover guarantee.
 # With ADMIN=1 the first stream process serves pprof on 127.0.0.1:6060. NOTIFY and
 # STREAM run other builds (default bin/notify, bin/stream), e.g. to compare two
 # versions in one session.
@@ -31,6 +33,17 @@ rp=$(port)
 redis-server --port "$rp" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" --logfile "$dir/redis.log" &
 pids+=($!)
 watch="redis=$!"
+if [ "${REPLICA:-0}" = 1 ]; then
+  rr=$(port)
+  redis-server --port "$rr" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" --logfile "$dir/replica.log" \
+    --replicaof 127.0.0.1 "$rp" --repl-diskless-sync-delay 0 &
+  pids+=($!)
+  watch="$watch,replica=$!"
+  for _ in $(seq 100); do # WAIT counts the replica once the primary lists it online
+    redis-cli -p "$rp" INFO replication 2>/dev/null | grep -q 'state=online' && break
+    sleep 0.1
+  done
+fi
 export JWT_SECRET=loadtest-secret-loadtest-secret-0123 REDIS_ADDR=127.0.0.1:$rp LOG_LEVEL=${LOG_LEVEL:-warn}
 # All clients come from loopback: lift the per-IP and per-user limits; allow a process
 # to hold what one file limit allows. Several bin/stream run here: none serves metrics

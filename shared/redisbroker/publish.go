@@ -105,7 +105,7 @@ func (b *Broker) Publish(ctx context.Context, userID, messageID string, n notifi
 		b.opts.Log.WarnContext(ctx, "web push not queued", logging.KeyUserID, userID, logging.KeyError, q.Err().Error())
 	}
 	if w != nil {
-		if err := b.repl.check(w, replicas); err != nil {
+		if err := b.repl.check(ctx, w, replicas); err != nil {
 			return "", false, err
 		}
 	}
@@ -147,7 +147,7 @@ func (b *Broker) store(ctx context.Context, c redis.Cmdable, replicas int, userI
 	dup, _ := vals[0].(int64)
 	id, _ := vals[1].(string)
 	if w != nil {
-		if err := b.repl.check(w, replicas); err != nil {
+		if err := b.repl.check(ctx, w, replicas); err != nil {
 			return "", false, err
 		}
 	}

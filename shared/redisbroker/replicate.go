@@ -42,6 +42,7 @@ type replication struct {
 	checked   time.Time // when connected was read; zero: read it now
 	connected int
 	denied    bool      // INFO refused (NOPERM): logged once, treated as no replica
+	refused   bool      // WAIT refused (NOPERM, unknown): logged once, never waited for again
 	pending   int       // unreplicated writes not yet in a log line
 	lastLine  time.Time // of the last "writes not replicated" line
 }
@@ -56,7 +57,11 @@ func (r *replication) need(ctx context.Context, rdb redis.Cmdable) int {
 	r.mu.Lock()
 	fresh := !r.checked.IsZero() && r.now().Sub(r.checked) < replicaCheckEvery
 	n := r.connected
+	refused := r.refused
 	r.mu.Unlock()
+	if refused {
+		return 0
+	}
 	if !fresh {
 		n = r.refresh(ctx, rdb)
 	}
@@ -129,8 +134,25 @@ func (r *replication) wait(ctx context.Context, p redis.Pipeliner, n int) *redis
 
 // check turns WAIT's reply into an error when fewer replicas than asked for
 // acknowledged.
-func (r *replication) check(w *redis.Cmd, want int) error {
+//
+// A server that refuses WAIT itself (NOPERM, or an unknown command: a managed Redis
+// whose command list leaves it out) would otherwise fail every write forever: the
+// write is stored, so it is acknowledged and counted as unreplicated, the refusal is
+// logged at ERROR once, and no write waits again in this process.
+func (r *replication) check(ctx context.Context, w *redis.Cmd, want int) error {
 	got, err := w.Int64()
+	if err != nil && (redis.HasErrorPrefix(err, "NOPERM") || redis.HasErrorPrefix(err, "ERR unknown command")) {
+		r.mu.Lock()
+		first := !r.refused
+		r.refused = true
+		r.mu.Unlock()
+		if first {
+			r.log.ErrorContext(ctx, "Redis refuses WAIT: writes are not waited for and count as unreplicated",
+				"error", err.Error())
+		}
+		r.unreplicated(ctx)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("wait for replicas: %w", err)
 	}

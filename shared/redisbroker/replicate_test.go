@@ -237,3 +237,30 @@ func TestPublishInfoRefused(t *testing.T) {
 		t.Errorf("%d ERROR lines, %d unreplicated; want 1 and 2", errs, unrep.Load())
 	}
 }
+
+// TestPublishWaitRefused: a server that refuses WAIT (NOPERM: a managed Redis whose
+// command list leaves it out) must not fail every write: one ERROR line, writes
+// acknowledged and counted as unreplicated, WAIT not sent again.
+func TestPublishWaitRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pr := startPair(t) // a replica is connected, so writes would wait
+	user := fmt.Sprintf("nowait%d", prefix.Add(1))
+	if err := pr.primary.Do(ctx, "ACL", "SETUSER", user, "on", ">pw", "~*", "&*", "+@all", "-wait").Err(); err != nil {
+		t.Fatal(err)
+	}
+	opts := pr.primary.Options()
+	rdb := redis.NewClient(&redis.Options{Addr: opts.Addr, Username: user, Password: "pw", DisableIdentity: true})
+	t.Cleanup(func() { rdb.Close() })
+	var logs logBuffer
+	var unrep atomic.Int64
+	b, _ := replicatedBroker(t, rdb, 1, 5*time.Second, true, &logs, &unrep)
+	for k := range 3 {
+		if _, _, err := b.Publish(ctx, "u-1", fmt.Sprint("m", k), brokertest.Sample(k)); err != nil {
+			t.Fatalf("write %d with WAIT refused: %v", k, err)
+		}
+	}
+	if errs := len(logs.lines(t, "Redis refuses WAIT: writes are not waited for and count as unreplicated")); errs != 1 || unrep.Load() != 3 {
+		t.Errorf("%d ERROR lines, %d unreplicated; want 1 and 3", errs, unrep.Load())
+	}
+}

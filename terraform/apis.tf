@@ -16,6 +16,7 @@ locals {
     "compute.googleapis.com",
     "eventarc.googleapis.com",
     "iam.googleapis.com",
+    "logging.googleapis.com", # log-based metrics (monitoring.tf)
     "monitoring.googleapis.com",
     "pubsub.googleapis.com",
     "redis.googleapis.com",

@@ -3,8 +3,21 @@
 # (the provider accepts instances or throughput, not both, and documents its
 # throughput fields for e2-micro only); the saturation alert (monitoring.tf) derives
 # the connector's real capacity from the machine type and the maximum instances.
+#
+# Its name must be under 21 characters with each hyphen counting as two
+# (cloud.google.com/run/docs/configuring/vpc-connectors), stricter than the provider's
+# own check of 25, so a longer name plans and then fails to create. The name is
+# "<prefix>-<environment>" when that fits, else the same without the prefix's hyphens
+# (prod: "vividlynotify-prod"); the precondition refuses a prefix too long for both.
+locals {
+  connector_names = ["${var.name_prefix}-${var.environment}", "${replace(var.name_prefix, "-", "")}-${var.environment}"]
+  # Length with every hyphen counted twice, as the API counts it.
+  connector_name_weights = [for n in local.connector_names : length(n) + length(regexall("-", n))]
+  connector_name         = local.connector_name_weights[0] < 21 ? local.connector_names[0] : local.connector_names[1]
+}
+
 resource "google_vpc_access_connector" "main" {
-  name          = substr("${var.name_prefix}-${var.environment}", 0, 25)
+  name          = local.connector_name
   region        = var.region
   machine_type  = var.connector_machine_type
   min_instances = var.connector_min_instances
@@ -12,6 +25,13 @@ resource "google_vpc_access_connector" "main" {
 
   subnet {
     name = google_compute_subnetwork.connector.name
+  }
+
+  lifecycle {
+    precondition {
+      condition     = local.connector_name_weights[1] < 21
+      error_message = "The connector name ${local.connector_names[1]} is too long: Serverless VPC Access needs under 21 characters with each hyphen counting as two. Shorten name_prefix."
+    }
   }
 
   depends_on = [google_project_service.apis]

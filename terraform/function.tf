@@ -86,7 +86,7 @@ resource "google_cloudfunctions2_function" "function" {
       key        = "REDIS_ADDR"
       project_id = var.project_id
       secret     = google_secret_manager_secret.redis["redis-addr"].secret_id
-      version    = "latest"
+      version    = google_secret_manager_secret_version.redis["redis-addr"].version
     }
 
     dynamic "secret_environment_variables" {
@@ -95,7 +95,7 @@ resource "google_cloudfunctions2_function" "function" {
         key        = "REDIS_PASSWORD"
         project_id = var.project_id
         secret     = google_secret_manager_secret.redis["redis-auth"].secret_id
-        version    = "latest"
+        version    = google_secret_manager_secret_version.redis["redis-auth"].version
       }
     }
 
@@ -106,7 +106,7 @@ resource "google_cloudfunctions2_function" "function" {
         project_id = var.project_id
         secret     = google_secret_manager_secret.redis["redis-ca"].secret_id
         versions {
-          version = "latest"
+          version = google_secret_manager_secret_version.redis["redis-ca"].version
           path    = local.redis_ca_file
         }
       }

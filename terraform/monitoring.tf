@@ -107,6 +107,28 @@ resource "google_monitoring_alert_policy" "connection_errors" {
   }
 }
 
+# The PromQL alerts above say nothing when no series arrive at all (the sidecar cannot
+# scrape, or cannot write): this one fires when stream instances run but the stream's
+# metrics are absent, so a scale-to-zero dev service stays quiet.
+resource "google_monitoring_alert_policy" "stream_metrics_absent" {
+  display_name          = "${local.name}: stream instances run but send no metrics"
+  combiner              = "OR"
+  notification_channels = var.alert_notification_channels
+
+  conditions {
+    display_name = "sse_active_connections absent while instances run"
+    condition_prometheus_query_language {
+      query    = "absent(sse_active_connections) and on() (sum(run_googleapis_com:container_instance_count{monitored_resource=\"cloud_run_revision\",service_name=\"${google_cloud_run_v2_service.stream.name}\"}) > 0)"
+      duration = "600s"
+    }
+  }
+
+  documentation {
+    content   = "The metrics sidecar of the stream service sends nothing, so the latency and error alerts cannot fire. See docs/RUNBOOK.md, \"Stream metrics missing\"."
+    mime_type = "text/markdown"
+  }
+}
+
 resource "google_monitoring_alert_policy" "dead_letter_backlog" {
   display_name          = "${local.name}: job events in the dead-letter topic"
   combiner              = "OR"
@@ -184,6 +206,8 @@ resource "google_logging_metric" "rejected_events" {
   label_extractors = {
     reason = "EXTRACT(jsonPayload.reason)"
   }
+
+  depends_on = [google_project_service.apis] # the Logging API
 }
 
 # The same for the Publish entry point (publish.tf): notifications it failed on every
@@ -233,4 +257,6 @@ resource "google_logging_metric" "rejected_notifications" {
   label_extractors = {
     reason = "EXTRACT(jsonPayload.reason)"
   }
+
+  depends_on = [google_project_service.apis] # the Logging API
 }

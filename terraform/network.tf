@@ -9,8 +9,10 @@ resource "google_compute_network" "main" {
 
 # The plan's Redis subnet. Memorystore in DIRECT_PEERING mode takes its address from
 # redis_reserved_ip_range (a peered range of its own); this subnet is for anything
-# that reaches Redis from inside the VPC (Direct VPC egress, an operator's VM), and
-# its flow logs record every such connection.
+# that reaches Redis from inside the VPC (Direct VPC egress, an operator's VM). Its
+# flow logs record an operator VM's connections, not the services': the connector's
+# VMs send from the connector subnet, and Direct VPC egress traffic is not reported in
+# flow logs (docs/DEPLOY.md); the Redis egress rules' firewall logs show refusals.
 resource "google_compute_subnetwork" "redis" {
   name                     = "${local.name}-redis"
   network                  = google_compute_network.main.id

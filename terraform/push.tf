@@ -27,6 +27,20 @@ variable "vapid_subject" {
   }
 }
 
+variable "vapid_private_key_version" {
+  description = "Version number of the vapid-private-key secret that holds the current private key (never latest: a new version is picked up by the plan that rolls a new revision, not by whichever instance starts next). Required with vapid_public_key."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.vapid_private_key_version == "" || can(regex("^[1-9][0-9]*$", var.vapid_private_key_version))
+    error_message = "vapid_private_key_version must be empty or a secret version number (not latest)."
+  }
+  validation {
+    condition     = (var.vapid_private_key_version == "") == (var.vapid_public_key == "")
+    error_message = "vapid_private_key_version and vapid_public_key are set together: the version of the vapid-private-key secret that matches the public key."
+  }
+}
+
 # Key rotation (docs/RUNBOOK.md, "Rotating the VAPID keys"): a browser subscription is
 # bound to the public key it was made with, so for a while the stream signs each push
 # with the pair its subscription was made with. The previous private key stays in the
@@ -73,7 +87,11 @@ resource "google_secret_manager_secret" "vapid" {
   secret_id = "${local.name}-vapid-private-key"
 
   replication {
-    auto {}
+    user_managed {
+      replicas {
+        location = var.region # in-region only (secrets.tf says why)
+      }
+    }
   }
 
   depends_on = [google_project_service.apis]

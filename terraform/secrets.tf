@@ -19,12 +19,21 @@ locals {
   jwt_from_secret = var.jwt_jwks_url == ""
 }
 
+# Every secret is replicated in the region only (user-managed): automatic replication
+# stores copies in locations Google picks, which an organisation policy restricting
+# resource locations (constraints/gcp.resourceLocations) refuses at create time.
+# Replication cannot change in place: on an existing deployment this replaces the
+# secrets (docs/DEPLOY.md, "Secrets in the region").
 resource "google_secret_manager_secret" "redis" {
   for_each  = local.redis_secret_ids
   secret_id = "${local.name}-${each.key}"
 
   replication {
-    auto {}
+    user_managed {
+      replicas {
+        location = var.region # in-region only (see above)
+      }
+    }
   }
 
   depends_on = [google_project_service.apis]
@@ -41,7 +50,11 @@ resource "google_secret_manager_secret" "jwt" {
   secret_id = "${local.name}-jwt-secret"
 
   replication {
-    auto {}
+    user_managed {
+      replicas {
+        location = var.region # in-region only (see above)
+      }
+    }
   }
 
   depends_on = [google_project_service.apis]

@@ -14,6 +14,10 @@ resource "google_cloud_run_v2_service" "stream" {
     service_account                  = google_service_account.stream.email
     max_instance_request_concurrency = var.stream_concurrency # one open stream = one request
     timeout                          = "3600s"                # the maximum; streams end on their own before it
+    # Second generation: a full Linux network stack, so the metrics sidecar reaches the
+    # stream container's loopback listener (the first generation's sandbox need not
+    # route it, and then no series arrive and the PromQL alerts stay silent).
+    execution_environment = "EXECUTION_ENVIRONMENT_GEN2"
 
     scaling {
       min_instance_count = var.stream_min_instances
@@ -69,7 +73,7 @@ resource "google_cloud_run_v2_service" "stream" {
         value_source {
           secret_key_ref {
             secret  = google_secret_manager_secret.redis["redis-addr"].secret_id
-            version = "latest"
+            version = google_secret_manager_secret_version.redis["redis-addr"].version
           }
         }
       }
@@ -81,7 +85,7 @@ resource "google_cloud_run_v2_service" "stream" {
           value_source {
             secret_key_ref {
               secret  = google_secret_manager_secret.redis["redis-auth"].secret_id
-              version = "latest"
+              version = google_secret_manager_secret_version.redis["redis-auth"].version
             }
           }
         }
@@ -106,8 +110,11 @@ resource "google_cloud_run_v2_service" "stream" {
           name = "VAPID_PRIVATE_KEY"
           value_source {
             secret_key_ref {
-              secret  = google_secret_manager_secret.vapid[0].secret_id
-              version = "latest"
+              secret = google_secret_manager_secret.vapid[0].secret_id
+              # Pinned: an env-var secret resolves when an instance starts, so with
+              # "latest" new instances of the old revision would pick up a key the
+              # old public key does not match (docs/RUNBOOK.md, "Rotating the VAPID keys").
+              version = var.vapid_private_key_version
             }
           }
         }
@@ -164,9 +171,12 @@ resource "google_cloud_run_v2_service" "stream" {
       image      = var.metrics_sidecar_image
       depends_on = ["stream"]
 
+      # A whole vCPU: Cloud Run allows less than 1 only with request-based billing,
+      # concurrency 1 and the first generation (cloud.google.com/run/docs/configuring/
+      # services/cpu), none of which this service uses.
       resources {
         limits = {
-          cpu    = "500m"
+          cpu    = "1"
           memory = "256Mi"
         }
         cpu_idle = false
@@ -197,7 +207,7 @@ resource "google_cloud_run_v2_service" "stream" {
         secret {
           secret = google_secret_manager_secret.redis["redis-ca"].secret_id
           items {
-            version = "latest"
+            version = google_secret_manager_secret_version.redis["redis-ca"].version
             path    = local.redis_ca_file
           }
         }
@@ -206,6 +216,14 @@ resource "google_cloud_run_v2_service" "stream" {
   }
 
   lifecycle {
+    # Direct VPC egress takes about two addresses per instance from the subnet
+    # (cloud.google.com/run/docs/configuring/vpc-direct-vpc), and during a rollout the
+    # old and the new revision run side by side: four per instance, beyond the four
+    # addresses Google reserves in every subnet.
+    precondition {
+      condition     = var.stream_vpc_egress != "direct" || pow(2, 32 - tonumber(split("/", var.redis_subnet_cidr)[1])) - 4 >= 4 * var.stream_max_instances
+      error_message = "With stream_vpc_egress = \"direct\", redis_subnet_cidr (${var.redis_subnet_cidr}) must hold 4 addresses per stream instance (2 per instance, times 2 revisions during a rollout): ${4 * var.stream_max_instances} for ${var.stream_max_instances} instances. Use a larger subnet or the connector."
+    }
     ignore_changes = [
       template[0].containers[0].image, # Cloud Build deploys images
       client,
@@ -218,6 +236,9 @@ resource "google_cloud_run_v2_service" "stream" {
     google_secret_manager_secret_iam_member.redis_stream,
     google_secret_manager_secret_iam_member.jwt_stream,
     google_secret_manager_secret_iam_member.metrics_config_stream,
+    # Cloud Run checks that the runtime account can read every secret it names when
+    # it deploys a revision, and fails the deploy if not.
+    google_secret_manager_secret_iam_member.vapid_stream,
   ]
 }
 
@@ -263,7 +284,11 @@ resource "google_secret_manager_secret" "metrics_config" {
   secret_id = "${local.name}-rungmp-config"
 
   replication {
-    auto {}
+    user_managed {
+      replicas {
+        location = var.region # in-region only (secrets.tf says why)
+      }
+    }
   }
 
   depends_on = [google_project_service.apis]

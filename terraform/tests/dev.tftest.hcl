@@ -341,3 +341,13 @@ run "no_publishers_by_default" {
     error_message = "dev may delete the notifications topic"
   }
 }
+
+# Issue 24: a BASIC instance has no replica: every write is unreplicated by design, so
+# no alert on it.
+run "no_unreplicated_alert_without_replicas" {
+  command = plan
+  assert {
+    condition     = length(google_monitoring_alert_policy.unreplicated_writes) == 0 && length(google_logging_metric.unreplicated_writes) == 0
+    error_message = "dev (BASIC) must not alert on unreplicated writes"
+  }
+}

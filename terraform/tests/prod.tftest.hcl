@@ -122,3 +122,58 @@ run "notifications_topic_kept" {
     error_message = "prod's notifications topic must be protected from deletion"
   }
 }
+
+# Issue 31 item 2: "vividly-notify-prod" is 21 with each hyphen counted twice, which
+# Serverless VPC Access refuses at create time; prod's connector drops the prefix's
+# hyphen.
+run "connector_name_fits" {
+  command = plan
+  assert {
+    condition     = google_vpc_access_connector.main.name == "vividlynotify-prod" && length(google_vpc_access_connector.main.name) + length(regexall("-", google_vpc_access_connector.main.name)) < 21
+    error_message = "prod's connector name must be under 21 characters with hyphens counted twice"
+  }
+}
+
+run "connector_name_too_long_is_refused" {
+  command = plan
+  variables {
+    name_prefix = "vividlynotifies"
+  }
+  expect_failures = [google_vpc_access_connector.main]
+}
+
+# Issue 31 item 7: 100 instances with Direct VPC egress need about 400 addresses during
+# a rollout; prod's /24 holds 252.
+run "direct_egress_subnet_too_small_is_refused" {
+  command = plan
+  variables {
+    stream_vpc_egress = "direct"
+  }
+  expect_failures = [google_cloud_run_v2_service.stream]
+}
+
+run "direct_egress_with_room_plans" {
+  command = plan
+  variables {
+    stream_vpc_egress = "direct"
+    redis_subnet_cidr = "10.10.4.0/22"
+  }
+  assert {
+    condition     = google_cloud_run_v2_service.stream.template[0].vpc_access[0].network_interfaces[0].subnetwork == google_compute_subnetwork.redis.id
+    error_message = "a /22 holds 100 instances through a rollout"
+  }
+}
+
+# Issue 24: with STANDARD_HA, writes acknowledged without a replica raise an alert,
+# counted from the functions' "writes not replicated" lines.
+run "unreplicated_writes_alerted" {
+  command = plan
+  assert {
+    condition     = length(google_logging_metric.unreplicated_writes) == 1 && strcontains(google_logging_metric.unreplicated_writes[0].filter, "jsonPayload.message = \"writes not replicated\"") && strcontains(google_logging_metric.unreplicated_writes[0].filter, "severity = WARNING")
+    error_message = "prod (STANDARD_HA) must count the functions' \"writes not replicated\" lines"
+  }
+  assert {
+    condition     = length(google_monitoring_alert_policy.unreplicated_writes) == 1 && google_monitoring_alert_policy.unreplicated_writes[0].conditions[0].condition_threshold[0].threshold_value == 0
+    error_message = "prod must alert on any unreplicated write"
+  }
+}

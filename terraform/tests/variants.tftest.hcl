@@ -105,8 +105,9 @@ run "web_push_off_by_default" {
 run "web_push" {
   command = plan
   variables {
-    vapid_public_key = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
-    vapid_subject    = "mailto:ops@vividly.example"
+    vapid_public_key          = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
+    vapid_private_key_version = "4"
+    vapid_subject             = "mailto:ops@vividly.example"
   }
 
   assert {
@@ -134,7 +135,8 @@ run "web_push" {
 run "web_push_needs_a_subject" {
   command = plan
   variables {
-    vapid_public_key = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
+    vapid_public_key          = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
+    vapid_private_key_version = "4"
   }
   expect_failures = [var.vapid_subject]
 }
@@ -143,6 +145,7 @@ run "web_push_key_rotation" {
   command = plan
   variables {
     vapid_public_key                   = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
+    vapid_private_key_version          = "4"
     vapid_subject                      = "mailto:ops@vividly.example"
     vapid_previous_public_key          = "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8"
     vapid_previous_private_key_version = "3"
@@ -162,6 +165,7 @@ run "web_push_rotation_needs_both" {
   command = plan
   variables {
     vapid_public_key          = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
+    vapid_private_key_version = "4"
     vapid_subject             = "mailto:ops@vividly.example"
     vapid_previous_public_key = "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8"
   }

@@ -150,3 +150,11 @@ override_resource {
   target = google_pubsub_subscription.dead_letter["publish"]
   values = { id = "projects/test-project/subscriptions/test-publish-dead-letter" }
 }
+
+# A secret version's number is known after apply; the services name it (not latest).
+override_resource {
+  target = google_secret_manager_secret_version.redis
+  values = {
+    version = "7"
+  }
+}

@@ -52,6 +52,9 @@ type Config struct {
 	// MetricsAddr is where /metrics is served (host:port, its own listener; never the
 	// public port); "off" serves no metrics.
 	MetricsAddr string `env:"METRICS_ADDR, default=127.0.0.1:9090"`
+	// metricsFallback: METRICS_ADDR was not set, so a taken default port falls back to
+	// a free loopback port (LoadConfig says why).
+	metricsFallback bool
 	// TrustedProxyHops is how many proxies in front of us append to X-Forwarded-For
 	// (1 on Cloud Run); 0 uses the TCP peer address.
 	TrustedProxyHops int `env:"TRUSTED_PROXY_HOPS, default=0"`
@@ -112,6 +115,11 @@ func LoadConfig(ctx context.Context, getenv config.Getenv) (Config, error) {
 	if err := checkListenAddr(c.MetricsAddr); err != nil {
 		bad("METRICS_ADDR", "%v", err)
 	}
+	// Unset, the metrics port is 9090 (where Cloud Run's Managed Prometheus sidecar
+	// scrapes) when it is free, and any free loopback port when it is not: a second
+	// bin/stream on one host (two instances behind a local balancer) then starts
+	// instead of dying on "address already in use". Set explicitly, it must be free.
+	c.metricsFallback = getenv("METRICS_ADDR") == ""
 	if c.TicketTTL < time.Second || c.TicketTTL > 10*time.Minute {
 		bad("TICKET_TTL", "must be between 1s and 10m, got %s", c.TicketTTL)
 	}

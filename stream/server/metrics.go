@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -73,6 +74,12 @@ func (s *Server) startMetrics() (*metricsServer, error) {
 		return nil, nil
 	}
 	ln, err := net.Listen("tcp", s.cfg.MetricsAddr)
+	if err != nil && s.cfg.metricsFallback && errors.Is(err, syscall.EADDRINUSE) {
+		// The default port is taken (another process on this host): see LoadConfig.
+		s.log.Warn("default metrics port in use: serving metrics on a free loopback port instead",
+			"wanted", s.cfg.MetricsAddr)
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("METRICS_ADDR: %w", err)
 	}

@@ -11,7 +11,7 @@ PKGS = $$($(GO) list -m -f '{{.Path}}/...')
 SHORT_PKGS = $(foreach m,shared functions stream,./$(m)/...)
 FUZZTIME ?= 20s
 
-.PHONY: all build run test test-short test-go test-terraform test-faults test-load test-security \
+.PHONY: all help deps-redis build run test test-short test-go test-terraform test-faults test-load test-security \
 	deps lint vet fmt-check staticcheck tidy-check tracked-check cover bench fuzz loadtest load-broadcast compare soak function-zip clean
 
 all: build
@@ -30,6 +30,14 @@ run: build
 deps:
 	@./scripts/ensure-deps.sh
 
+# deps-redis: only redis-server and redis-cli, for the fast loop (no browsers).
+deps-redis:
+	@./scripts/ensure-deps.sh --redis-only
+
+## help: the targets and what each does (from the ## comments in this file)
+help:
+	@awk '/^## [a-z-]+:/ { sub(/^## /, ""); print; next } /^## / { sub(/^## /, "    "); print }' $(MAKEFILE_LIST)
+
 ## test: the full suite CI runs: lint, every test of every module with the race
 ## detector in random order, Terraform (validate + plan tests with the real provider),
 ## the fault-injection suite and a load smoke
@@ -40,7 +48,7 @@ test: deps lint test-go test-terraform
 ## test-short: the fast loop: lint, then the production modules' unit, contract and
 ## Redis integration tests with -short (no race detector, no browser, fault, load or
 ## Terraform suites)
-test-short: deps lint
+test-short: deps-redis lint
 	$(GO) test -short -count=1 -timeout 5m $(SHORT_PKGS)
 
 test-go: deps
@@ -79,8 +87,11 @@ fmt-check:
 staticcheck:
 	$(GO) tool staticcheck $(PKGS)
 
+# go.work.sum too: `go vet` / `go list` over the workspace add to it, and a stale one
+# shows as a dirty tree after `make test` (go work sync rewrites it from the modules).
 tidy-check:
 	@for m in $(MODULES); do (cd $$m && $(GO) mod tidy -diff) || { echo "go mod tidy would change $$m/go.mod or go.sum"; exit 1; }; done
+	@if ! git diff --quiet -- go.work.sum 2>/dev/null; then echo "go.work.sum changed while building: commit it (git diff go.work.sum)"; git diff --stat -- go.work.sum; exit 1; fi
 
 tracked-check:
 	@./scripts/check-tracked.sh

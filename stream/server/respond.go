@@ -30,9 +30,10 @@ func (s *Server) refuse(w http.ResponseWriter, status int, reason, msg string, r
 	writeError(w, status, msg, retryAfter)
 }
 
-// unavailable logs a broker failure and answers 503 without its details.
+// unavailable logs a broker failure of any route (the stream, history, read marks,
+// preferences...; step names it) and answers 503 without its details.
 func (s *Server) unavailable(ctx context.Context, w http.ResponseWriter, user, what string, err error) {
-	s.log.ErrorContext(ctx, "stream refused: broker unavailable", logging.KeyUserID, user, "step", what, logging.KeyError, err.Error())
+	s.log.ErrorContext(ctx, "request refused: broker unavailable", logging.KeyUserID, user, "step", what, logging.KeyError, err.Error())
 	s.refuse(w, http.StatusServiceUnavailable, "broker", "temporarily unavailable", 1)
 }
 

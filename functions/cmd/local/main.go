@@ -41,6 +41,9 @@ func run() error {
 	if err := os.Setenv("FUNCTION_TARGET", target); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "notify: serving entry point %s on port %s\n", target, port)
-	return funcframework.Start(port)
+	// HOST empty listens on every interface, as the Functions Framework does in a
+	// container; the tests and a developer's machine can keep it to loopback.
+	host := os.Getenv("HOST")
+	fmt.Fprintf(os.Stderr, "notify: serving entry point %s on %s:%s\n", target, host, port)
+	return funcframework.StartHostPort(host, port)
 }

@@ -44,6 +44,7 @@ func tryStart(t *testing.T, target string) (string, error) {
 	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 	l.Close()
 	t.Setenv("PORT", port)
+	t.Setenv("HOST", "127.0.0.1") // the test's server listens on loopback only
 	t.Setenv("REDIS_ADDR", "127.0.0.1:1")
 	t.Setenv("FUNCTION_TARGET", target)
 	errs := make(chan error, 1)

@@ -112,7 +112,7 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 		return err
 	}
 	// Serve the function through the Functions Framework, as Cloud Functions does: both
-	// entry points, Notify at "/" and Publish at PublishPath (production deploys each as
+	// entry points, Notify at "/" and Publish at publishPath (production deploys each as
 	// its own function at "/"; here one port serves both).
 	os.Unsetenv("FUNCTION_TARGET")
 	// The HTTP entry points production registers: each request parsed in its own handler
@@ -120,7 +120,7 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 	if err := funcframework.RegisterHTTPFunctionContext(ctx, "/", h.ServeHTTP); err != nil {
 		return err
 	}
-	if err := funcframework.RegisterHTTPFunctionContext(ctx, PublishPath, ph.ServeHTTP); err != nil {
+	if err := funcframework.RegisterHTTPFunctionContext(ctx, publishPath, ph.ServeHTTP); err != nil {
 		return err
 	}
 	fnErr := make(chan error, 1)
@@ -153,9 +153,9 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 	}
 }
 
-// PublishPath is where the local system serves the Publish entry point, on the
+// publishPath is where the local system serves the Publish entry point, on the
 // function's port.
-const PublishPath = "/publish"
+const publishPath = "/publish"
 
 func devToken(secret, user string, ttl time.Duration) (string, error) {
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
@@ -210,7 +210,7 @@ audience may also be {"users":["%[4]s"]} or {"groups":["<group id>"]}; docs/PUBL
     -H 'ce-source: //pubsub.googleapis.com/projects/local/topics/notifications' \
     -d '%[9]s'
 
-`, brokerName, port, fnPort, user, token, body, eventarc.EventType, tokenLine(user, token), annBody, PublishPath)
+`, brokerName, port, fnPort, user, token, body, eventarc.EventType, tokenLine(user, token), annBody, publishPath)
 	if demo {
 		fmt.Fprintf(out, "Open the demo notification centre: http://127.0.0.1:%s/demo/\n"+
 			"  (publish a job from the page; open it in several tabs: they share one connection)\n\n", port)

@@ -72,7 +72,7 @@ func TestLocalPublish(t *testing.T) {
 			t.Fatalf("local system not ready:\n%s", out.String())
 		}
 	}
-	publishURL := "http://127.0.0.1:" + fnPort + PublishPath
+	publishURL := "http://127.0.0.1:" + fnPort + publishPath
 	if !strings.Contains(out.String(), publishURL) || !strings.Contains(out.String(), "curl -sS -X POST "+publishURL) {
 		t.Errorf("the banner does not show %s with a curl example:\n%s", publishURL, out.String())
 	}
@@ -91,7 +91,7 @@ func TestLocalPublish(t *testing.T) {
 		}
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("POST %s (%s): %d", PublishPath, id, resp.StatusCode)
+			t.Fatalf("POST %s (%s): %d", publishPath, id, resp.StatusCode)
 		}
 	}
 	send("a-1", `{"type":"announcement","severity":"warning","audience":{"all":true},"title":"Maintenance tonight"}`)

@@ -54,7 +54,7 @@ output "build_staging_dir" {
 }
 
 output "notifications_topic" {
-  description = "Full name (projects/P/topics/T) of the topic other services publish notifications to (DESIGN.md); only notification_publishers may publish."
+  description = "Full name (projects/P/topics/T) of the topic other services publish notifications to (docs/PROTOCOL.md); only notification_publishers may publish."
   value       = google_pubsub_topic.notifications.id
 }
 

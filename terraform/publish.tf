@@ -1,4 +1,4 @@
-# Notifications from any service (DESIGN.md, "Input: notifications from any service"):
+# Notifications from any service (docs/PROTOCOL.md, "Input 2: notifications from any service"):
 # other services publish to the notifications topic, and the second entry point of the
 # function source, Publish, consumes it through its own Eventarc trigger. The function
 # itself is google_cloudfunctions2_function.function["publish"] (function.tf), its dead

@@ -201,7 +201,7 @@ variable "dead_letter_max_attempts" {
 # --- Notifications from other services (Publish, publish.tf) ------------------
 
 variable "notifications_topic" {
-  description = "Name of the topic other services publish notifications to (DESIGN.md: notifications), created here in project_id; publishers use projects/PROJECT/topics/NAME (output notifications_topic). Give dev and prod different names only if they share a project."
+  description = "Name of the topic other services publish notifications to (docs/PROTOCOL.md: notifications), created here in project_id; publishers use projects/PROJECT/topics/NAME (output notifications_topic). Give dev and prod different names only if they share a project."
   type        = string
   default     = "notifications"
   validation {

@@ -27,7 +27,7 @@ func WithConcurrency(n int) Option {
 }
 
 // NewPublish returns the Publish handler, for announcements from other services
-// (DESIGN.md "Input: notifications from any service"); the rest is as for New.
+// (docs/PROTOCOL.md "Input 2: notifications from any service"); the rest is as for New.
 func NewPublish(pub Publisher, log *slog.Logger, metrics *Metrics, now func() time.Time, maxAge time.Duration, opts ...Option) (*Handler, error) {
 	h, err := newHandler(PublishEntryPoint, pub, log, metrics, now, maxAge, opts)
 	if err != nil {

@@ -69,7 +69,7 @@ func ReadData(ids []string, all bool) []byte {
 	return b
 }
 
-// Preferences (DESIGN.md "Read state, preferences").
+// Preferences (docs/PROTOCOL.md "Endpoints").
 const (
 	// MaxMutedTypes is the most types a user may mute.
 	MaxMutedTypes = 50
@@ -77,7 +77,7 @@ const (
 	PrefsTTL = 400 * 24 * time.Hour
 )
 
-// typeName is the shape of a notification type (DESIGN.md, Phase 2 input).
+// typeName is the shape of a notification type (docs/PROTOCOL.md "Input 2").
 var typeName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
 
 // reservedTypes name the stream's own events, never a notification: they cannot be muted.

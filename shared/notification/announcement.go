@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Limits on an announcement (DESIGN.md "Input: notifications from any service"). Text
+// Limits on an announcement (docs/PROTOCOL.md "Input 2: notifications from any service"). Text
 // limits count characters (runes), as the job's do (see Clean).
 const (
 	MaxTypeLen        = 40

@@ -61,7 +61,7 @@ func FuzzParseAnnouncement(f *testing.F) {
 	})
 }
 
-// typeRule is the type rule of DESIGN.md, written independently of the parser.
+// typeRule is the type rule of docs/PROTOCOL.md, written independently of the parser.
 var typeRule = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
 
 // FuzzAnnouncementFields checks which announcements are refused, against a model of the

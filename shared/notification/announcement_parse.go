@@ -44,7 +44,7 @@ func readFields(data []byte) (announcementIn, error) {
 	return in, nil
 }
 
-// ParseAnnouncement decodes the JSON of a `notifications` message.data (DESIGN.md
+// ParseAnnouncement decodes the JSON of a `notifications` message.data (docs/PROTOCOL.md
 // "Input: notifications from any service"), refuses what cannot be routed or shown
 // safely, and cleans the display text. It returns the announcement and what cleaning
 // changed. Every error wraps ErrInvalid (the function acknowledges it: retrying cannot

@@ -32,7 +32,7 @@ func TestParseAnnouncementAccepts(t *testing.T) {
 		want    Announcement
 		cleaned AnnouncementCleaned
 	}{
-		{name: "the DESIGN example", want: base},
+		{name: "the PROTOCOL example", want: base},
 		{name: "group", edit: map[string]any{"audience": map[string]any{"groups": []string{"class-7b", "teachers"}}},
 			want: with(func(a *Announcement) { a.Audience = Audience{Groups: []string{"class-7b", "teachers"}} })},
 		{name: "everyone", edit: map[string]any{"audience": map[string]any{"all": true}},

@@ -44,7 +44,7 @@ func TestValidAnnouncementType(t *testing.T) {
 	}
 }
 
-// TestAnnouncementNotification: the frame data of DESIGN.md ("id","type","severity",
+// TestAnnouncementNotification: the frame data of docs/PROTOCOL.md ("id","type","severity",
 // "title","body","link","created_at", and expires_at when set), one line of JSON,
 // created_at at millisecond precision.
 func TestAnnouncementNotification(t *testing.T) {

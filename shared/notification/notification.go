@@ -24,7 +24,7 @@ const (
 // when it is stored; it is empty before that.
 //
 // Job notifications (video_complete, video_failed) carry request_id, video_url and error;
-// notifications from other services (DESIGN.md "Input: notifications from any
+// notifications from other services (docs/PROTOCOL.md "Input 2: notifications from any
 // service") carry severity, body (Text), link and, optionally, expires_at.
 type Notification struct {
 	ID        string    `json:"id,omitempty"`
@@ -45,7 +45,7 @@ type Notification struct {
 // Severity grades a notification from another service; the client styles by it.
 type Severity string
 
-// The severities (DESIGN.md); an announcement without one is SeverityInfo.
+// The severities (docs/PROTOCOL.md); an announcement without one is SeverityInfo.
 const (
 	SeverityInfo    Severity = "info"
 	SeveritySuccess Severity = "success"

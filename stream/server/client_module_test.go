@@ -11,7 +11,7 @@ import (
 // module from another origin, which the browser fetches with CORS — the entry point and
 // every module it imports must carry Access-Control-Allow-Origin for that origin, and
 // nothing for an origin not listed. (Before, /client/ had no CORS headers at all, so the
-// README's cross-origin import was blocked by the browser.)
+// cross-origin import of docs/CLIENT.md was blocked by the browser.)
 func TestClientModulesCrossOrigin(t *testing.T) {
 	e := newEnv(t, nil) // AllowedOrigins: https://app.example
 	fetch := func(path, origin string) (*http.Response, string) {

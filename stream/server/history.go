@@ -18,7 +18,7 @@ import (
 // badCursor answers a history after that no page can follow.
 const badCursor = "after must be a next value from this endpoint or an SSE id"
 
-// History page sizes (DESIGN.md).
+// History page sizes (docs/PROTOCOL.md "Endpoints").
 const (
 	defaultHistoryLimit = 50
 	maxHistoryLimit     = 200

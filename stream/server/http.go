@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// maxBody bounds every request body (DESIGN.md: 413 over 64 KiB).
+// maxBody bounds every request body (docs/PROTOCOL.md: 413 over 64 KiB).
 const maxBody = 64 << 10
 
 // maxHeaderBytes bounds a request's line and headers (http.Server.MaxHeaderBytes; Go

@@ -166,7 +166,7 @@ func (c *conn) flushSent(n int) error {
 	return nil
 }
 
-// sendReset tells the client a log's position cannot be used (DESIGN.md: event: reset,
+// sendReset tells the client a log's position cannot be used (docs/PROTOCOL.md: event: reset,
 // its id the cursor with that log at its newest, data the reason and the oldest id the
 // log still holds) and resumes that log from its newest id. A malformed cursor resets
 // every log: they all start at their newest (c.pos already holds that).

@@ -11,7 +11,7 @@ import (
 )
 
 // streamSources are the logs a user's stream and history read: the user's own, the
-// broadcast log, and one per group the token names (DESIGN.md "Audiences"). The user's
+// broadcast log, and one per group the token names (docs/PROTOCOL.md "The cursor"). The user's
 // own log comes first (hub.Join's rule), and the order is the tie-break of a merge.
 func streamSources(id auth.Identity) []string {
 	out := make([]string, 0, 2+len(id.Groups))

@@ -1,6 +1,6 @@
 package server
 
-// Issue 15, "one cursor" (DESIGN.md "Input: notifications from any service"): a stream
+// Issue 15, "one cursor" (docs/PROTOCOL.md "Input 2: notifications from any service"): a stream
 // reads the user's own log, the broadcast log and one log per group its token names;
 // its SSE id is one cursor over all of them. Each test here runs on both brokers (the
 // Redis broker against a real redis-server, and broker.Memory as the local system runs

@@ -14,7 +14,7 @@ import (
 // replayPage is how many log entries one read fetches while replaying.
 const replayPage = 100
 
-// stream serves GET /api/v1/notifications/stream. See DESIGN.md for the contract, and
+// stream serves GET /api/v1/notifications/stream. See docs/PROTOCOL.md for the contract, and
 // conn for a stream's life.
 //
 // Once the stream is open, an HTTP/1.1 connection is taken over from net/http and

@@ -6,7 +6,7 @@ import { failure, httpFailure } from "./failure.js";
 import { token } from "./token.js";
 
 export const API_PATH = "/api/v1/notifications";
-export const MAX_PAGE = 200; // the server's largest history page (DESIGN.md)
+export const MAX_PAGE = 200; // the server's largest history page (docs/PROTOCOL.md)
 
 // getJSON fetches url for a session: aborted with it, with its user's token.
 export async function getJSON(c, sess, url) {

@@ -32,11 +32,11 @@ import (
 // LOCAL_JWT_SECRET, which keeps its development-token helper for the demo page).
 const testSecret = "browser-tests-secret-0123456789abcdefghij"
 
-// exampleOrigin is the origin the README's example names; the app server substitutes
+// exampleOrigin is the origin the usage example of docs/CLIENT.md names; the app server substitutes
 // its own, which is the only change made to the example before it runs.
 const exampleOrigin = "https://notifications.vividly.example"
 
-// appServer is an app that uses notifications.js exactly as the README's usage example
+// appServer is an app that uses notifications.js exactly as the usage example of docs/CLIENT.md
 // shows (testdata/readme_example.js, run verbatim but for the origin), on its own
 // origin, with the API proxied to bin/local so a test can fail, delay, rewrite or
 // freeze any request (hook). It also mints the app's tokens (/token).
@@ -197,7 +197,7 @@ func mintToken(secret, user, claim string, ttl time.Duration) string {
 	return tok
 }
 
-// appState is what the app has shown, as the README's callbacks recorded it.
+// appState is what the app has shown, as the usage example's callbacks recorded it.
 type appState struct {
 	Items         []struct{ ID, Title, Type string }
 	Toasts        []string

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Issue 18 in Firefox ESR: the app that uses notifications.js as the README shows
+// Issue 18 in Firefox ESR: the app that uses notifications.js as docs/CLIENT.md shows
 // (app_harness_test.go), with the same assertions as the Chromium tests of reset,
 // close(), blocked browser APIs, auth failures and backoff.
 

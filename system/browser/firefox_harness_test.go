@@ -280,7 +280,7 @@ var doctypeRE = regexp.MustCompile(`(?i)^\s*<!doctype[^>]*>`)
 // first script (after the doctype, so the page stays in standards mode), as Chromium's
 // Page.addScriptToEvaluateOnNewDocument would run it. Every request goes through to
 // origin (hooks and request logs of an appServer see them all), and origin is
-// rewritten to the new one in HTML and JavaScript (the README example names the app's
+// rewritten to the new one in HTML and JavaScript (the docs/CLIENT.md example names the app's
 // origin), so the page talks to its own origin only.
 func withInitScript(t *testing.T, origin, script string) string {
 	t.Helper()

@@ -6,10 +6,10 @@ import (
 	"testing"
 )
 
-// The README's usage example is the code the app tests run (testdata/readme_example.js,
+// The client guide's usage example (docs/CLIENT.md) is the code the app tests run (testdata/readme_example.js,
 // served with only its origin replaced): the two must not drift apart.
 func TestReadmeExampleIsTheTestedOne(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../docs/CLIENT.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,16 +19,16 @@ func TestReadmeExampleIsTheTestedOne(t *testing.T) {
 	}
 	_, section, ok := strings.Cut(string(readme), "## Using the client from an app")
 	if !ok {
-		t.Fatal(`README.md has no section "## Using the client from an app"`)
+		t.Fatal(`docs/CLIENT.md has no section "## Using the client from an app"`)
 	}
 	_, block, ok := strings.Cut(section, "```js\n")
 	if ok {
 		block, _, ok = strings.Cut(block, "```")
 	}
 	if !ok {
-		t.Fatal("the README's usage section has no ```js block")
+		t.Fatal("docs/CLIENT.md's usage section has no ```js block")
 	}
 	if block != string(example) {
-		t.Errorf("README.md's usage example differs from system/browser/testdata/readme_example.js, which the browser tests run.\nREADME:\n%s\ntested:\n%s", block, example)
+		t.Errorf("docs/CLIENT.md's usage example differs from system/browser/testdata/readme_example.js, which the browser tests run.\nCLIENT.md:\n%s\ntested:\n%s", block, example)
 	}
 }

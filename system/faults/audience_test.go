@@ -10,7 +10,7 @@ import (
 	"github.com/vividly-edu/notifications/shared/notification"
 )
 
-// Audiences (issue 15, DESIGN.md "One cursor"). Every fault's users carry groups in
+// Audiences (issue 15, docs/PROTOCOL.md "The cursor"). Every fault's users carry groups in
 // their tokens, and the publishers mix notifications for a user, for a group and for
 // everyone into the same run, so each fault also proves that one resume cursor brings
 // back all three kinds together: every notification of a tab's audience (its user's
@@ -51,7 +51,7 @@ func mixedExtra(i int) (string, bool) {
 }
 
 // announcement is the i-th notification for a group or for everyone, as another
-// service would send it (DESIGN.md "Input: notifications from any service").
+// service would send it (docs/PROTOCOL.md "Input 2: notifications from any service").
 func announcement(source string, i int) notification.Notification {
 	return notification.Notification{Type: "announcement", Severity: notification.SeverityInfo,
 		Title: "Announcement " + strconv.Itoa(i), Text: "for " + source,

@@ -1,7 +1,7 @@
 // Package cursor is a stream's resume position: the last position the client has of
 // each log its stream reads — the user's own, one per group its token names, and the
 // broadcast log. It is the SSE `id:` of every frame and the history's `next`, so one
-// opaque value resumes all of them together (DESIGN.md "One cursor").
+// opaque value resumes all of them together (docs/PROTOCOL.md "The cursor").
 //
 // Text form: positions joined by ".", the user's own log first as a plain log id, the
 // others as notification ids of their log ("<source>:<log id>"):

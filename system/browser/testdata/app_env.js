@@ -1,4 +1,4 @@
-// What the README's usage example expects the app to provide (auth.currentJwt, setItems,
+// What the usage example of docs/CLIENT.md expects the app to provide (auth.currentJwt, setItems,
 // addItem, toast, setConnection, showSignIn), recording everything in window.app for the
 // browser tests. Query parameters: user, ttl (token lifetime), auth (ok | null | throw |
 // bad), opts (JSON merged into connect's options by the test's client wrapper).

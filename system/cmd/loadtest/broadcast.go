@@ -37,7 +37,7 @@ import (
 // default: -redis, the broker's key prefix -redis-prefix) — the same script the
 // function runs, minus the function's HTTP leg — or through the function's Publish
 // entry point (-broadcast-function URL: a CloudEvent whose data is an announcement with
-// "audience":{"all":true}, DESIGN.md "Input: notifications from any service").
+// "audience":{"all":true}, docs/PROTOCOL.md "Input 2: notifications from any service").
 
 // broadcastTitle is how a broadcast's title starts; the receiving worker reads k and
 // the send time after it.

@@ -183,7 +183,7 @@ func printBanner(out io.Writer, brokerName, port, fnPort, user, token string, de
 	annBody := strings.ReplaceAll(string(eventarc.PushBody(ann, "", time.Time{})), "'", `'\''`)
 	fmt.Fprintf(out, `
 Vividly notifications — local system (%s)
-  stream   http://127.0.0.1:%[2]s/api/v1/notifications/stream   (health: /healthz /readyz, metrics: /metrics)
+  stream   http://127.0.0.1:%[2]s/api/v1/notifications/stream   (health: /healthz /readyz; /metrics too, here only: this port is loopback)
   function http://127.0.0.1:%[3]s/   (Notify: POST job events as CloudEvents or Pub/Sub push bodies)
            http://127.0.0.1:%[3]s%[10]s   (Publish: POST announcements from other services the same way)
 

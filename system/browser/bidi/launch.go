@@ -27,12 +27,13 @@ type Options struct {
 	// Output receives Firefox's stdout and stderr; nil discards them. The last lines
 	// are kept for error messages either way.
 	Output io.Writer
-	// StartTimeout bounds the wait for Firefox to listen; zero means 30 seconds.
+	// StartTimeout bounds the wait for Firefox to listen and open its session; zero means
+	// 60 seconds (a cold start on a loaded 2-core machine took over 30).
 	StartTimeout time.Duration
 }
 
 const (
-	defaultStartTimeout = 30 * time.Second
+	defaultStartTimeout = 60 * time.Second
 	// closeTimeout bounds the browser.close command and then the wait for Firefox to
 	// quit on its own before Close kills it.
 	closeTimeout = 10 * time.Second

@@ -56,6 +56,9 @@ type Identity struct {
 	// valid group ids, sorted, without duplicates, at most broker.MaxGroups. The stream
 	// receives these groups' notifications.
 	Groups []string
+	// Teacher is set when the token's roles claim lists "teacher": in a room only a
+	// teacher may change the shared state.
+	Teacher bool
 }
 
 // Verifier checks tokens: HS256 with the shared secret, RS256/ES256 with keys from a
@@ -66,6 +69,7 @@ type Verifier struct {
 	jwks        jwt.Keyfunc
 	userClaim   string
 	groupsClaim string
+	rolesClaim  string
 	parser      *jwt.Parser
 }
 
@@ -80,6 +84,8 @@ type Options struct {
 	UserClaim string
 	// GroupsClaim names the claim listing the user's groups (default "groups").
 	GroupsClaim string
+	// RolesClaim names the claim listing the user's roles (default "roles").
+	RolesClaim string
 }
 
 // NewVerifier returns a verifier for the configured key sources. Tokens must carry exp
@@ -101,6 +107,9 @@ func NewVerifier(opts Options) (*Verifier, error) {
 	if opts.GroupsClaim == "" {
 		opts.GroupsClaim = "groups"
 	}
+	if opts.RolesClaim == "" {
+		opts.RolesClaim = "roles"
+	}
 	popts := []jwt.ParserOption{
 		jwt.WithValidMethods(algs), // rejects alg none and anything not configured
 		jwt.WithExpirationRequired(),
@@ -113,7 +122,8 @@ func NewVerifier(opts Options) (*Verifier, error) {
 		popts = append(popts, jwt.WithAudience(opts.Audience))
 	}
 	return &Verifier{secret: opts.Secret, jwks: opts.JWKS, userClaim: opts.UserClaim, groupsClaim: opts.GroupsClaim,
-		parser: jwt.NewParser(popts...)}, nil
+		rolesClaim: opts.RolesClaim,
+		parser:     jwt.NewParser(popts...)}, nil
 }
 
 // key picks the key for token by its algorithm family.
@@ -148,7 +158,8 @@ func (v *Verifier) Verify(token string) (Identity, error) {
 		return Identity{}, fmt.Errorf("%w: claim %q is not a valid user id", ErrInvalid, v.userClaim)
 	}
 	exp, _ := claims.GetExpirationTime() // required by the parser
-	return Identity{UserID: user, Expires: exp.Time, Groups: Groups(claims[v.groupsClaim])}, nil
+	return Identity{UserID: user, Expires: exp.Time, Groups: Groups(claims[v.groupsClaim]),
+		Teacher: HasRole(claims[v.rolesClaim], RoleTeacher)}, nil
 }
 
 // forged reports a claims error that is more than a time window: a wrong issuer or
@@ -200,4 +211,23 @@ func Groups(claim any) []string {
 	slices.Sort(out)
 	out = slices.Compact(out)
 	return out[:min(len(out), broker.MaxGroups)]
+}
+
+// RoleTeacher is the role that may steer a room's shared state.
+const RoleTeacher = "teacher"
+
+// HasRole reports whether a roles claim (an array of strings, or one string) lists
+// role. Anything else in the claim is ignored: a malformed claim grants nothing.
+func HasRole(claim any, role string) bool {
+	switch v := claim.(type) {
+	case string:
+		return v == role
+	case []any:
+		for _, r := range v {
+			if r == role {
+				return true
+			}
+		}
+	}
+	return false
 }

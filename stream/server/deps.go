@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -11,6 +12,7 @@ import (
 	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/stream/internal/auth"
 	"github.com/vividly-edu/notifications/stream/internal/presence"
+	"github.com/vividly-edu/notifications/stream/internal/rooms"
 	"github.com/vividly-edu/notifications/stream/internal/ticket"
 )
 
@@ -37,6 +39,31 @@ type Deps struct {
 	JWKS jwt.Keyfunc
 	// Push is Web Push (push.go); nil leaves it off.
 	Push *PushDeps
+	// Rooms are the WebSocket rooms; nil leaves them off.
+	Rooms *RoomsDeps
+}
+
+// RoomsDeps are where rooms are kept and how their events cross instances.
+type RoomsDeps struct {
+	Store  rooms.Store
+	Fanout rooms.Fanout
+	// SetDeliver connects the fan-out's incoming frames to the hub.
+	SetDeliver func(func(room string, frame []byte))
+}
+
+// Hub builds this instance's rooms hub over d.
+func (d *RoomsDeps) Hub(instance string, log *slog.Logger) (*rooms.Hub, error) {
+	h, err := rooms.NewHub(d.Store, d.Fanout, instance, log)
+	if err == nil && d.SetDeliver != nil {
+		d.SetDeliver(h.Deliver)
+	}
+	return h, err
+}
+
+// MemoryRooms keeps rooms in this process: one instance only (the local system, tests).
+func MemoryRooms() *RoomsDeps {
+	m := rooms.NewMemory(time.Now)
+	return &RoomsDeps{Store: m, Fanout: m, SetDeliver: m.SetDeliver}
 }
 
 // RedisDeps are the production collaborators: everything shared through Redis, so any
@@ -51,7 +78,7 @@ func RedisDeps(ctx context.Context, cfg Config, b *redisbroker.Broker) (Deps, er
 
 // MemoryDeps keep tickets and presence in this process (the local single-process system).
 func MemoryDeps(ctx context.Context, cfg Config, b Broker) (Deps, error) {
-	d := Deps{Broker: b, Tickets: ticket.NewMemoryStore(time.Now), Presence: presence.NewMemory(time.Now)}
+	d := Deps{Broker: b, Tickets: ticket.NewMemoryStore(time.Now), Presence: presence.NewMemory(time.Now), Rooms: MemoryRooms()}
 	return d, d.withJWKS(ctx, cfg)
 }
 

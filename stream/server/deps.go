@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
@@ -60,6 +61,13 @@ func (d *RoomsDeps) Hub(instance string, log *slog.Logger) (*rooms.Hub, error) {
 	return h, err
 }
 
+// RedisRooms keep rooms in Redis and fan their events out over its pub/sub, so every
+// instance serves every room.
+func RedisRooms(rdb redis.UniversalClient, prefix string) *RoomsDeps {
+	f := rooms.NewRedisFanout(rdb, prefix)
+	return &RoomsDeps{Store: rooms.NewRedis(rdb, prefix, time.Now), Fanout: f, SetDeliver: f.SetDeliver}
+}
+
 // MemoryRooms keeps rooms in this process: one instance only (the local system, tests).
 func MemoryRooms() *RoomsDeps {
 	m := rooms.NewMemory(time.Now)
@@ -72,7 +80,7 @@ func MemoryRooms() *RoomsDeps {
 func RedisDeps(ctx context.Context, cfg Config, b *redisbroker.Broker) (Deps, error) {
 	names := rediskey.Names{Prefix: string(cfg.Redis.KeyPrefix)}
 	d := Deps{Broker: b, Tickets: ticket.NewRedisStore(b.Client(), names), Presence: presence.NewRedis(b.Client(), names, time.Now),
-		Push: redisPushDeps(cfg, b.Client(), names, PushPreferences(b))}
+		Push: redisPushDeps(cfg, b.Client(), names, PushPreferences(b)), Rooms: RedisRooms(b.Client(), names.Prefix)}
 	return d, d.withJWKS(ctx, cfg)
 }
 

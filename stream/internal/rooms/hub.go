@@ -33,8 +33,10 @@ type Hub struct {
 	instance string
 	seq      atomic.Int64
 
-	mu    sync.Mutex
-	rooms map[string]map[*sock]struct{}
+	mu     sync.Mutex
+	rooms  map[string]map[*sock]struct{}
+	known  map[string]map[string]Member // per room: the members its sockets were told of
+	leases map[string]lease             // this instance's sockets' leases, renewed by Run
 }
 
 type sock struct {
@@ -49,13 +51,17 @@ func NewHub(store Store, fan Fanout, instance string, log *slog.Logger) (*Hub, e
 		return nil, errors.New("rooms.NewHub: nil dependency")
 	}
 	return &Hub{store: store, fan: fan, log: log, instance: instance,
-		sends: admission.NewLimiter(5, 10, 0, time.Now), rooms: map[string]map[*sock]struct{}{}}, nil
+		sends: admission.NewLimiter(5, 10, 0, time.Now), rooms: map[string]map[*sock]struct{}{},
+		known: map[string]map[string]Member{}, leases: map[string]lease{}}, nil
 }
 
 // Deliver hands a frame published in room to this instance's sockets of the room.
 func (h *Hub) Deliver(room string, frame []byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if !h.track(room, frame) {
+		return
+	}
 	for s := range h.rooms[room] {
 		select {
 		case s.q <- frame:
@@ -90,6 +96,7 @@ func (h *Hub) exit(room string, s *sock) {
 	last := len(h.rooms[room]) == 0
 	if last {
 		delete(h.rooms, room)
+		delete(h.known, room)
 	}
 	h.mu.Unlock()
 	if last {

@@ -117,6 +117,9 @@ func (h *Hub) welcome(ctx context.Context, j Join, lease string) ([]byte, string
 	if err := h.store.Join(ctx, j.Room, lease, j.Member); err != nil {
 		return nil, "", 0, err
 	}
+	h.mu.Lock()
+	h.leases[lease] = leaseOf(j)
+	h.mu.Unlock()
 	if err := h.fan.Publish(ctx, j.Room, presenceFrame("join", j.Member)); err != nil {
 		return nil, "", 0, err
 	}
@@ -124,6 +127,7 @@ func (h *Hub) welcome(ctx context.Context, j Join, lease string) ([]byte, string
 	if err != nil {
 		return nil, "", 0, err
 	}
+	h.reconcile(j.Room, members) // the room's first socket here learns who is there
 	st, err := h.store.State(ctx, j.Room)
 	if err != nil {
 		return nil, "", 0, err
@@ -161,6 +165,9 @@ func (h *Hub) welcome(ctx context.Context, j Join, lease string) ([]byte, string
 
 // leave drops the lease and announces the leave when it was the user's last socket.
 func (h *Hub) leave(j Join, lease string) {
+	h.mu.Lock()
+	delete(h.leases, lease)
+	h.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := h.store.Leave(ctx, j.Room, lease); err != nil {

@@ -33,6 +33,8 @@ type Hub struct {
 	instance string
 	seq      atomic.Int64
 
+	subMu sync.Mutex // held while subscribing or unsubscribing a room (enter, exit)
+
 	mu     sync.Mutex
 	rooms  map[string]map[*sock]struct{}
 	known  map[string]map[string]Member // per room: the members its sockets were told of
@@ -72,8 +74,12 @@ func (h *Hub) Deliver(room string, frame []byte) {
 }
 
 // enter adds a socket to room, subscribing the instance on the room's first socket.
+// subMu orders subscribing and unsubscribing, so a socket entering while the room's
+// last one leaves never ends up without a subscription.
 func (h *Hub) enter(ctx context.Context, room string) (*sock, error) {
 	s := &sock{q: make(chan []byte, queueSize), gone: make(chan struct{})}
+	h.subMu.Lock()
+	defer h.subMu.Unlock()
 	h.mu.Lock()
 	first := h.rooms[room] == nil
 	if first {
@@ -83,7 +89,9 @@ func (h *Hub) enter(ctx context.Context, room string) (*sock, error) {
 	h.mu.Unlock()
 	if first {
 		if err := h.fan.Subscribe(ctx, room); err != nil {
-			h.exit(room, s)
+			h.mu.Lock()
+			delete(h.rooms, room)
+			h.mu.Unlock()
 			return nil, err
 		}
 	}
@@ -93,7 +101,11 @@ func (h *Hub) enter(ctx context.Context, room string) (*sock, error) {
 func (h *Hub) exit(room string, s *sock) {
 	h.mu.Lock()
 	delete(h.rooms[room], s)
-	last := len(h.rooms[room]) == 0
+	h.mu.Unlock()
+	h.subMu.Lock()
+	defer h.subMu.Unlock()
+	h.mu.Lock()
+	last := h.rooms[room] != nil && len(h.rooms[room]) == 0
 	if last {
 		delete(h.rooms, room)
 		delete(h.known, room)

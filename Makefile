@@ -122,6 +122,7 @@ fuzz:
 	$(GO) test ./shared/notification -run '^$$' -fuzz '^FuzzParseAnnouncement$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./shared/notification -run '^$$' -fuzz '^FuzzAnnouncementFields$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./shared/notification -run '^$$' -fuzz '^FuzzTimestampRoundTrip$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./stream/internal/rooms -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
 
 ## test-load: a short load smoke through the real binaries; fails if any notification
 ## is lost or duplicated, or any connection fails

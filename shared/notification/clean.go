@@ -259,3 +259,10 @@ func validVideoURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && u.Scheme == "https" && u.Opaque == "" && u.Hostname() != "" && u.User == nil
 }
+
+// CleanText makes s one line of valid UTF-8 of at most limit runes, as titles are
+// cleaned (room messages use it).
+func CleanText(s string, limit int) string {
+	out, _ := cleanText(s, limit)
+	return out
+}

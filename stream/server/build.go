@@ -14,7 +14,7 @@ import (
 func Build(cfg Config, d Deps, log *slog.Logger) (*Server, *prometheus.Registry, error) {
 	v, err := auth.NewVerifier(auth.Options{Secret: []byte(cfg.JWTSecret), JWKS: d.JWKS, Issuer: cfg.JWTIssuer,
 		Audience: cfg.JWTAudience, UserClaim: cfg.JWTUserClaim,
-		GroupsClaim: cfg.JWTGroupsClaim})
+		GroupsClaim: cfg.JWTGroupsClaim, RolesClaim: cfg.JWTRolesClaim})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -25,6 +25,8 @@ type Config struct {
 	JWTUserClaim string        `env:"JWT_USER_CLAIM, default=sub"`
 	// JWTGroupsClaim names the token claim listing the user's groups.
 	JWTGroupsClaim string `env:"JWT_GROUPS_CLAIM, default=groups"`
+	// JWTRolesClaim names the token claim listing the user's roles ("teacher" steers a room).
+	JWTRolesClaim string `env:"JWT_ROLES_CLAIM, default=roles"`
 	// JWTJWKSURL enables RS256/ES256 tokens with keys from this JWKS.
 	JWTJWKSURL string `env:"JWT_JWKS_URL"`
 	// AuthCookie names an HttpOnly cookie holding the backend's JWT, for same-site

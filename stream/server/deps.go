@@ -2,15 +2,18 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
 	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/stream/internal/auth"
 	"github.com/vividly-edu/notifications/stream/internal/presence"
+	"github.com/vividly-edu/notifications/stream/internal/rooms"
 	"github.com/vividly-edu/notifications/stream/internal/ticket"
 )
 
@@ -37,6 +40,38 @@ type Deps struct {
 	JWKS jwt.Keyfunc
 	// Push is Web Push (push.go); nil leaves it off.
 	Push *PushDeps
+	// Rooms are the WebSocket rooms; nil leaves them off.
+	Rooms *RoomsDeps
+}
+
+// RoomsDeps are where rooms are kept and how their events cross instances.
+type RoomsDeps struct {
+	Store  rooms.Store
+	Fanout rooms.Fanout
+	// SetDeliver connects the fan-out's incoming frames to the hub.
+	SetDeliver func(func(room string, frame []byte))
+}
+
+// Hub builds this instance's rooms hub over d.
+func (d *RoomsDeps) Hub(instance string, log *slog.Logger) (*rooms.Hub, error) {
+	h, err := rooms.NewHub(d.Store, d.Fanout, instance, log)
+	if err == nil && d.SetDeliver != nil {
+		d.SetDeliver(h.Deliver)
+	}
+	return h, err
+}
+
+// RedisRooms keep rooms in Redis and fan their events out over its pub/sub, so every
+// instance serves every room.
+func RedisRooms(rdb redis.UniversalClient, prefix string) *RoomsDeps {
+	f := rooms.NewRedisFanout(rdb, prefix)
+	return &RoomsDeps{Store: rooms.NewRedis(rdb, prefix, time.Now), Fanout: f, SetDeliver: f.SetDeliver}
+}
+
+// MemoryRooms keeps rooms in this process: one instance only (the local system, tests).
+func MemoryRooms() *RoomsDeps {
+	m := rooms.NewMemory(time.Now)
+	return &RoomsDeps{Store: m, Fanout: m, SetDeliver: m.SetDeliver}
 }
 
 // RedisDeps are the production collaborators: everything shared through Redis, so any
@@ -45,13 +80,13 @@ type Deps struct {
 func RedisDeps(ctx context.Context, cfg Config, b *redisbroker.Broker) (Deps, error) {
 	names := rediskey.Names{Prefix: string(cfg.Redis.KeyPrefix)}
 	d := Deps{Broker: b, Tickets: ticket.NewRedisStore(b.Client(), names), Presence: presence.NewRedis(b.Client(), names, time.Now),
-		Push: redisPushDeps(cfg, b.Client(), names, PushPreferences(b))}
+		Push: redisPushDeps(cfg, b.Client(), names, PushPreferences(b)), Rooms: RedisRooms(b.Client(), names.Prefix)}
 	return d, d.withJWKS(ctx, cfg)
 }
 
 // MemoryDeps keep tickets and presence in this process (the local single-process system).
 func MemoryDeps(ctx context.Context, cfg Config, b Broker) (Deps, error) {
-	d := Deps{Broker: b, Tickets: ticket.NewMemoryStore(time.Now), Presence: presence.NewMemory(time.Now)}
+	d := Deps{Broker: b, Tickets: ticket.NewMemoryStore(time.Now), Presence: presence.NewMemory(time.Now), Rooms: MemoryRooms()}
 	return d, d.withJWKS(ctx, cfg)
 }
 

@@ -51,6 +51,7 @@ type env struct {
 	t       *testing.T
 	logs    syncBuffer          // every log line the servers wrote
 	tickets ticket.Store        // replaces the Redis ticket store when set
+	rooms   *RoomsDeps          // turns rooms on when set
 	pub     *redisbroker.Broker // the function's side
 	rdb     *redis.Client
 	names   rediskey.Names
@@ -96,6 +97,7 @@ func (e *env) start(mutate func(*Config)) {
 	if e.tickets != nil {
 		deps.Tickets = e.tickets
 	}
+	deps.Rooms = e.rooms
 	srv, _, err := Build(cfg, deps, e.logger())
 	if err != nil {
 		e.t.Fatal(err)

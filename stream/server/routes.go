@@ -48,6 +48,9 @@ func (s *Server) Handler() http.Handler {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v1/notifications/stream", s.stream) // every method: stream answers 405 itself
+	if s.rooms != nil {
+		mux.HandleFunc("/api/v1/rooms/{room}/ws", s.roomSocket) // long-lived, like the stream
+	}
 	mux.Handle("/", bounded)
 	return securityHeaders(s.cors(mux))
 }

@@ -43,6 +43,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	feedDone := make(chan error, 1)
 	background.Go(func() { feedDone <- s.broker.Run(bgCtx, sink{s}) })
 	background.Go(func() { s.refreshPresence(bgCtx) })
+	if s.rooms != nil {
+		background.Go(func() { s.rooms.Run(bgCtx) }) // room leases and presence
+	}
 	heartbeats := newBeat(s.cfg.Heartbeat) // the streams' one clock; it outlives them too
 	s.beat.Store(heartbeats)
 	defer s.beat.Store(nil)

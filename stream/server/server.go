@@ -21,6 +21,7 @@ import (
 	"github.com/vividly-edu/notifications/stream/internal/auth"
 	"github.com/vividly-edu/notifications/stream/internal/hub"
 	"github.com/vividly-edu/notifications/stream/internal/presence"
+	"github.com/vividly-edu/notifications/stream/internal/rooms"
 	"github.com/vividly-edu/notifications/stream/internal/ticket"
 )
 
@@ -34,6 +35,7 @@ type Server struct {
 	tickets  *ticket.Issuer
 	presence Presence
 	push     *pusher            // Web Push; nil when off
+	rooms    *rooms.Hub         // room sockets; nil when off
 	failures *admission.Limiter // failed authentication, per client address
 	users    *admission.Limiter // API requests, per authenticated user
 	// historyBusy counts each user's history requests running here (maxHistoryInFlight).
@@ -99,7 +101,13 @@ func New(cfg Config, d Deps, v *auth.Verifier, log *slog.Logger, reg *prometheus
 	}
 	var id [6]byte
 	_, _ = rand.Read(id[:])
-	return &Server{cfg: cfg, log: log, broker: d.Broker, hub: h, verifier: v,
+	var rh *rooms.Hub
+	if d.Rooms != nil {
+		if rh, err = d.Rooms.Hub(hex.EncodeToString(id[:]), log); err != nil {
+			return nil, err
+		}
+	}
+	return &Server{rooms: rh, cfg: cfg, log: log, broker: d.Broker, hub: h, verifier: v,
 		tickets: is, presence: d.Presence, push: push,
 		failures: admission.NewLimiter(cfg.RateLimitPerIP, cfg.RateLimitBurst, 0, time.Now),
 		users:    admission.NewLimiter(cfg.RateLimitPerUser, cfg.RateLimitUserBurst, 0, time.Now),

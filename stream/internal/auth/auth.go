@@ -60,6 +60,9 @@ type Identity struct {
 	// valid group ids, sorted, without duplicates, at most broker.MaxGroups. The stream
 	// receives these groups' notifications.
 	Groups []string
+	// Teacher is set when the token's roles claim lists "teacher": in a room only a
+	// teacher may change the shared state.
+	Teacher bool
 }
 
 // Verifier checks tokens: HS256 with the shared secret, RS256/ES256 with keys from a
@@ -70,6 +73,7 @@ type Verifier struct {
 	jwks        jwt.Keyfunc
 	userClaim   string
 	groupsClaim string
+	rolesClaim  string
 	parser      *jwt.Parser
 }
 
@@ -84,6 +88,8 @@ type Options struct {
 	UserClaim string
 	// GroupsClaim names the claim listing the user's groups (default "groups").
 	GroupsClaim string
+	// RolesClaim names the claim listing the user's roles (default "roles").
+	RolesClaim string
 }
 
 // NewVerifier returns a verifier for the configured key sources. Tokens must carry exp
@@ -105,6 +111,9 @@ func NewVerifier(opts Options) (*Verifier, error) {
 	if opts.GroupsClaim == "" {
 		opts.GroupsClaim = "groups"
 	}
+	if opts.RolesClaim == "" {
+		opts.RolesClaim = "roles"
+	}
 	popts := []jwt.ParserOption{
 		jwt.WithValidMethods(algs), // rejects alg none and anything not configured
 		jwt.WithExpirationRequired(),
@@ -117,7 +126,8 @@ func NewVerifier(opts Options) (*Verifier, error) {
 		popts = append(popts, jwt.WithAudience(opts.Audience))
 	}
 	return &Verifier{secret: opts.Secret, jwks: opts.JWKS, userClaim: opts.UserClaim, groupsClaim: opts.GroupsClaim,
-		parser: jwt.NewParser(popts...)}, nil
+		rolesClaim: opts.RolesClaim,
+		parser:     jwt.NewParser(popts...)}, nil
 }
 
 // key picks the key for token by its algorithm family.
@@ -155,7 +165,8 @@ func (v *Verifier) Verify(token string) (Identity, error) {
 	if !time.Now().Before(exp.Time) {
 		return Identity{}, ErrExpired // within the parser's leeway, but past exp (see Leeway)
 	}
-	return Identity{UserID: user, Expires: exp.Time, Groups: Groups(claims[v.groupsClaim])}, nil
+	return Identity{UserID: user, Expires: exp.Time, Groups: Groups(claims[v.groupsClaim]),
+		Teacher: HasRole(claims[v.rolesClaim], RoleTeacher)}, nil
 }
 
 // forged reports a claims error that is more than a time window: a wrong issuer or
@@ -207,4 +218,23 @@ func Groups(claim any) []string {
 	slices.Sort(out)
 	out = slices.Compact(out)
 	return out[:min(len(out), broker.MaxGroups)]
+}
+
+// RoleTeacher is the role that may steer a room's shared state.
+const RoleTeacher = "teacher"
+
+// HasRole reports whether a roles claim (an array of strings, or one string) lists
+// role. Anything else in the claim is ignored: a malformed claim grants nothing.
+func HasRole(claim any, role string) bool {
+	switch v := claim.(type) {
+	case string:
+		return v == role
+	case []any:
+		for _, r := range v {
+			if r == role {
+				return true
+			}
+		}
+	}
+	return false
 }

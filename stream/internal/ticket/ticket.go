@@ -62,6 +62,9 @@ func (i *Issuer) Issue(ctx context.Context, id auth.Identity) (string, time.Dura
 	}
 	t := base64.RawURLEncoding.EncodeToString(raw[:])
 	value := id.UserID + " " + strconv.FormatInt(id.Expires.Unix(), 10) + " " + strings.Join(id.Groups, ",")
+	if id.Teacher {
+		value += " " + auth.RoleTeacher // roles ride in the ticket: a browser's room socket needs them
+	}
 	if err := i.store.Put(ctx, key(raw), value, ttl); err != nil {
 		return "", 0, fmt.Errorf("store ticket: %w", err)
 	}
@@ -81,15 +84,16 @@ func (i *Issuer) Redeem(ctx context.Context, t string) (auth.Identity, error) {
 	if !ok {
 		return auth.Identity{}, ErrInvalid
 	}
-	// "<user> <exp unix s> <group,group,…>" (tickets issued before groups existed lack
-	// the last field).
+	// "<user> <exp unix s> <group,group,…>[ teacher]" (tickets issued before groups
+	// existed lack the last two fields, before roles the last one).
 	user, rest, _ := strings.Cut(value, " ")
-	exp, groups, _ := strings.Cut(rest, " ")
+	exp, rest, _ := strings.Cut(rest, " ")
+	groups, role, _ := strings.Cut(rest, " ")
 	secs, err := strconv.ParseInt(exp, 10, 64)
 	if err != nil || !notification.ValidUserID(user) {
 		return auth.Identity{}, ErrInvalid
 	}
-	id := auth.Identity{UserID: user, Expires: time.Unix(secs, 0)}
+	id := auth.Identity{UserID: user, Expires: time.Unix(secs, 0), Teacher: role == auth.RoleTeacher}
 	if groups != "" {
 		id.Groups = auth.Groups(toAny(strings.Split(groups, ",")))
 	}

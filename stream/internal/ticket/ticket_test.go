@@ -65,6 +65,18 @@ func TestIssueAndRedeem(t *testing.T) {
 			if err != nil || !reflect.DeepEqual(got, id) {
 				t.Fatalf("Redeem on another instance = %+v, %v; want %+v", got, err, id)
 			}
+			// A teacher's role rides in the ticket (a room's socket needs it), with or
+			// without groups.
+			for _, teacher := range []auth.Identity{{UserID: "t-1", Expires: id.Expires, Groups: id.Groups, Teacher: true},
+				{UserID: "t-2", Expires: id.Expires, Teacher: true}} {
+				tt, _, err := a.Issue(ctx, teacher)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, err := b.Redeem(ctx, tt); err != nil || !reflect.DeepEqual(got, teacher) {
+					t.Fatalf("Redeem(teacher) = %+v, %v; want %+v", got, err, teacher)
+				}
+			}
 			if _, err := a.Redeem(ctx, tk); !errors.Is(err, ErrInvalid) {
 				t.Fatalf("second Redeem = %v, want ErrInvalid", err)
 			}

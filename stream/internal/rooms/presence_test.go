@@ -1,0 +1,62 @@
+package rooms
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// TestHubDropsMembersOfADeadInstance: a member whose instance stopped renewing its
+// lease (died: no leave frame ever comes) leaves this instance's sockets' lists on the
+// first refresh after the lease expires — within LeaseTTL + RefreshEvery ≤ 30 s.
+func TestHubDropsMembersOfADeadInstance(t *testing.T) {
+	t.Parallel()
+	if LeaseTTL+RefreshEvery > 30*time.Second {
+		t.Fatalf("LeaseTTL + RefreshEvery = %s, over the contract's 30 s", LeaseTTL+RefreshEvery)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: redisSrv.Addr})
+	t.Cleanup(func() { rdb.Close() })
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	store := NewRedis(rdb, fmt.Sprint("rp", prefixes.Add(1)), func() time.Time { return time.Unix(0, clock.Load()) })
+	h, err := NewHub(store, NewMemory(time.Now), "live", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s, err := h.enter(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The dead instance's member joined (frame delivered) and never left.
+	_ = store.Join(ctx, "r", "dead/1", Member{User: "s-dead"})
+	h.Deliver("r", presenceFrame("join", Member{User: "s-dead"}))
+	<-s.q
+	h.mu.Lock()
+	h.leases["live/1"] = lease{room: "r", member: Member{User: "t-1", Teacher: true}}
+	h.mu.Unlock()
+
+	clock.Add(int64(LeaseTTL / 2))
+	h.refresh(ctx) // lease still live: no leave; the local member is announced
+	if f := string(<-s.q); f != `{"op":"join","teacher":true,"user":"t-1"}` {
+		t.Fatalf("first refresh sent %s", f)
+	}
+	clock.Add(int64(LeaseTTL/2 + time.Second))
+	h.refresh(ctx)
+	select {
+	case f := <-s.q:
+		if string(f) != `{"op":"leave","teacher":false,"user":"s-dead"}` {
+			t.Fatalf("got %s", f)
+		}
+	default:
+		t.Fatal("no leave for the dead instance's member")
+	}
+	if ms, _ := store.Members(ctx, "r"); fmt.Sprint(ms) != "[{t-1 true}]" {
+		t.Fatalf("the live lease was not renewed: %v", ms)
+	}
+}

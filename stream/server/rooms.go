@@ -1,0 +1,106 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+
+	"github.com/coder/websocket"
+
+	"github.com/vividly-edu/notifications/shared/broker"
+	"github.com/vividly-edu/notifications/stream/internal/auth"
+	"github.com/vividly-edu/notifications/stream/internal/rooms"
+)
+
+// roomsProtocol is the WebSocket subprotocol of the rooms contract.
+const roomsProtocol = "vividly.rooms.v1"
+
+// roomSocket serves GET /api/v1/rooms/{room}/ws (DESIGN.md, "Rooms"). What can be
+// refused before the upgrade gets an HTTP status as for streams (draining, the
+// address's gate, a bad room id, the instance ceiling, a foreign Origin); what a
+// browser must be able to see gets a close code after it (4401, 4403, 4429), because
+// a browser's WebSocket never shows the HTTP status of a refused upgrade.
+//
+// The socket counts as one of the server's streams (a placeholder conn): Serve waits
+// for it, MaxConns and the per-user cap (presence) count it, and close releases it.
+func (s *Server) roomSocket(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		s.refuse(w, http.StatusMethodNotAllowed, "method", "the room socket answers GET only", 0)
+		return
+	}
+	c := &conn{s: s, ctx: r.Context()}
+	defer c.close()
+	if !s.register(c) {
+		s.refuse(w, http.StatusServiceUnavailable, "draining", "shutting down", 1)
+		return
+	}
+	c.registered = true
+	addr, ok := s.gate(w, r)
+	if !ok {
+		return
+	}
+	room := r.PathValue("room")
+	if !broker.ValidGroupID(room) {
+		s.refuse(w, http.StatusBadRequest, "room", "room ids use the group id charset", 0)
+		return
+	}
+	c.slot = true
+	if s.active.Add(1) > int64(s.cfg.MaxConns) {
+		s.refuse(w, http.StatusServiceUnavailable, "ceiling", "instance at its connection ceiling", 1)
+		return
+	}
+	if !s.originAllowed(r) {
+		s.refuse(w, http.StatusForbidden, "origin", "origin not allowed", 0)
+		return
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{roomsProtocol},
+		InsecureSkipVerify: true}) // Origin checked above, exactly
+	if err != nil {
+		return // Accept answered the client
+	}
+	if ws.Subprotocol() != roomsProtocol {
+		_ = ws.Close(websocket.StatusProtocolError, "subprotocol "+roomsProtocol+" required")
+		return
+	}
+	id, kind, _, err := s.authenticate(r, addr)
+	if err != nil {
+		_ = ws.Close(rooms.CodeCredentials, "credentials refused")
+		return
+	}
+	if kind != auth.Ticket {
+		if ok, _ := s.users.Allow(id.UserID); !ok {
+			_ = ws.Close(rooms.CodeOverCap, "too many requests for this user")
+			return
+		}
+	}
+	if !slices.Contains(id.Groups, room) {
+		_ = ws.Close(rooms.CodeNotMember, "not a member of this room")
+		return
+	}
+	c.id, c.user = id, id.UserID
+	member := s.instance + "/" + strconv.FormatInt(s.connSeq.Add(1), 10)
+	admitted, err := s.presence.Acquire(r.Context(), c.user, member, s.cfg.MaxConnsPerUser)
+	if err != nil || !admitted {
+		_ = ws.Close(rooms.CodeOverCap, "too many open connections for this user")
+		return
+	}
+	s.setPresence(c, member)
+	// The request's context ends when this handler returns; the socket lives until then.
+	s.rooms.Serve(context.WithoutCancel(r.Context()), ws, rooms.Join{Room: room,
+		Member: rooms.Member{User: id.UserID, Teacher: id.Teacher}, After: r.URL.Query().Get("after"),
+		Expires: id.Expires, Drain: s.draining, Write: s.cfg.WriteTimeout})
+}
+
+// originAllowed: a browser's socket must come from one of ALLOWED_ORIGINS (exactly)
+// or from this site itself; a client without Origin (not a browser) passes.
+func (s *Server) originAllowed(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" || s.origins[o] {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host == r.Host
+}

@@ -50,6 +50,9 @@ type memEntry struct {
 	read bool // read state lives in the entry: it leaves with it
 	// readBy: the users who read it, for an entry of a group or broadcast log.
 	readBy map[string]bool
+	// seenBy and archivedBy: the users who saw or archived it (memory_inbox.go); for a
+	// user's own entry, only that user is ever in them.
+	seenBy, archivedBy map[string]bool
 }
 
 type seenMark struct {

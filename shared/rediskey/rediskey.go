@@ -150,3 +150,22 @@ func (id StreamID) Next() StreamID {
 	}
 	return StreamID{id.Ms, id.Seq + 1}
 }
+
+// SeenIDs and SeenUpTo are the user's seen state of a log (DESIGN.md "The inbox"),
+// shaped like ReadIDs and ReadUpTo: a watermark "<id> <added>" and a sorted set of ids
+// seen one by one after it. source is the log's source (the user's own id for their
+// own log). They are under the user's hash tag, so a mark writes one slot.
+func (n Names) SeenIDs(user, source string) string {
+	return n.Prefix + ":{" + user + "}:seen:" + source
+}
+
+// SeenUpTo: see SeenIDs.
+func (n Names) SeenUpTo(user, source string) string {
+	return n.Prefix + ":{" + user + "}:seenupto:" + source
+}
+
+// Archived is the sorted set of the user's archived notifications of source's log
+// (member: the log id, score: its milliseconds), under the user's hash tag.
+func (n Names) Archived(user, source string) string {
+	return n.Prefix + ":{" + user + "}:archived:" + source
+}

@@ -111,12 +111,18 @@ func appendRead(out, data []byte, read bool) []byte {
 
 // control handles a control message taken from the stream's queue, in its place among
 // the notifications: a read mark becomes an `event: read` frame with no id: line (it is
-// no log position, so the client's Last-Event-ID stays where it is); a preference change
+// no log position, so the client's Last-Event-ID stays where it is), and so does a
+// seen or archive change (`event: inbox`); a preference change
 // applies to every notification after it.
 func (c *conn) control(ctl broker.Control) error {
 	switch ctl.Kind {
 	case broker.ControlRead:
 		if err := c.w.Event("", readEvent, ctl.Data); err != nil {
+			return err
+		}
+		c.unflushed = true
+	case broker.ControlInbox:
+		if err := c.w.Event("", inboxEvent, ctl.Data); err != nil {
 			return err
 		}
 		c.unflushed = true

@@ -21,6 +21,9 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("POST /api/v1/notifications/tickets", s.api(s.issueTicket))
 	api.HandleFunc("GET /api/v1/notifications", s.api(s.history))
 	api.HandleFunc("POST /api/v1/notifications/read", s.api(s.markRead))
+	api.HandleFunc("POST /api/v1/notifications/seen", s.api(s.markSeen))
+	api.HandleFunc("POST /api/v1/notifications/archive", s.api(s.archive(true)))
+	api.HandleFunc("POST /api/v1/notifications/unarchive", s.api(s.archive(false)))
 	api.HandleFunc("GET /api/v1/notifications/preferences", s.api(s.preferences))
 	api.HandleFunc("PUT /api/v1/notifications/preferences", s.api(s.setPreferences))
 	api.HandleFunc("GET /api/v1/notifications/push/key", s.pushKey) // public key: gate only

@@ -141,4 +141,32 @@ func TestPushShowsNotification(t *testing.T) {
 	if s := evalJS[string](page.tab, `window.pushShown[1].title`); s != "3 new notifications" {
 		t.Errorf("summary shown as %q", s)
 	}
+	// Issue 26: severity shows in the title (an error stays until acted on), and a push
+	// arriving after its expires_at is dropped, not shown.
+	deliver := func(data string) {
+		page.do(cdpCall("ServiceWorker.deliverPushMessage", map[string]any{"origin": sys.url(), "registrationId": page.registration(scope), "data": data}))
+	}
+	deliver(`{"id":"10-0","type":"announcement","severity":"error","title":"Exam moved","created_at":"2026-12-01T10:00:02Z"}`)
+	waitFor(t, live, "error shown", func() bool { return evalJS[int](page.tab, `window.pushShown.length`) == 3 })
+	var errShown struct {
+		Title, Severity    string
+		RequireInteraction bool
+	}
+	errShown = evalJS[struct {
+		Title, Severity    string
+		RequireInteraction bool
+	}](page.tab, `window.pushShown[2]`)
+	if errShown.Title != "Error: Exam moved" || errShown.Severity != "error" || !errShown.RequireInteraction {
+		t.Errorf("severity error shown as %+v", errShown)
+	}
+	deliver(`{"id":"11-0","type":"announcement","severity":"info","title":"Old news","created_at":"2026-12-01T10:00:03Z","expires_at":"2020-01-01T00:00:00Z"}`)
+	waitFor(t, live, "expired push dropped", func() bool { return evalJS[int](page.tab, `window.pushShown.length`) == 4 })
+	if got := evalJS[string](page.tab, `window.pushShown[3].vividly + " " + window.pushShown[3].reason`); got != "push-dropped expired" {
+		t.Errorf("expired push: %q, want it dropped", got)
+	}
+	deliver(`{"id":"12-0","type":"announcement","severity":"warning","title":"Slow today","created_at":"2026-12-01T10:00:04Z","expires_at":"2099-01-01T00:00:00Z"}`)
+	waitFor(t, live, "unexpired warning shown", func() bool { return evalJS[int](page.tab, `window.pushShown.length`) == 5 })
+	if got := evalJS[string](page.tab, `window.pushShown[4].title`); got != "Warning: Slow today" {
+		t.Errorf("warning not yet expired shown as %q", got)
+	}
 }

@@ -98,26 +98,6 @@ func DecodeDelivery(body []byte, fallbackID string) (Delivery, error) {
 	return d, nil
 }
 
-// DecodeEvent decodes an Eventarc Pub/Sub CloudEvent carrying a job event
-// (DecodeEventDelivery, then DecodeJob). Every error wraps ErrInvalid.
-func DecodeEvent(e event.Event) (Message, error) {
-	d, err := DecodeEventDelivery(e)
-	if err != nil {
-		return Message{}, err
-	}
-	return d.Job()
-}
-
-// DecodePush decodes a Pub/Sub push body carrying a job event (DecodeDelivery, then
-// DecodeJob). Every error wraps ErrInvalid.
-func DecodePush(body []byte, fallbackID string) (Message, error) {
-	d, err := DecodeDelivery(body, fallbackID)
-	if err != nil {
-		return Message{}, err
-	}
-	return d.Job()
-}
-
 // Job reads d's data as a job event (DecodeJob).
 func (d Delivery) Job() (Message, error) {
 	job, cleaned, err := DecodeJob(d.Data)

@@ -20,7 +20,7 @@ type pushMessage struct {
 // An empty messageID is left out (the function then uses the CloudEvent's ce-id, as
 // Eventarc sets it to the message ID), and so is a zero publishTime. Local tools (the
 // demo, the load tool, make run's banner) build their deliveries with it, so they all
-// send what DecodePush reads.
+// send what DecodeDelivery reads.
 func PushBody(data []byte, messageID string, publishTime time.Time) []byte {
 	m := pushMessage{Data: data, MessageID: messageID}
 	if !publishTime.IsZero() {

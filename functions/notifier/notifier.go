@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vividly-edu/notifications/functions/eventarc"
@@ -104,20 +103,12 @@ func newHandler(entryPoint string, pub Publisher, log *slog.Logger, metrics *Met
 	return h, nil
 }
 
-// Handle processes one CloudEvent. It returns an error only when a retry can succeed
-// (Redis unavailable): the Functions Framework answers 5xx and Pub/Sub redelivers.
+// process hands a decoded delivery to the entry point, or refuses it when decoding
+// failed (decodeErr; fallbackID names it in the log). It returns an error only when a
+// retry can succeed (Redis unavailable): ServeHTTP answers 5xx and Pub/Sub redelivers.
 // Input that cannot be routed or understood is logged at ERROR, counted and
 // acknowledged (nil). Display fields never cause that: a job whose title, error or
 // video_url needed cleaning is published, logged at WARN and counted by field.
-// ServeHTTP is the same over HTTP, and what the function registers.
-func (h *Handler) Handle(ctx context.Context, e event.Event) error {
-	start := h.now()
-	d, err := eventarc.DecodeEventDelivery(e)
-	return h.process(ctx, start, d, err, e.ID())
-}
-
-// process hands a decoded delivery to the entry point, or refuses it when decoding
-// failed (decodeErr; fallbackID names it in the log). A returned error means "retry".
 func (h *Handler) process(ctx context.Context, start time.Time, d eventarc.Delivery, decodeErr error, fallbackID string) error {
 	if decodeErr != nil {
 		h.reject(ctx, "malformed", fallbackID, decodeErr)

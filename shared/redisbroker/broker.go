@@ -23,8 +23,6 @@ type Options struct {
 	PingInterval time.Duration
 	// Log receives connection warnings.
 	Log *slog.Logger
-	// OnReconnect, if set, is called each time a lost pub/sub connection is replaced.
-	OnReconnect func()
 	// EnqueuePush makes Publish add each newly stored notification to the Web Push
 	// queue (rediskey.PushQueue), which the stream instances' push worker consumes.
 	// Leave it off when no stream instance runs the worker: nothing would drain it.

@@ -138,19 +138,13 @@ func TestPubSubLossTriggersResync(t *testing.T) {
 	defer rdb.Close()
 	reconnects := make(chan struct{}, 4)
 	b, err := redisbroker.New(rdb, rediskey.Names{Prefix: "rs"}, broker.DefaultLimits,
-		redisbroker.Options{PingInterval: 50 * time.Millisecond, OnReconnect: func() { reconnects <- struct{}{} }})
+		redisbroker.Options{PingInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := brokertest.NewRecorder()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go b.Run(ctx, rec)
-	sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
-	defer scancel()
-	if err := b.Subscribe(sctx, "u"); err != nil {
-		t.Fatal(err)
-	}
+	runningWith(t, b, "u", resyncSignal{rec, reconnects})
+	ctx := context.Background()
 	if err := rdb.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Err(); err != nil {
 		t.Fatal(err)
 	}

@@ -110,9 +110,6 @@ func (b *Broker) session(ctx context.Context, sink broker.Sink, resync bool) (sy
 					// from where the gap began, then take the held messages (skipping
 					// what the replay already sent).
 					sink.Resync()
-					if b.opts.OnReconnect != nil {
-						b.opts.OnReconnect()
-					}
 				}
 				for _, h := range held {
 					b.deliver(sink, h)

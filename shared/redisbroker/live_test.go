@@ -19,16 +19,36 @@ import (
 func running(t *testing.T, b *redisbroker.Broker, user string) (context.CancelFunc, chan error, *brokertest.Recorder) {
 	t.Helper()
 	rec := brokertest.NewRecorder()
+	cancel, done := runningWith(t, b, user, rec)
+	return cancel, done, rec
+}
+
+// runningWith is running with the caller's sink.
+func runningWith(t *testing.T, b *redisbroker.Broker, user string, sink broker.Sink) (context.CancelFunc, chan error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx, rec) }()
+	go func() { done <- b.Run(ctx, sink) }()
 	t.Cleanup(func() { cancel(); <-done })
 	sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
 	defer scancel()
 	if err := b.Subscribe(sctx, user); err != nil {
 		t.Fatal(err)
 	}
-	return cancel, done, rec
+	return cancel, done
+}
+
+// resyncSignal is a Recorder that also reports each Resync on a channel: Run calls
+// Resync exactly when it has replaced a lost pub/sub connection, so this is how the
+// tests see a reconnect.
+type resyncSignal struct {
+	*brokertest.Recorder
+	resyncs chan struct{}
+}
+
+func (s resyncSignal) Resync() {
+	s.Recorder.Resync()
+	s.resyncs <- struct{}{}
 }
 
 // TestBackoffResetsAfterHealthySession: each loss of a connection that stayed up is
@@ -42,11 +62,11 @@ func TestBackoffResetsAfterHealthySession(t *testing.T) {
 	reconnects := make(chan struct{}, 1)
 	const ping = 50 * time.Millisecond // healthy after 3 pings: 150 ms
 	b, err := redisbroker.New(rdb, rediskey.Names{Prefix: "bo"}, broker.DefaultLimits,
-		redisbroker.Options{PingInterval: ping, OnReconnect: func() { reconnects <- struct{}{} }})
+		redisbroker.Options{PingInterval: ping})
 	if err != nil {
 		t.Fatal(err)
 	}
-	running(t, b, "u")
+	runningWith(t, b, "u", resyncSignal{brokertest.NewRecorder(), reconnects})
 	ctx := context.Background()
 	for i := range 6 {
 		time.Sleep(6 * ping) // the session stays up well past healthy

@@ -112,8 +112,8 @@ function onFrame(c, sess, st, f) {
     }
     return;
   }
-  if (n.id === undefined || n.id === null || n.id === "") n.id = f.id;
-  if (!n.type) n.type = f.type;
+  // n carries its own id and type: the server sends only what
+  // notification.ParseEnvelope accepted, and that refuses data without either.
   accept(c, sess, n, pos, true);
 }
 

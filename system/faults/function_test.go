@@ -1,14 +1,15 @@
 package faults
 
 import (
+	"bytes"
 	"context"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -37,13 +38,24 @@ func TestFault6_FunctionWithRedisOutOfMemory(t *testing.T) {
 	defer admin.Close()
 	ctx := context.Background()
 
-	e := event.New()
-	e.SetID("oom-1")
-	e.SetType(eventarc.EventType)
-	e.SetSource("//pubsub.googleapis.com/projects/p/topics/t")
 	job := `{"request_id":"r-oom","user_id":"user-0","status":"completed","video_url":"https://cdn.example/v.mp4"}`
-	e.SetData(event.ApplicationJSON, map[string]any{"message": map[string]any{
-		"data": base64.StdEncoding.EncodeToString([]byte(job)), "messageId": "oom-1"}})
+	body := eventarc.PushBody([]byte(job), "oom-1", time.Time{})
+	// deliver posts the event the way Eventarc does (a binary-mode CloudEvent) to the
+	// handler the function registers; an error is its 5xx, on which Pub/Sub retries.
+	deliver := func() error {
+		r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Ce-Id", "oom-1")
+		r.Header.Set("Ce-Specversion", "1.0")
+		r.Header.Set("Ce-Type", eventarc.EventType)
+		r.Header.Set("Ce-Source", "//pubsub.googleapis.com/projects/p/topics/t")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			return fmt.Errorf("status %d: %s", w.Code, w.Body)
+		}
+		return nil
+	}
 
 	if err := admin.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
 		t.Fatal(err)
@@ -56,7 +68,7 @@ func TestFault6_FunctionWithRedisOutOfMemory(t *testing.T) {
 	}
 	refused := 0
 	for range 3 {
-		if err := h.Handle(ctx, e); err != nil {
+		if err := deliver(); err != nil {
 			refused++ // an error is the function's 5xx: Pub/Sub retries
 		}
 		for _, source := range announcements {
@@ -77,7 +89,7 @@ func TestFault6_FunctionWithRedisOutOfMemory(t *testing.T) {
 		t.Fatalf("under OOM: %d of 9 refused, %d markers, %d entries; want 9, 0, 0", refused, markers, entries)
 	}
 	for range 2 { // the retry, then a redelivery of it
-		if err := h.Handle(ctx, e); err != nil {
+		if err := deliver(); err != nil {
 			t.Fatalf("retry after recovery: %v", err)
 		}
 		for _, source := range announcements {

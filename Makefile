@@ -11,10 +11,15 @@ PKGS = $$($(GO) list -m -f '{{.Path}}/...')
 SHORT_PKGS = $(foreach m,shared functions stream,./$(m)/...)
 FUZZTIME ?= 20s
 
-.PHONY: all help deps-redis build run test test-short test-go test-terraform test-faults test-load test-security \
+.PHONY: all help deps-redis actionlint build run test test-short test-e2e test-go test-terraform test-faults test-load test-security \
 	deps lint vet fmt-check staticcheck tidy-check tracked-check cover bench fuzz loadtest load-broadcast compare soak function-zip clean
 
 all: build
+
+## help: the documented targets, the first line of each "## target: ..." comment
+help:
+	@awk '/^## [a-z-]+:/ { sub(/^## /, ""); i = index($$0, ":"); printf "%-16s%s\n", substr($$0, 1, i - 1), substr($$0, i + 2) }' \
+		$(MAKEFILE_LIST)
 
 build:
 	@mkdir -p bin
@@ -51,6 +56,12 @@ test: deps lint test-go test-terraform
 test-short: deps-redis lint
 	$(GO) test -short -count=1 -timeout 5m $(SHORT_PKGS)
 
+## test-e2e: the whole-system suites alone: Pub/Sub → SSE pipeline, the browsers
+## (Chromium, Firefox ESR; screenshots in artifacts/browser) and the dashboard check;
+## make test runs them too
+test-e2e: deps
+	$(GO) test -race -count=1 -timeout 20m ./system/e2e ./system/browser/... ./system/dashboard
+
 test-go: deps
 	$(GO) test -race -shuffle=on -count=1 -timeout 15m $(PKGS)
 
@@ -73,8 +84,9 @@ test-security: deps
 		./stream/internal/webpush ./shared/notification ./system/cmd/local
 	$(GO) test -race -count=1 -run 'Contract/undecodable' ./shared/broker ./shared/redisbroker
 
-## lint: vet, gofmt, staticcheck, go.mod tidiness and no build output in git
-lint: vet fmt-check staticcheck tidy-check tracked-check
+## lint: vet, gofmt, staticcheck, go.mod and go.work.sum tidiness, no build output in
+## git, actionlint on .github/workflows
+lint: vet fmt-check staticcheck tidy-check tracked-check actionlint
 
 vet:
 	$(GO) vet $(PKGS)
@@ -92,6 +104,10 @@ staticcheck:
 tidy-check:
 	@for m in $(MODULES); do (cd $$m && $(GO) mod tidy -diff) || { echo "go mod tidy would change $$m/go.mod or go.sum"; exit 1; }; done
 	@if ! git diff --quiet -- go.work.sum 2>/dev/null; then echo "go.work.sum changed while building: commit it (git diff go.work.sum)"; git diff --stat -- go.work.sum; exit 1; fi
+
+# actionlint, like staticcheck, is a tool dependency of the system module (pinned there).
+actionlint:
+	$(GO) tool actionlint .github/workflows/ci.yml
 
 tracked-check:
 	@./scripts/check-tracked.sh

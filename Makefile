@@ -16,11 +16,6 @@ FUZZTIME ?= 20s
 
 all: build
 
-## help: the documented targets, the first line of each "## target: ..." comment
-help:
-	@awk '/^## [a-z-]+:/ { sub(/^## /, ""); i = index($$0, ":"); printf "%-16s%s\n", substr($$0, 1, i - 1), substr($$0, i + 2) }' \
-		$(MAKEFILE_LIST)
-
 build:
 	@mkdir -p bin
 	$(GO) build -o bin/stream ./stream/cmd/stream

@@ -148,14 +148,11 @@ func TestPushShowsNotification(t *testing.T) {
 	}
 	deliver(`{"id":"10-0","type":"announcement","severity":"error","title":"Exam moved","created_at":"2026-12-01T10:00:02Z"}`)
 	waitFor(t, live, "error shown", func() bool { return evalJS[int](page.tab, `window.pushShown.length`) == 3 })
-	var errShown struct {
+	type shownPush struct {
 		Title, Severity    string
 		RequireInteraction bool
 	}
-	errShown = evalJS[struct {
-		Title, Severity    string
-		RequireInteraction bool
-	}](page.tab, `window.pushShown[2]`)
+	errShown := evalJS[shownPush](page.tab, `window.pushShown[2]`)
 	if errShown.Title != "Error: Exam moved" || errShown.Severity != "error" || !errShown.RequireInteraction {
 		t.Errorf("severity error shown as %+v", errShown)
 	}

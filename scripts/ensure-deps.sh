@@ -25,7 +25,6 @@ fi
 axe_version=4.10.3
 axe_dir="${XDG_CACHE_HOME:-$HOME/.cache}/vividly-axe"
 ensure_axe() {
-  [ "$only_redis" = false ] || return 0
   if ! grep -qs "\"version\": \"$axe_version\"" "$axe_dir/node_modules/axe-core/package.json"; then
     echo "ensure-deps: installing axe-core@$axe_version into $axe_dir" >&2
     mkdir -p "$axe_dir"

@@ -32,31 +32,10 @@ func (s *Server) markSeen(w http.ResponseWriter, r *http.Request, id auth.Identi
 	if !ok {
 		return
 	}
-	var req struct {
-		IDs *[]string `json:"ids"`
-		All *bool     `json:"all"`
-	}
-	const shape = `body must be {"ids":["…"]} or {"all":true}`
-	if !decodeBody(w, r, &req, shape) {
+	m, ok := decodeMark(w, r, id)
+	if !ok {
 		return
 	}
-	var m broker.ReadMark
-	switch {
-	case req.IDs != nil && req.All != nil:
-		writeError(w, http.StatusBadRequest, `give "ids" or "all", not both`, 0)
-		return
-	case req.All != nil && !*req.All:
-		writeError(w, http.StatusBadRequest, `"all" must be true`, 0)
-		return
-	case req.All != nil:
-		m.All = true
-	case req.IDs != nil:
-		m.IDs = append([]string{}, *req.IDs...)
-	default:
-		writeError(w, http.StatusBadRequest, shape, 0)
-		return
-	}
-	m.Logs = streamSources(id)[1:]
 	s.answerInbox(w, r, id, "mark seen", in.MarkSeen(ctx, id.UserID, m))
 }
 

@@ -25,34 +25,10 @@ const readEvent = "read"
 // instance, then gets `event: read` (see conn.control).
 func (s *Server) markRead(w http.ResponseWriter, r *http.Request, id auth.Identity) {
 	ctx := logging.WithTrace(r.Context(), r.Header)
-	var req struct {
-		IDs *[]string `json:"ids"`
-		All *bool     `json:"all"`
-	}
-	const shape = `body must be {"ids":["…"]} or {"all":true}`
-	if !decodeBody(w, r, &req, shape) {
+	m, ok := decodeMark(w, r, id)
+	if !ok {
 		return
 	}
-	var m broker.ReadMark
-	switch {
-	case req.IDs != nil && req.All != nil:
-		writeError(w, http.StatusBadRequest, `give "ids" or "all", not both`, 0)
-		return
-	case req.All != nil && !*req.All:
-		writeError(w, http.StatusBadRequest, `"all" must be true`, 0)
-		return
-	case req.All != nil:
-		m.All = true
-	case req.IDs != nil:
-		m.IDs = *req.IDs
-		if m.IDs == nil {
-			m.IDs = []string{}
-		}
-	default:
-		writeError(w, http.StatusBadRequest, shape, 0)
-		return
-	}
-	m.Logs = streamSources(id)[1:] // the broadcast and group logs the token reads
 	err := s.broker.MarkRead(ctx, id.UserID, m)
 	if errors.Is(err, broker.ErrInvalid) {
 		writeError(w, http.StatusBadRequest, err.Error(), 0)
@@ -177,3 +153,35 @@ func (c *conn) flushQueued(n int) error {
 // Control passes a control message on to the hub. Implements broker.Sink (with
 // serve.go's Deliver and Resync).
 func (k sink) Control(userID string, c broker.Control) { k.s.hub.Control(userID, c) }
+
+// decodeMark reads the body of a mark (read, seen): {"ids":["…"]} or {"all":true}, and
+// the logs it covers, the broadcast and group logs the token reads. It answers 400
+// itself for anything else.
+func decodeMark(w http.ResponseWriter, r *http.Request, id auth.Identity) (broker.ReadMark, bool) {
+	var req struct {
+		IDs *[]string `json:"ids"`
+		All *bool     `json:"all"`
+	}
+	const shape = `body must be {"ids":["…"]} or {"all":true}`
+	if !decodeBody(w, r, &req, shape) {
+		return broker.ReadMark{}, false
+	}
+	var m broker.ReadMark
+	switch {
+	case req.IDs != nil && req.All != nil:
+		writeError(w, http.StatusBadRequest, `give "ids" or "all", not both`, 0)
+		return m, false
+	case req.All != nil && !*req.All:
+		writeError(w, http.StatusBadRequest, `"all" must be true`, 0)
+		return m, false
+	case req.All != nil:
+		m.All = true
+	case req.IDs != nil:
+		m.IDs = append([]string{}, *req.IDs...) // non-nil even for []: ids were given
+	default:
+		writeError(w, http.StatusBadRequest, shape, 0)
+		return m, false
+	}
+	m.Logs = streamSources(id)[1:]
+	return m, true
+}

@@ -114,8 +114,13 @@ func inboxSharedLogs(t *testing.T, newBroker Factory) {
 func archiveState(t *testing.T, newBroker Factory) {
 	f := start(t, newBroker)
 	no := []bool{false, false, false}
-	ids := f.publishN("ada", 3)
+	// A user's own ids are bare log positions, so another user's id names a position in
+	// ada's log too when both were created in the same millisecond (Redis ids come from
+	// the clock per log): bea's is made first, and ada's a millisecond later, so "bea's
+	// id is not ada's" holds on every broker.
 	other := f.publishN("bea", 1)
+	time.Sleep(2 * time.Millisecond)
+	ids := f.publishN("ada", 3)
 	for range 2 {
 		f.archive("ada", nil, true, ids[0], ids[2], "1-0", other[0])
 		f.wantInbox("ada", nil, ids, no, []bool{true, false, true}, 3)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad duration", map[string]string{"JWT_SECRET": "x", "HEARTBEAT_INTERVAL": "soon"}, "HEARTBEAT_INTERVAL"},
 		{"bad level", map[string]string{"JWT_SECRET": "x", "LOG_LEVEL": "verbose"}, "LOG_LEVEL"},
 		{"bad prefix", map[string]string{"JWT_SECRET": "x", "REDIS_KEY_PREFIX": "a{b}"}, "REDIS_KEY_PREFIX"},
+		{"bad mode", map[string]string{"JWT_SECRET": "x", "REDIS_MODE": "sentinel"}, "REDIS_MODE"},
 		{"negative acks", map[string]string{"JWT_SECRET": "x", "REDIS_REPLICA_ACKS": "-1"}, "REDIS_REPLICA_ACKS"},
 		{"too many acks", map[string]string{"JWT_SECRET": "x", "REDIS_REPLICA_ACKS": "6"}, "REDIS_REPLICA_ACKS"},
 		{"ack timeout too short", map[string]string{"JWT_SECRET": "x", "REDIS_REPLICA_ACK_TIMEOUT": "1ms"}, "REDIS_REPLICA_ACK_TIMEOUT"},
@@ -100,5 +102,30 @@ func TestReplicaSettings(t *testing.T) {
 	}
 	if s := c.Redis.ReplicaAckTimeout.String(); s != "250ms" {
 		t.Errorf("timeout prints as %q", s)
+	}
+}
+
+func TestRedisAddrs(t *testing.T) {
+	for _, tc := range []struct {
+		mode    Mode
+		addr    string
+		want    []string
+		wantErr string
+	}{
+		{ModeStandalone, "10.0.0.3:6379", []string{"10.0.0.3:6379"}, ""},
+		{ModeCluster, "a:1, b:2,,c:3", []string{"a:1", "b:2", "c:3"}, ""},
+		{ModeStandalone, "a:1,b:2", nil, "REDIS_MODE=cluster"},
+		{ModeCluster, " , ", nil, "REDIS_ADDR is required"},
+	} {
+		got, err := Redis{Mode: tc.mode, Addr: tc.addr}.Addrs()
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s %q: error %v, want one naming %q", tc.mode, tc.addr, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("%s %q = %v, %v; want %v", tc.mode, tc.addr, got, err, tc.want)
+		}
 	}
 }

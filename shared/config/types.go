@@ -29,7 +29,11 @@ func (s Secret) String() string {
 
 // Redis is how to reach Redis (REDIS_*).
 type Redis struct {
-	// Addr is host:port; empty means "no Redis" where a binary has an alternative.
+	// Mode is standalone (one Redis, Memorystore for Redis) or cluster (Memorystore for
+	// Redis Cluster, or any Redis Cluster): docs/CLUSTER.md.
+	Mode Mode `env:"MODE, default=standalone"`
+	// Addr is host:port (in cluster mode a comma-separated list of seed nodes); empty
+	// means "no Redis" where a binary has an alternative.
 	Addr     string `env:"ADDR"`
 	Password Secret `env:"PASSWORD"`
 	// TLSCA is the path of a PEM file with the server's CA certificates; it turns TLS on.
@@ -42,6 +46,44 @@ type Redis struct {
 	ReplicaAcks ReplicaAcks `env:"REPLICA_ACKS, default=1"`
 	// ReplicaAckTimeout bounds that wait; past it the function answers 5xx.
 	ReplicaAckTimeout AckTimeout `env:"REPLICA_ACK_TIMEOUT, default=1s"`
+}
+
+// Mode is how Redis is deployed: ModeStandalone or ModeCluster.
+type Mode string
+
+// The Redis modes REDIS_MODE names.
+const (
+	ModeStandalone Mode = "standalone"
+	ModeCluster    Mode = "cluster"
+)
+
+// EnvDecode implements envconfig.Decoder.
+func (m *Mode) EnvDecode(v string) error {
+	switch Mode(v) {
+	case ModeStandalone, ModeCluster:
+		*m = Mode(v)
+		return nil
+	}
+	return errors.New("must be standalone or cluster")
+}
+
+// Addrs is Addr as a list: the seed nodes of a cluster, or the one server. A list of
+// more than one address is refused in standalone mode, where it would be a mistake
+// (the client would dial the whole text as one address).
+func (r Redis) Addrs() ([]string, error) {
+	var out []string
+	for a := range strings.SplitSeq(r.Addr, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	switch {
+	case len(out) == 0:
+		return nil, errors.New("config: REDIS_ADDR is required")
+	case len(out) > 1 && r.Mode != ModeCluster:
+		return nil, errors.New("config: REDIS_ADDR lists several addresses: set REDIS_MODE=cluster for a Redis Cluster")
+	}
+	return out, nil
 }
 
 // ReplicaAcks is a replica count, 0 to 5: Memorystore for Redis has at most 5 read

@@ -2,6 +2,7 @@ package redisbroker
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -38,8 +39,11 @@ type Options struct {
 
 // Broker is the Redis broker. Safe for concurrent use.
 type Broker struct {
-	rdb    *redis.Client
-	names  rediskey.Names
+	rdb redis.UniversalClient
+	// cluster is rdb in cluster mode, nil on one Redis: sharded pub/sub, WAIT on the
+	// slot owner, Heads without a cross-slot MULTI (cluster.go).
+	cluster *redis.ClusterClient
+	names   rediskey.Names
 	limits broker.Limits
 	opts   Options
 	repl   *replication
@@ -48,18 +52,26 @@ type Broker struct {
 	healthyAfter time.Duration
 
 	mu       sync.Mutex
-	ps       *redis.PubSub              // nil while (re)connecting
+	ps       subscriber                 // nil while (re)connecting
 	channels map[string]struct{}        // what this process is subscribed to
 	waiters  map[string][]chan struct{} // Subscribe calls waiting for confirmation
 
 	lastHeard atomic.Int64 // unix nanos of the last reply on the pub/sub connection
+	// headsUnsettled counts Heads on a cluster whose collects never agreed (heads.go).
+	headsUnsettled atomic.Int64
 }
 
-// New returns a broker over rdb; names come from prefix. Close closes rdb.
-func New(rdb *redis.Client, names rediskey.Names, limits broker.Limits, opts Options) (*Broker, error) {
+// New returns a broker over rdb, a *redis.Client (one Redis) or a *redis.ClusterClient
+// (a cluster: names become Sharded). Close closes rdb.
+func New(rdb redis.UniversalClient, names rediskey.Names, limits broker.Limits, opts Options) (*Broker, error) {
 	if rdb == nil {
 		return nil, errors.New("redisbroker.New: nil client")
 	}
+	cluster, _ := rdb.(*redis.ClusterClient)
+	if _, one := rdb.(*redis.Client); !one && cluster == nil {
+		return nil, fmt.Errorf("redisbroker.New: %T: want a *redis.Client or a *redis.ClusterClient", rdb)
+	}
+	names.Sharded = cluster != nil
 	if err := limits.Validate(); err != nil {
 		return nil, err
 	}
@@ -75,8 +87,8 @@ func New(rdb *redis.Client, names rediskey.Names, limits broker.Limits, opts Opt
 	// A session that outlived the staleness window had its pings answered: it was a
 	// working connection, not a flap.
 	repl := &replication{acks: opts.ReplicaAcks, timeout: opts.ReplicaAckTimeout, log: opts.Log,
-		onUnrep: opts.OnUnreplicated, now: time.Now}
-	return &Broker{rdb: rdb, names: names, limits: limits, opts: opts, repl: repl, healthyAfter: 3 * opts.PingInterval,
+		onUnrep: opts.OnUnreplicated, now: time.Now, nodes: map[string]nodeReplicas{}}
+	return &Broker{rdb: rdb, cluster: cluster, names: names, limits: limits, opts: opts, repl: repl, healthyAfter: 3 * opts.PingInterval,
 		channels: map[string]struct{}{}, waiters: map[string][]chan struct{}{}}, nil
 }
 
@@ -101,4 +113,7 @@ func Open(cfg config.Redis, limits broker.Limits, opts Options) (*Broker, error)
 func (b *Broker) Close() error { return b.rdb.Close() }
 
 // Client is the broker's Redis client, for other stores that share its connections.
-func (b *Broker) Client() *redis.Client { return b.rdb }
+func (b *Broker) Client() redis.UniversalClient { return b.rdb }
+
+// Names are the broker's Redis names (Sharded on a cluster), for those stores.
+func (b *Broker) Names() rediskey.Names { return b.names }

@@ -18,32 +18,41 @@ import (
 	"github.com/vividly-edu/notifications/shared/config"
 )
 
-// NewClient returns a client for cfg. It does not dial: the first command does.
-func NewClient(cfg config.Redis) (*redis.Client, error) {
-	if cfg.Addr == "" {
-		return nil, errors.New("config: REDIS_ADDR is required")
+// NewClient returns a client for cfg: a *redis.Client in standalone mode, a
+// *redis.ClusterClient in cluster mode. It does not dial: the first command does.
+func NewClient(cfg config.Redis) (redis.UniversalClient, error) {
+	addrs, err := cfg.Addrs()
+	if err != nil {
+		return nil, err
 	}
-	opt := &redis.Options{
-		Addr:     cfg.Addr,
-		Password: string(cfg.Password),
-		// Memorystore rejects CLIENT SETINFO.
-		DisableIdentity: true,
-		DialTimeout:     2 * time.Second,
-		// A pipeline's replies are read within ReadTimeout, whatever its commands: one
-		// that ends with WAIT needs its timeout on top.
-		ReadTimeout:  2*time.Second + time.Duration(cfg.ReplicaAckTimeout),
-		WriteTimeout: 2 * time.Second,
-		// The function is retried by Pub/Sub; one fast failure beats a slow success.
-		MaxRetries: 1,
-	}
+	var tc *tls.Config
 	if cfg.TLSCA != "" {
-		tc, err := tlsConfig(cfg.TLSCA)
-		if err != nil {
+		if tc, err = tlsConfig(cfg.TLSCA); err != nil {
 			return nil, err
 		}
-		opt.TLSConfig = tc
 	}
-	return redis.NewClient(opt), nil
+	// Memorystore rejects CLIENT SETINFO (DisableIdentity). A pipeline's replies are read
+	// within ReadTimeout, whatever its commands: one that ends with WAIT needs its
+	// timeout on top. The function is retried by Pub/Sub: one fast failure beats a slow
+	// success (MaxRetries).
+	readTimeout := 2*time.Second + time.Duration(cfg.ReplicaAckTimeout)
+	if cfg.Mode == config.ModeCluster {
+		return redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs: addrs, Password: string(cfg.Password), TLSConfig: tc, DisableIdentity: true,
+			DialTimeout: 2 * time.Second, ReadTimeout: readTimeout, WriteTimeout: 2 * time.Second,
+			MaxRetries: 1,
+			// go-redis reloads its slot map on MOVED/ASK, not when a master's address
+			// stops answering: with the default (60 s) a failover costs a minute of
+			// refused dials (docs/CLUSTER-NOTES.md). One CLUSTER SLOTS a second per
+			// client bounds that to about a second.
+			ClusterStateReloadInterval: time.Second,
+		}), nil
+	}
+	return redis.NewClient(&redis.Options{
+		Addr: addrs[0], Password: string(cfg.Password), TLSConfig: tc, DisableIdentity: true,
+		DialTimeout: 2 * time.Second, ReadTimeout: readTimeout, WriteTimeout: 2 * time.Second,
+		MaxRetries: 1,
+	}), nil
 }
 
 // tlsConfig trusts only the CA certificates in caFile. Memorystore's server certificate

@@ -181,7 +181,7 @@ func (b *Broker) trim(ctx context.Context, p redis.Pipeliner, key string, info *
 // publishInbox sends an inbox control with data to userID's streams.
 func (b *Broker) publishInbox(ctx context.Context, userID string, data []byte) error {
 	ctl := broker.Control{Kind: broker.ControlInbox, Data: data}
-	if err := b.rdb.Publish(ctx, b.names.Channel(userID), ctl.Payload()).Err(); err != nil {
+	if err := b.publishTo(ctx, b.rdb, b.names.Channel(userID), ctl.Payload()).Err(); err != nil {
 		return fmt.Errorf("publish inbox control: %w", err)
 	}
 	return nil

@@ -31,7 +31,11 @@ var errStale = errors.New("pub/sub connection stale: no reply to pings")
 func (b *Broker) Run(ctx context.Context, sink broker.Sink) error {
 	backoff := minBackoff
 	for first := true; ; first = false {
-		syncedAt, err := b.session(ctx, sink, !first)
+		session := b.session
+		if b.cluster != nil {
+			session = b.shardSession
+		}
+		syncedAt, err := session(ctx, sink, !first)
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -59,12 +59,22 @@ func (b *Broker) Range(ctx context.Context, userID, id string, limit int) ([]not
 	return b.decode(ctx, userID, msgs, limit, b.forward(key))
 }
 
-// Heads returns the position of the newest entry of each source's log, read in one
-// MULTI: one instant for all of them. (Its keys span hash slots: one Redis node, as
-// Memorystore for Redis is; see broker.Broker.Heads.)
+// Heads returns the position of the newest entry of each source's log, all at one
+// instant: in one MULTI on one Redis, by a double collect on a cluster (heads.go). See
+// broker.Broker.Heads.
 func (b *Broker) Heads(ctx context.Context, sources []string) ([]rediskey.StreamID, error) {
+	if b.cluster != nil {
+		return b.collectHeads(ctx, sources)
+	}
+	return b.readHeads(ctx, b.rdb.TxPipelined, sources)
+}
+
+// readHeads reads every source's newest position in one call of run (TxPipelined for
+// one instant, Pipelined for one collect).
+func (b *Broker) readHeads(ctx context.Context, run func(context.Context, func(redis.Pipeliner) error) ([]redis.Cmder, error),
+	sources []string) ([]rediskey.StreamID, error) {
 	cmds := make([]*redis.XMessageSliceCmd, len(sources))
-	_, err := b.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := run(ctx, func(p redis.Pipeliner) error {
 		for i, source := range sources {
 			cmds[i] = p.XRevRangeN(ctx, b.names.Log(source), "+", "-", 1)
 		}

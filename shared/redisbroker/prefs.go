@@ -44,7 +44,7 @@ func (b *Broker) SetPreferences(ctx context.Context, userID string, p broker.Pre
 	ctl := broker.Control{Kind: broker.ControlPrefs, Data: data}
 	_, err = b.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		pipe.Set(ctx, key, data, broker.PrefsTTL)
-		pipe.Publish(ctx, b.names.Channel(userID), ctl.Payload())
+		b.publishTo(ctx, pipe, b.names.Channel(userID), ctl.Payload())
 		return nil
 	})
 	if err != nil {

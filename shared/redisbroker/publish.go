@@ -27,7 +27,8 @@ import (
 //
 // KEYS: 1 dedupe marker, 2 log, 3 read ids, 4 read up to. ARGV: 1 body (JSON object
 // without id), 2 max length, 3 retention ms, 4 dedupe TTL ms, 5 channel, 6 what the
-// notification's id starts with (broker.ItemPrefix: empty for a user's own log).
+// notification's id starts with (broker.ItemPrefix: empty for a user's own log), 7 the
+// publish command (publishCommand: on a cluster, the channel is in KEYS' slot).
 // Returns {1, first id} for a duplicate, {0, new id} otherwise.
 //
 // A duplicate renews its marker's TTL: that write puts this connection's replication
@@ -57,7 +58,7 @@ redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
 redis.call('PEXPIRE', KEYS[4], ARGV[3])
 redis.call('SET', KEYS[1], id, 'PX', ARGV[4])
-redis.call('PUBLISH', ARGV[5], '{"id":"' .. ARGV[6] .. id .. '",' .. string.sub(ARGV[1], 2))
+redis.call(ARGV[7], ARGV[5], '{"id":"' .. ARGV[6] .. id .. '",' .. string.sub(ARGV[1], 2))
 return {0, id}
 `)
 
@@ -68,31 +69,87 @@ return {0, id}
 // after the timeout). An error means the caller must not acknowledge: a retry is
 // deduplicated.
 func (b *Broker) Publish(ctx context.Context, userID, messageID string, n notification.Notification) (string, bool, error) {
+	id, dup, err := b.publish(ctx, userID, messageID, n)
+	if err != nil && b.cluster != nil {
+		// MOVED, ASK, TRYAGAIN or a dead master: the next attempt (Pub/Sub's retry)
+		// should find the slot's owner now.
+		b.cluster.ReloadState(ctx)
+	}
+	return id, dup, err
+}
+
+func (b *Broker) publish(ctx context.Context, userID, messageID string, n notification.Notification) (string, bool, error) {
 	body, err := n.Body()
 	if err != nil {
 		return "", false, fmt.Errorf("encode notification: %w", err)
 	}
-	replicas := b.repl.need(ctx, b.rdb)
+	node, err := b.node(ctx, b.names.Log(userID))
+	if err != nil {
+		return "", false, err
+	}
+	replicas := b.repl.need(ctx, node)
 	if !b.opts.EnqueuePush || !broker.IsUserSource(userID) {
-		id, dup, err := b.store(ctx, b.rdb, replicas, userID, messageID, body)
+		id, dup, err := b.store(ctx, node, node, replicas, userID, messageID, body)
 		if err == nil {
 			b.repl.done(ctx, replicas)
 		}
 		return id, dup, err
 	}
-	// WAIT counts the writes of the connection it runs on: the script, the queue entry
-	// and WAIT share one connection, held for the call.
-	conn := b.rdb.Conn()
-	defer conn.Close()
-	id, dup, err := b.store(ctx, conn, 0, userID, messageID, body)
+	qNode, err := b.node(ctx, b.names.PushQueue())
 	if err != nil {
 		return "", false, err
 	}
+	if qNode.Options().Addr != node.Options().Addr {
+		// A cluster, the queue on another master: each write waits for its own
+		// master's replicas.
+		id, dup, err := b.store(ctx, node, node, replicas, userID, messageID, body)
+		if err != nil {
+			return "", false, err
+		}
+		qReplicas := b.repl.need(ctx, qNode)
+		if err := b.enqueue(ctx, qNode, qNode, !dup, qReplicas, userID, notification.WithID(id, body)); err != nil {
+			return "", false, err
+		}
+		b.repl.done(ctx, min(replicas, qReplicas))
+		return id, dup, nil
+	}
+	// WAIT counts the writes of the connection it runs on: the script, the queue entry
+	// and WAIT share one connection, held for the call.
+	conn := node.Conn()
+	defer conn.Close()
+	id, dup, err := b.store(ctx, node, conn, 0, userID, messageID, body)
+	if err != nil {
+		return "", false, err
+	}
+	if err := b.enqueue(ctx, node, conn, !dup, replicas, userID, notification.WithID(id, body)); err != nil {
+		return "", false, err
+	}
+	b.repl.done(ctx, replicas)
+	return id, dup, nil
+}
+
+// node is the client a write of key and its WAIT go through: the one Redis, or on a
+// cluster the master that owns key's slot now (WAIT sent through the cluster client
+// would go to any master: docs/CLUSTER-NOTES.md, b).
+func (b *Broker) node(ctx context.Context, key string) (*redis.Client, error) {
+	if b.cluster == nil {
+		return b.rdb.(*redis.Client), nil // New accepts nothing else
+	}
+	node, err := b.cluster.MasterForKey(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("master of %s: %w", key, err)
+	}
+	return node, nil
+}
+
+// enqueue adds the push queue entry of a new notification (when add) and waits for
+// replicas behind it, in one pipeline on c, a connection to node.
+func (b *Broker) enqueue(ctx context.Context, node *redis.Client, c redis.Cmdable, add bool, replicas int, userID string, data []byte) error {
 	var q *redis.StringCmd
 	var w *redis.Cmd
-	_, _ = conn.Pipelined(ctx, func(p redis.Pipeliner) error {
-		if !dup {
-			q = enqueuePush(ctx, p, b.names.PushQueue(), userID, notification.WithID(id, body))
+	_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if add {
+			q = enqueuePush(ctx, p, b.names.PushQueue(), userID, data)
 		}
 		if replicas > 0 {
 			w = b.repl.wait(ctx, p, replicas)
@@ -105,22 +162,19 @@ func (b *Broker) Publish(ctx context.Context, userID, messageID string, n notifi
 		b.opts.Log.WarnContext(ctx, "web push not queued", logging.KeyUserID, userID, logging.KeyError, q.Err().Error())
 	}
 	if w != nil {
-		if err := b.repl.check(ctx, w, replicas); err != nil {
-			return "", false, err
-		}
+		return b.repl.check(ctx, node, w, replicas)
 	}
-	b.repl.done(ctx, replicas)
-	return id, dup, nil
+	return nil
 }
 
-// store runs the publish script on c and, when replicas > 0, a WAIT for that many
-// replicas behind it on the same connection (one pipeline). It returns the
-// notification's id and whether it was a duplicate.
-func (b *Broker) store(ctx context.Context, c redis.Cmdable, replicas int, userID, messageID string, body []byte) (string, bool, error) {
+// store runs the publish script on c (a connection to node) and, when replicas > 0, a
+// WAIT for that many replicas behind it on the same connection (one pipeline). It
+// returns the notification's id and whether it was a duplicate.
+func (b *Broker) store(ctx context.Context, node *redis.Client, c redis.Cmdable, replicas int, userID, messageID string, body []byte) (string, bool, error) {
 	key := b.names.Log(userID)
 	keys := []string{b.names.Seen(userID, messageID), key, b.names.ReadIDs(userID), b.names.ReadUpTo(userID)}
 	args := []any{body, b.limits.MaxLen, b.limits.Retention.Milliseconds(), b.limits.DedupeTTL.Milliseconds(),
-		b.names.Channel(userID), broker.ItemPrefix(userID)}
+		b.names.Channel(userID), broker.ItemPrefix(userID), b.publishCommand()}
 	var res *redis.Cmd
 	var w *redis.Cmd
 	exec := func(eval func(p redis.Pipeliner) *redis.Cmd) {
@@ -147,11 +201,28 @@ func (b *Broker) store(ctx context.Context, c redis.Cmdable, replicas int, userI
 	dup, _ := vals[0].(int64)
 	id, _ := vals[1].(string)
 	if w != nil {
-		if err := b.repl.check(ctx, w, replicas); err != nil {
+		if err := b.repl.check(ctx, node, w, replicas); err != nil {
 			return "", false, err
 		}
 	}
 	return broker.ItemPrefix(userID) + id, dup == 1, nil
+}
+
+// publishCommand publishes on the broker's channels: SPUBLISH to a shard channel on a
+// cluster (a PUBLISH there is forwarded to every node), PUBLISH on one Redis.
+func (b *Broker) publishCommand() string {
+	if b.cluster != nil {
+		return "SPUBLISH"
+	}
+	return "PUBLISH"
+}
+
+// publishTo queues the publication of payload on channel.
+func (b *Broker) publishTo(ctx context.Context, c redis.Cmdable, channel string, payload any) *redis.IntCmd {
+	if b.cluster != nil {
+		return c.SPublish(ctx, channel, payload)
+	}
+	return c.Publish(ctx, channel, payload)
 }
 
 // EnqueuePush adds one notification (its SSE data JSON) for user to the Web Push

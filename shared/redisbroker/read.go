@@ -26,14 +26,23 @@ import (
 // one GET and the set's members: O(1) reads plus the set, which is never larger than
 // the unread-then-read entries of the log (usually empty after a mark of all).
 
+// A mark is two steps: the log's state and which of the ids it holds are read in one
+// MULTI on the log's slot (snapshot), then markScript writes the user's read state in
+// the user's slot. They are different slots for a group's or the broadcast log (and on
+// a cluster, different masters), and no atomic step may span two. The mark is then
+// exactly the mark that would have run atomically at the snapshot: entries stored after
+// it stay unread, entries trimmed after it are dropped by a later mark. Two marks racing
+// may run their scripts in the opposite order of their snapshots, so the script never
+// moves the watermark back: an older snapshot than the watermark changes nothing.
+
 // markScript records a mark and publishes the read control. The shebang makes Redis
 // refuse it whole when out of memory.
 //
-// KEYS: 1 log, 2 read ids, 3 read up to. ARGV: 1 retention ms, 2 channel (empty: publish
-// nothing), 3 "all" or "ids", 4 the prefix of the log's notification ids
-// (broker.ItemPrefix), 5… the ids' log positions (well-formed stream ids, checked by
-// the caller).
-// Returns how many of the ids the log holds (1 for all).
+// KEYS: 1 read ids, 2 read up to. ARGV: 1 retention ms, 2 channel (empty: publish
+// nothing), 3 "all" or "ids", 4 the publish command (publishCommand), 5 the control,
+// 6 the log's length, 7 its first entry's id, 8 its last generated id, 9 its
+// entries-added count (at the snapshot), 10… the positions of the ids the log held.
+// Returns 1.
 var markScript = redis.NewScript(`#!lua
 local function parse(id)
   local d = string.find(id, '-', 1, true)
@@ -48,81 +57,75 @@ local function num(n) return string.format('%.0f', n) end
 -- drop the read ids before id, or up to it when incl
 local function drop(id, incl)
   local ms, seq = parse(id)
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. num(ms))
-  for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], num(ms), num(ms))) do
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. num(ms))
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], num(ms), num(ms))) do
     local _, s = parse(m)
-    if s < seq or (incl and s == seq) then redis.call('ZREM', KEYS[2], m) end
+    if s < seq or (incl and s == seq) then redis.call('ZREM', KEYS[1], m) end
   end
 end
-
-local info = {}
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  local raw = redis.call('XINFO', 'STREAM', KEYS[1])
-  for i = 1, #raw, 2 do info[raw[i]] = raw[i + 1] end
+-- how many read ids are at or before id
+local function count(id)
+  local ms, seq = parse(id)
+  local n = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. num(ms))
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], num(ms), num(ms))) do
+    local _, s = parse(m)
+    if s <= seq then n = n + 1 end
+  end
+  return n
 end
-local len = info['length'] or 0
-local upto = redis.call('GET', KEYS[3])
+local function publish()
+  if ARGV[2] ~= '' then redis.call(ARGV[4], ARGV[2], ARGV[5]) end
+  return 1
+end
+
+local len, first, last, added = tonumber(ARGV[6]), ARGV[7], ARGV[8], tonumber(ARGV[9])
+local upto = redis.call('GET', KEYS[2])
 local w, wadded
 if upto then
   local sp = string.find(upto, ' ', 1, true)
   w, wadded = string.sub(upto, 1, sp - 1), tonumber(string.sub(upto, sp + 1))
 end
+if len == 0 or (w and not less(w, last)) then
+  -- an empty log has nothing to mark; a watermark at or past the snapshot's newest
+  -- entry already covers everything it held
+  return publish()
+end
 
 if ARGV[3] == 'all' then
-  redis.call('DEL', KEYS[2])
-  if len > 0 then
-    redis.call('SET', KEYS[3], info['last-generated-id'] .. ' ' .. num(info['entries-added']), 'PX', ARGV[1])
-  else
-    redis.call('DEL', KEYS[3])
-  end
-  if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], '{"ctl":"read","data":{"all":true}}') end
-  return 1
+  drop(last, true)
+  redis.call('SET', KEYS[2], last .. ' ' .. num(added), 'PX', ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  return publish()
 end
 
-if len == 0 then return 0 end
-local found = {}
-for i = 5, #ARGV do
-  local id = ARGV[i]
-  if #redis.call('XRANGE', KEYS[1], id, id) > 0 then
-    found[#found + 1] = ARGV[4] .. id
-    if not w or less(w, id) then
-      local ms = parse(id)
-      redis.call('ZADD', KEYS[2], num(ms), id)
-    end
+for i = 10, #ARGV do
+  if not w or less(w, ARGV[i]) then
+    local ms = parse(ARGV[i])
+    redis.call('ZADD', KEYS[1], num(ms), ARGV[i])
   end
 end
-if #found == 0 then return 0 end
-
-local first, last = info['first-entry'][1], info['last-generated-id']
 drop(first, false)
 if w then drop(w, true) end
 local after
 if not w or less(w, first) then
   after = len
-elseif not less(w, last) then
-  after = 0
 else
-  after = math.min(len, info['entries-added'] - wadded)
+  after = math.min(len, added - wadded)
 end
-if after - redis.call('ZCARD', KEYS[2]) <= 0 then
-  redis.call('SET', KEYS[3], last .. ' ' .. num(info['entries-added']), 'PX', ARGV[1])
-  redis.call('DEL', KEYS[2])
-else
-  redis.call('PEXPIRE', KEYS[2], ARGV[1])
-  redis.call('PEXPIRE', KEYS[3], ARGV[1])
+-- only the read ids the snapshot held count against its unread entries
+if after - count(last) <= 0 then
+  drop(last, true)
+  redis.call('SET', KEYS[2], last .. ' ' .. num(added), 'PX', ARGV[1])
 end
-if ARGV[2] ~= '' then
-  redis.call('PUBLISH', ARGV[2], '{"ctl":"read","data":{"ids":["' .. table.concat(found, '","') .. '"]}}')
-end
-return #found
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return publish()
 `)
 
 // MarkRead records that userID has read m's notifications and publishes the read
-// control on userID's channel: one script per log the mark touches, the user's own log
+// control on userID's channel: one mark per log the mark touches, the user's own log
 // last for a mark of all (so the control follows every log's mark). See
-// broker.Broker.MarkRead. A group's or the broadcast log's script reads that log and
-// writes the user's keys, two hash slots: fine on one Redis node (Memorystore for
-// Redis); Redis Cluster would need the log check moved out of the script.
+// broker.Broker.MarkRead.
 func (b *Broker) MarkRead(ctx context.Context, userID string, m broker.ReadMark) error {
 	m, err := m.Validate()
 	if err != nil {
@@ -137,7 +140,7 @@ func (b *Broker) MarkRead(ctx context.Context, userID string, m broker.ReadMark)
 		}
 		return b.mark(ctx, userID, userID, channel, "all", nil)
 	}
-	byLog := map[string][]any{}
+	byLog := map[string][]string{}
 	order := []string{userID}
 	for _, id := range m.IDs {
 		source, pos, own, _ := broker.SplitItemID(id) // Validate checked the form
@@ -161,14 +164,73 @@ func (b *Broker) MarkRead(ctx context.Context, userID string, m broker.ReadMark)
 	return nil
 }
 
-// mark runs markScript for userID's read state of source's log.
-func (b *Broker) mark(ctx context.Context, userID, source, channel, kind string, positions []any) error {
+// mark records userID's mark of source's log: a snapshot of the log, then markScript.
+func (b *Broker) mark(ctx context.Context, userID, source, channel, kind string, positions []string) error {
 	keys := b.readKeys(userID, source)
-	args := append([]any{b.limits.Retention.Milliseconds(), channel, kind, broker.ItemPrefix(source)}, positions...)
-	if err := markScript.Run(ctx, b.rdb, keys, args...).Err(); err != nil {
+	snap, found, err := b.snapshot(ctx, keys[0], positions)
+	if err != nil {
+		return fmt.Errorf("read mark of %s: %w", keys[0], err)
+	}
+	all := kind == "all"
+	if !all && len(found) == 0 {
+		return nil // nothing held: nothing to record or tell
+	}
+	ids := make([]string, len(found))
+	for i, pos := range found {
+		ids[i] = broker.ItemPrefix(source) + pos
+	}
+	ctl := broker.Control{Kind: broker.ControlRead, Data: broker.ReadData(ids, all)}
+	args := []any{b.limits.Retention.Milliseconds(), channel, kind, b.publishCommand(), ctl.Payload(),
+		snap.Length, snap.first, snap.LastGeneratedID, snap.EntriesAdded}
+	for _, pos := range found {
+		args = append(args, pos)
+	}
+	if err := markScript.Run(ctx, b.rdb, keys[1:], args...).Err(); err != nil {
 		return fmt.Errorf("read script for %s: %w", keys[0], err)
 	}
 	return nil
+}
+
+// logSnapshot is a log's state at one instant.
+type logSnapshot struct {
+	redis.XInfoStream
+	first string // the first entry's id, "0-0" when empty
+}
+
+// snapshot reads log's state and which of positions it holds, in one MULTI on its slot.
+func (b *Broker) snapshot(ctx context.Context, log string, positions []string) (logSnapshot, []string, error) {
+	var info *redis.XInfoStreamCmd
+	ranges := make([]*redis.XMessageSliceCmd, len(positions))
+	_, _ = b.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		info = p.XInfoStream(ctx, log)
+		for i, pos := range positions {
+			ranges[i] = p.XRange(ctx, log, pos, pos)
+		}
+		return nil
+	})
+	snap := logSnapshot{first: "0-0"}
+	v, err := info.Result()
+	if isNoSuchKey(err) {
+		snap.LastGeneratedID = "0-0"
+		return snap, nil, nil
+	}
+	if err != nil {
+		return snap, nil, err
+	}
+	snap.XInfoStream = *v
+	if v.Length > 0 {
+		snap.first = v.FirstEntry.ID
+	}
+	var found []string
+	for i, r := range ranges {
+		if err := r.Err(); err != nil {
+			return snap, nil, err
+		}
+		if len(r.Val()) > 0 {
+			found = append(found, positions[i])
+		}
+	}
+	return snap, found, nil
 }
 
 // readKeys are source's log and userID's read state of it (ReadIDs, ReadUpTo).

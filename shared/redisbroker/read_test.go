@@ -17,7 +17,7 @@ import (
 
 // pair is two brokers over one Redis and one prefix: two stream instances, or an
 // instance before and after a restart.
-func pair(t *testing.T, limits broker.Limits) (a, b *redisbroker.Broker, rdb *redis.Client, names rediskey.Names) {
+func pair(t *testing.T, limits broker.Limits) (a, b *redisbroker.Broker, rdb redis.UniversalClient, names rediskey.Names) {
 	t.Helper()
 	names = rediskey.Names{Prefix: fmt.Sprintf("rd%d", prefix.Add(1))}
 	open := func() *redisbroker.Broker {

@@ -14,13 +14,15 @@ import (
 )
 
 // ReadState reports which of ids userID read and how many notifications of userID's
-// own log and of logs are not, from one MULTI (per log: XINFO STREAM, the watermark,
-// the read ids). See broker.Broker.ReadState.
+// own log and of logs are not, from one MULTI on one Redis (per log: XINFO STREAM, the
+// watermark, the read ids). On a cluster the logs span slots and masters: one pipeline
+// per master, each log's reads current when they run; a mark racing the read shows in
+// the next one, as it would had it come a moment later. See broker.Broker.ReadState.
 func (b *Broker) ReadState(ctx context.Context, userID string, logs []string, ids []string) ([]bool, int, error) {
 	sources := append([]string{userID}, logs...)
 	cmds := make([]readCmds, len(sources))
 	// Errors are read from each command below (a missing log or watermark is not one).
-	_, _ = b.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, _ = b.atOnce(ctx, func(p redis.Pipeliner) error {
 		for i, source := range sources {
 			k := b.readKeys(userID, source)
 			cmds[i] = readCmds{info: p.XInfoStream(ctx, k[0]), upto: p.Get(ctx, k[2]), members: p.ZRange(ctx, k[1], 0, -1)}

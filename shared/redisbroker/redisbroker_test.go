@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 }
 
 // newBroker returns a broker on the shared server under a prefix of its own.
-func newBroker(t *testing.T, limits broker.Limits) (*redisbroker.Broker, *redis.Client) {
+func newBroker(t *testing.T, limits broker.Limits) (*redisbroker.Broker, redis.UniversalClient) {
 	t.Helper()
 	rdb, err := redisbroker.NewClient(config.Redis{Addr: server.Addr})
 	if err != nil {
@@ -54,7 +54,7 @@ func TestRedisContract(t *testing.T) {
 // plain XADD of brokertest.UndecodableBody, what the write path once stored.
 type planter struct {
 	*redisbroker.Broker
-	rdb *redis.Client
+	rdb redis.UniversalClient
 }
 
 func (p planter) PlantUndecodable(ctx context.Context, source string) (string, error) {

@@ -38,39 +38,46 @@ type replication struct {
 	onUnrep func()
 	now     func() time.Time
 
-	mu        sync.Mutex
-	checked   time.Time // when connected was read; zero: read it now
-	connected int
-	denied    bool      // INFO refused (NOPERM): logged once, treated as no replica
+	mu       sync.Mutex
+	nodes    map[string]nodeReplicas // by the primary's address (several on a cluster)
+	denied   bool                    // INFO refused (NOPERM): logged once, treated as no replica
 	refused   bool      // WAIT refused (NOPERM, unknown): logged once, never waited for again
-	pending   int       // unreplicated writes not yet in a log line
-	lastLine  time.Time // of the last "writes not replicated" line
+	pending  int       // unreplicated writes not yet in a log line
+	lastLine time.Time // of the last "writes not replicated" line
+}
+
+// nodeReplicas is what a primary's INFO replication said.
+type nodeReplicas struct {
+	checked   time.Time // when connected was read
+	connected int
 }
 
 // need returns how many replicas the next write must wait for: min(acks, connected),
 // 0 when waiting is off or no replica is connected (then the caller counts the write
-// with unreplicated once it succeeded).
-func (r *replication) need(ctx context.Context, rdb redis.Cmdable) int {
+// with unreplicated once it succeeded). node is the primary the write goes to.
+func (r *replication) need(ctx context.Context, node *redis.Client) int {
 	if r.acks == 0 {
 		return 0
 	}
+	addr := node.Options().Addr
 	r.mu.Lock()
-	fresh := !r.checked.IsZero() && r.now().Sub(r.checked) < replicaCheckEvery
-	n := r.connected
+	st, ok := r.nodes[addr]
+	fresh := ok && r.now().Sub(st.checked) < replicaCheckEvery
 	refused := r.refused
 	r.mu.Unlock()
 	if refused {
 		return 0
 	}
+	n := st.connected
 	if !fresh {
-		n = r.refresh(ctx, rdb)
+		n = r.refresh(ctx, addr, node)
 	}
 	return min(r.acks, n)
 }
 
 // refresh reads the number of online replicas. An error other than a refusal keeps waiting for acks
 // replicas: the safe side is a 5xx after the timeout, never an unreplicated 2xx.
-func (r *replication) refresh(ctx context.Context, rdb redis.Cmdable) int {
+func (r *replication) refresh(ctx context.Context, addr string, rdb redis.Cmdable) int {
 	info, err := rdb.Info(ctx, "replication").Result()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -80,21 +87,22 @@ func (r *replication) refresh(ctx context.Context, rdb redis.Cmdable) int {
 			r.log.ErrorContext(ctx, "cannot read INFO replication: writes are not waited for and count as unreplicated",
 				"error", err.Error())
 		}
-		r.denied, r.connected = true, 0
+		r.denied = true
+		r.nodes[addr] = nodeReplicas{checked: r.now()}
+		return 0
 	case err != nil:
 		return r.acks
-	default:
-		r.connected = connectedReplicas(info)
 	}
-	r.checked = r.now()
-	return r.connected
+	n := connectedReplicas(info)
+	r.nodes[addr] = nodeReplicas{checked: r.now(), connected: n}
+	return n
 }
 
-// forget makes the next write read the replica count again: a WAIT that timed out
-// suggests the replica is gone.
-func (r *replication) forget() {
+// forget makes the next write to node read the replica count again: a WAIT that timed
+// out suggests the replica is gone.
+func (r *replication) forget(node *redis.Client) {
 	r.mu.Lock()
-	r.checked = time.Time{}
+	delete(r.nodes, node.Options().Addr)
 	r.mu.Unlock()
 }
 
@@ -139,7 +147,7 @@ func (r *replication) wait(ctx context.Context, p redis.Pipeliner, n int) *redis
 // whose command list leaves it out) would otherwise fail every write forever: the
 // write is stored, so it is acknowledged and counted as unreplicated, the refusal is
 // logged at ERROR once, and no write waits again in this process.
-func (r *replication) check(ctx context.Context, w *redis.Cmd, want int) error {
+func (r *replication) check(ctx context.Context, node *redis.Client, w *redis.Cmd, want int) error {
 	got, err := w.Int64()
 	if err != nil && (redis.HasErrorPrefix(err, "NOPERM") || redis.HasErrorPrefix(err, "ERR unknown command")) {
 		r.mu.Lock()
@@ -157,7 +165,7 @@ func (r *replication) check(ctx context.Context, w *redis.Cmd, want int) error {
 		return fmt.Errorf("wait for replicas: %w", err)
 	}
 	if got < int64(want) {
-		r.forget()
+		r.forget(node)
 		return fmt.Errorf("%w: %d of %d within %s", ErrNotReplicated, got, want, r.timeout)
 	}
 	return nil

@@ -69,7 +69,7 @@ func (l *logBuffer) lines(t *testing.T, msg string) []map[string]any {
 }
 
 // replicatedBroker is a broker over rdb waiting for acks replicas at most timeout.
-func replicatedBroker(t *testing.T, rdb *redis.Client, acks int, timeout time.Duration, push bool, logs *logBuffer, unrep *atomic.Int64) (*redisbroker.Broker, rediskey.Names) {
+func replicatedBroker(t *testing.T, rdb redis.UniversalClient, acks int, timeout time.Duration, push bool, logs *logBuffer, unrep *atomic.Int64) (*redisbroker.Broker, rediskey.Names) {
 	t.Helper()
 	names := rediskey.Names{Prefix: fmt.Sprintf("t%d", prefix.Add(1))}
 	opts := redisbroker.Options{EnqueuePush: push, ReplicaAcks: acks, ReplicaAckTimeout: timeout}

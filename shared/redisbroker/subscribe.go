@@ -8,6 +8,13 @@ import (
 	"time"
 )
 
+// subscriber is a session's pub/sub: a *redis.PubSub on one Redis, a *shardSet on a
+// cluster.
+type subscriber interface {
+	Subscribe(ctx context.Context, channels ...string) error
+	Unsubscribe(ctx context.Context, channels ...string) error
+}
+
 // Subscribe starts live delivery for userID and returns once Redis has confirmed it
 // (so a log read after it cannot miss a notification). It waits for Run's connection.
 // When ctx ends first, its waiter is removed; the channel stays in the subscribed set

@@ -1,7 +1,8 @@
 // Package rediskey is the one place that names Redis keys and channels, and parses the
 // stream IDs Redis assigns. One user's keys share a hash tag ({user}) so a script that
-// touches them runs on Redis Cluster too; the channel keeps the agreed name
-// notifications:<user_id>.
+// touches them runs on Redis Cluster too. The channel keeps the agreed name
+// notifications:<user_id> on one Redis; on a cluster it carries the hash tag too,
+// notifications:{<user_id>}, so it is a shard channel in the slot of the user's keys.
 package rediskey
 
 import (
@@ -15,10 +16,20 @@ const DefaultPrefix = "notifications"
 
 // Names builds Redis names under a prefix (tests use their own to stay isolated).
 // User IDs must already be valid (notification.ValidUserID): they are not escaped.
-type Names struct{ Prefix string }
+type Names struct {
+	Prefix string
+	// Sharded names channels for sharded pub/sub (Redis Cluster): each in the hash
+	// slot of its log, where the write script can SPUBLISH to it.
+	Sharded bool
+}
 
-// Channel is the pub/sub channel of a user's live notifications.
-func (n Names) Channel(user string) string { return n.Prefix + ":" + user }
+// Channel is the pub/sub channel of a user's (or any log's) live notifications.
+func (n Names) Channel(user string) string {
+	if n.Sharded {
+		return n.Prefix + ":{" + user + "}"
+	}
+	return n.Prefix + ":" + user
+}
 
 // Log is the Redis Stream holding a user's recent notifications.
 func (n Names) Log(user string) string { return n.Prefix + ":{" + user + "}:log" }
@@ -86,6 +97,12 @@ func (n Names) Prefs(user string) string { return n.Prefix + ":{" + user + "}:pr
 // UserOfChannel returns the user a channel belongs to, if it is one of ours.
 func (n Names) UserOfChannel(channel string) (string, bool) {
 	user, ok := strings.CutPrefix(channel, n.Prefix+":")
+	if ok && n.Sharded {
+		user, ok = strings.CutPrefix(user, "{")
+		if ok {
+			user, ok = strings.CutSuffix(user, "}")
+		}
+	}
 	return user, ok && user != ""
 }
 

@@ -101,3 +101,24 @@ func FuzzParseStreamID(f *testing.F) {
 		}
 	})
 }
+
+// On a cluster the channel carries the log's hash tag, so the write script (whose keys
+// are in that slot) may SPUBLISH to it.
+func TestShardedChannel(t *testing.T) {
+	t.Parallel()
+	n := Names{Prefix: DefaultPrefix, Sharded: true}
+	if got := n.Channel("u-42"); got != "notifications:{u-42}" {
+		t.Errorf("Channel = %q", got)
+	}
+	if got, want := n.Channel("g:physics"), n.Log("g:physics"); want[:len(got)] != got {
+		t.Errorf("channel %q and log %q do not share a hash tag", got, want)
+	}
+	if u, ok := n.UserOfChannel("notifications:{u-42}"); !ok || u != "u-42" {
+		t.Errorf("UserOfChannel = %q, %v", u, ok)
+	}
+	for _, ch := range []string{"notifications:u-42", "notifications:{u-42", "notifications:{}", "other:{u-42}"} {
+		if u, ok := n.UserOfChannel(ch); ok {
+			t.Errorf("UserOfChannel(%q) = %q, accepted", ch, u)
+		}
+	}
+}

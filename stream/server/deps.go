@@ -10,7 +10,6 @@ import (
 
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
-	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/stream/internal/auth"
 	"github.com/vividly-edu/notifications/stream/internal/presence"
 	"github.com/vividly-edu/notifications/stream/internal/rooms"
@@ -78,7 +77,7 @@ func MemoryRooms() *RoomsDeps {
 // instance can redeem any ticket and the per-user cap holds across instances. Web Push
 // is wired when VAPID keys are configured.
 func RedisDeps(ctx context.Context, cfg Config, b *redisbroker.Broker) (Deps, error) {
-	names := rediskey.Names{Prefix: string(cfg.Redis.KeyPrefix)}
+	names := b.Names()
 	d := Deps{Broker: b, Tickets: ticket.NewRedisStore(b.Client(), names), Presence: presence.NewRedis(b.Client(), names, time.Now),
 		Push: redisPushDeps(cfg, b.Client(), names, PushPreferences(b)), Rooms: RedisRooms(b.Client(), names.Prefix)}
 	return d, d.withJWKS(ctx, cfg)

@@ -53,7 +53,7 @@ type env struct {
 	tickets ticket.Store        // replaces the Redis ticket store when set
 	rooms   *RoomsDeps          // turns rooms on when set
 	pub     *redisbroker.Broker // the function's side
-	rdb     *redis.Client
+	rdb     redis.UniversalClient
 	names   rediskey.Names
 	url     string
 	srv     *Server // the latest started
@@ -70,7 +70,7 @@ func newEnv(t *testing.T, mutate func(*Config)) *env {
 	return e
 }
 
-func newBroker(t *testing.T, names rediskey.Names) (*redis.Client, *redisbroker.Broker) {
+func newBroker(t *testing.T, names rediskey.Names) (redis.UniversalClient, *redisbroker.Broker) {
 	t.Helper()
 	rdb, err := redisbroker.NewClient(config.Redis{Addr: redisSrv.Addr})
 	if err != nil {

@@ -33,7 +33,7 @@ type instance struct {
 
 // startInstance runs a stream server over the Redis at addr (keys under names) with
 // presence p, refreshing it every refresh.
-func startInstance(t *testing.T, addr string, names rediskey.Names, p func(*redis.Client) Presence,
+func startInstance(t *testing.T, addr string, names rediskey.Names, p func(redis.UniversalClient) Presence,
 	refresh time.Duration, mutate func(*Config)) *instance {
 	t.Helper()
 	rdb, err := redisbroker.NewClient(config.Redis{Addr: addr})
@@ -89,7 +89,7 @@ func TestIdleStreamsPresenceCommands(t *testing.T) {
 	rs := redistest.Start(t, redistest.Options{})
 	names := rediskey.Names{Prefix: "idle"}
 	const streams, refresh, window = 200, 100 * time.Millisecond, 2 * time.Second
-	in := startInstance(t, rs.Addr, names, func(rdb *redis.Client) Presence {
+	in := startInstance(t, rs.Addr, names, func(rdb redis.UniversalClient) Presence {
 		return presence.NewRedis(rdb, names, time.Now)
 	}, refresh, nil)
 	for i := range streams {
@@ -121,7 +121,7 @@ func TestIdleStreamsPresenceCommands(t *testing.T) {
 }
 
 // commandStats reads INFO commandstats: command → calls.
-func commandStats(t *testing.T, rdb *redis.Client) map[string]int {
+func commandStats(t *testing.T, rdb redis.UniversalClient) map[string]int {
 	t.Helper()
 	info, err := rdb.Info(context.Background(), "commandstats").Result()
 	if err != nil {
@@ -191,11 +191,11 @@ func TestKilledInstanceFreesTheCap(t *testing.T) {
 	clock := &testClock{}
 	clock.ns.Store(time.Now().UnixNano())
 	dying := &dyingPresence{}
-	a := startInstance(t, redisSrv.Addr, names, func(rdb *redis.Client) Presence {
+	a := startInstance(t, redisSrv.Addr, names, func(rdb redis.UniversalClient) Presence {
 		dying.Presence = presence.NewRedis(rdb, names, clock.now)
 		return dying
 	}, 20*time.Millisecond, nil)
-	b := startInstance(t, redisSrv.Addr, names, func(rdb *redis.Client) Presence {
+	b := startInstance(t, redisSrv.Addr, names, func(rdb redis.UniversalClient) Presence {
 		return presence.NewRedis(rdb, names, clock.now)
 	}, 20*time.Millisecond, nil)
 	rdb := redis.NewClient(&redis.Options{Addr: redisSrv.Addr})

@@ -46,13 +46,21 @@ const pushPoolSize = 16
 // redisPushDeps wires push over Redis with a client of its own, configured like the
 // broker's (rdb); nil when push is not configured. The client dials lazily. Online
 // reads the server's presence (the same keys the streams' presence entries are in).
-func redisPushDeps(cfg Config, rdb *redis.Client, names rediskey.Names, prefs webpush.Preferences) *PushDeps {
+func redisPushDeps(cfg Config, rdb redis.UniversalClient, names rediskey.Names, prefs webpush.Preferences) *PushDeps {
 	if !cfg.Push.Enabled() {
 		return nil
 	}
-	opt := *rdb.Options()
-	opt.PoolSize = pushPoolSize
-	pc := redis.NewClient(&opt)
+	var pc redis.UniversalClient
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		opt := *c.Options()
+		opt.PoolSize = pushPoolSize
+		pc = redis.NewClusterClient(&opt)
+	case *redis.Client:
+		opt := *c.Options()
+		opt.PoolSize = pushPoolSize
+		pc = redis.NewClient(&opt)
+	}
 	return &PushDeps{
 		Redis:  pc,
 		Queue:  names.PushQueue(),

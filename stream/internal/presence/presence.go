@@ -84,7 +84,7 @@ func instanceOf(conn string) string {
 
 // Redis is presence kept in Redis. Safe for concurrent use.
 type Redis struct {
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	names rediskey.Names
 	now   func() time.Time
 	round atomic.Uint64 // Refresh calls, for the key sweep
@@ -96,7 +96,7 @@ type Redis struct {
 }
 
 // NewRedis returns presence over rdb.
-func NewRedis(rdb *redis.Client, names rediskey.Names, now func() time.Time) *Redis {
+func NewRedis(rdb redis.UniversalClient, names rediskey.Names, now func() time.Time) *Redis {
 	return &Redis{rdb: rdb, names: names, now: now, seed: maphash.MakeSeed()}
 }
 

@@ -13,12 +13,12 @@ import (
 
 // RedisStore keeps tickets in Redis, so any instance can redeem them.
 type RedisStore struct {
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	names rediskey.Names
 }
 
 // NewRedisStore returns a store over rdb.
-func NewRedisStore(rdb *redis.Client, names rediskey.Names) *RedisStore {
+func NewRedisStore(rdb redis.UniversalClient, names rediskey.Names) *RedisStore {
 	return &RedisStore{rdb: rdb, names: names}
 }
 

@@ -19,3 +19,6 @@ func SetClock(b *Broker, now func() time.Time) { b.repl.now = now }
 
 // LogKey is the Redis key of source's log.
 func LogKey(b *Broker, source string) string { return b.names.Log(source) }
+
+// ChannelOf is the pub/sub channel of source's live notifications.
+func ChannelOf(b *Broker, source string) string { return b.names.Channel(source) }

@@ -24,7 +24,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(redistest.Main(m, func(s *redistest.Server) { server = s }))
+	code := redistest.Main(m, func(s *redistest.Server) { server = s })
+	stopCluster()
+	os.Exit(code)
 }
 
 // newBroker returns a broker on the shared server under a prefix of its own.

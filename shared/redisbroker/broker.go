@@ -44,9 +44,9 @@ type Broker struct {
 	// slot owner, Heads without a cross-slot MULTI (cluster.go).
 	cluster *redis.ClusterClient
 	names   rediskey.Names
-	limits broker.Limits
-	opts   Options
-	repl   *replication
+	limits  broker.Limits
+	opts    Options
+	repl    *replication
 	// healthyAfter is how long a pub/sub session must stay up for its loss to count as
 	// a new incident (the reconnect backoff starts again from its minimum).
 	healthyAfter time.Duration

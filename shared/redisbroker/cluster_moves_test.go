@@ -3,6 +3,7 @@ package redisbroker_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,10 +20,19 @@ import (
 // covers the gap), and what is published afterwards arrives. Without the
 // sunsubscribe handling the subscriber would stay on the old master and hear nothing;
 // without the session rebuild go-redis would resubscribe on the dead master's address.
+//
+// Then the replica acknowledgement is per master: the promoted master has no replica,
+// so a write to its slots is acknowledged unreplicated (counted), while a write to
+// another master's slot waits for that master's replica and is not counted. A WAIT
+// sent through the cluster client (any master) or a replica count read from another
+// master would get one of the two wrong.
 func TestClusterLiveSurvivesSlotMoveAndFailover(t *testing.T) {
 	t.Parallel()
 	c := redistest.StartCluster(t, redistest.ClusterOptions{NodeTimeout: time.Second})
-	b := clusterBroker(t, c, broker.Limits{MaxLen: 100, Retention: time.Hour, DedupeTTL: time.Hour})
+	var unreplicated atomic.Int64
+	b := clusterBrokerWith(t, c, broker.Limits{MaxLen: 100, Retention: time.Hour, DedupeTTL: time.Hour},
+		redisbroker.Options{PingInterval: 100 * time.Millisecond, ReplicaAcks: 1, ReplicaAckTimeout: time.Second,
+			OnUnreplicated: func() { unreplicated.Add(1) }})
 	sink := resyncSignal{brokertest.NewRecorder(), make(chan struct{}, 16)}
 	runningWith(t, b, "ada", sink)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -81,12 +91,37 @@ func TestClusterLiveSurvivesSlotMoveAndFailover(t *testing.T) {
 	resynced("the slot moved")
 	publish()
 
-	if _, err := c.KillMaster(ctx, to); err != nil {
+	before := unreplicated.Load()
+	promoted, err := c.KillMaster(ctx, to)
+	if err != nil {
 		t.Fatal(err)
 	}
 	resynced("the master died")
 	publish()
 	if err := b.Ready(ctx); err != nil {
 		t.Errorf("Ready after the failover: %v", err)
+	}
+	if got := unreplicated.Load() - before; got < 1 {
+		t.Errorf("writes to the promoted master %s (no replica) counted unreplicated: %d, want at least 1", promoted, got)
+	}
+
+	// A user on a master that kept its replica.
+	var other string
+	for i := 0; other == ""; i++ {
+		user := fmt.Sprint("u", i)
+		s, err := c.Slot(ctx, redisbroker.ChannelOf(b, user))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err := c.MasterOf(ctx, s); err == nil && m.Addr != promoted {
+			other = user
+		}
+	}
+	before = unreplicated.Load()
+	if _, _, err := b.Publish(ctx, other, "x", brokertest.Sample(0)); err != nil {
+		t.Fatalf("publish to %s: %v", other, err)
+	}
+	if got := unreplicated.Load() - before; got != 0 {
+		t.Errorf("a write to a master with a replica counted unreplicated %d times", got)
 	}
 }

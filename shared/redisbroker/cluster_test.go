@@ -52,12 +52,17 @@ func stopCluster() {
 // under a prefix of its own.
 func clusterBroker(t *testing.T, c *redistest.Cluster, limits broker.Limits) *redisbroker.Broker {
 	t.Helper()
+	return clusterBrokerWith(t, c, limits, redisbroker.Options{PingInterval: 100 * time.Millisecond})
+}
+
+func clusterBrokerWith(t *testing.T, c *redistest.Cluster, limits broker.Limits, opts redisbroker.Options) *redisbroker.Broker {
+	t.Helper()
 	rdb, err := redisbroker.NewClient(config.Redis{Mode: config.ModeCluster, Addr: strings.Join(c.Seeds, ",")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rdb.Close() })
-	b, err := redisbroker.New(rdb, rediskey.Names{Prefix: c.Prefix()}, limits, redisbroker.Options{PingInterval: 100 * time.Millisecond})
+	b, err := redisbroker.New(rdb, rediskey.Names{Prefix: c.Prefix()}, limits, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,9 +41,9 @@ type replication struct {
 	mu       sync.Mutex
 	nodes    map[string]nodeReplicas // by the primary's address (several on a cluster)
 	denied   bool                    // INFO refused (NOPERM): logged once, treated as no replica
-	refused   bool      // WAIT refused (NOPERM, unknown): logged once, never waited for again
-	pending  int       // unreplicated writes not yet in a log line
-	lastLine time.Time // of the last "writes not replicated" line
+	refused  bool                    // WAIT refused (NOPERM, unknown): logged once, never waited for again
+	pending  int                     // unreplicated writes not yet in a log line
+	lastLine time.Time               // of the last "writes not replicated" line
 }
 
 // nodeReplicas is what a primary's INFO replication said.

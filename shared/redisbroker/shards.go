@@ -222,15 +222,26 @@ func (b *Broker) shardSession(ctx context.Context, sink broker.Sink, resync bool
 	}
 	b.lastHeard.Store(time.Now().UnixNano())
 	waiting := len(s.conns) // barriers not yet answered
-	var held []*redis.Message
+	var held []shardEvent
+	var order merge
 	for {
 		var ev shardEvent
-		select {
-		case <-ctx.Done():
-			return syncedAt, ctx.Err()
-		case err := <-s.failed:
-			return syncedAt, err
-		case ev = <-s.events:
+		if order.empty() {
+			select {
+			case <-ctx.Done():
+				return syncedAt, ctx.Err()
+			case err := <-s.failed:
+				return syncedAt, err
+			case ev = <-s.events:
+			}
+		} else {
+			select {
+			case ev = <-s.events:
+			default:
+				// Nothing else has arrived: hand on the oldest message in sight.
+				b.deliver(sink, order.pop())
+				continue
+			}
 		}
 		if ev.err != nil {
 			return syncedAt, ev.err
@@ -247,7 +258,7 @@ func (b *Broker) shardSession(ctx context.Context, sink broker.Sink, resync bool
 					sink.Resync()
 				}
 				for _, h := range held {
-					b.deliver(sink, h)
+					order.push(h.conn, h.msg.(*redis.Message))
 				}
 				held = nil
 			}
@@ -260,10 +271,10 @@ func (b *Broker) shardSession(ctx context.Context, sink broker.Sink, resync bool
 			}
 		case *redis.Message:
 			if syncedAt.IsZero() {
-				held = append(held, m)
+				held = append(held, ev)
 				continue
 			}
-			b.deliver(sink, m)
+			order.push(ev.conn, m)
 		}
 	}
 }

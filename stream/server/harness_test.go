@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,10 +32,30 @@ const secret = "server-test-secret-0123456789abcdef"
 var (
 	redisSrv *redistest.Server
 	prefixes atomic.Int64
+	// testCluster, with REDIS_TEST_MODE=cluster, is a local Redis Cluster (3 masters,
+	// 3 replicas) every newBroker runs on instead of redisSrv: `make test-cluster` runs
+	// the stream, cursor and read-state tests so.
+	testCluster *redistest.Cluster
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(redistest.Main(m, func(s *redistest.Server) { redisSrv = s }))
+	var dir string
+	if os.Getenv("REDIS_TEST_MODE") == "cluster" {
+		var err error
+		if dir, err = os.MkdirTemp("", "server-cluster"); err == nil {
+			testCluster, err = redistest.StartClusterProcess(dir, redistest.ClusterOptions{})
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	code := redistest.Main(m, func(s *redistest.Server) { redisSrv = s })
+	if testCluster != nil {
+		testCluster.Stop()
+		_ = os.RemoveAll(dir)
+	}
+	os.Exit(code)
 }
 
 func testConfig() Config {
@@ -66,13 +87,18 @@ func newEnv(t *testing.T, mutate func(*Config)) *env {
 	names := rediskey.Names{Prefix: fmt.Sprintf("s%d", prefixes.Add(1))}
 	e := &env{t: t, names: names}
 	e.rdb, e.pub = newBroker(t, names)
+	e.names = e.pub.Names() // Sharded on a cluster
 	e.start(mutate)
 	return e
 }
 
 func newBroker(t *testing.T, names rediskey.Names) (redis.UniversalClient, *redisbroker.Broker) {
 	t.Helper()
-	rdb, err := redisbroker.NewClient(config.Redis{Addr: redisSrv.Addr})
+	cfg := config.Redis{Addr: redisSrv.Addr}
+	if testCluster != nil {
+		cfg = config.Redis{Mode: config.ModeCluster, Addr: strings.Join(testCluster.Seeds, ",")}
+	}
+	rdb, err := redisbroker.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,4 +229,14 @@ func groupToken(t testing.TB, user string, exp time.Duration, groups ...string) 
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestBrokerMatchesTestMode: the tests' broker is the one REDIS_TEST_MODE asks for, so
+// a cluster run cannot pass on the single server by mistake.
+func TestBrokerMatchesTestMode(t *testing.T) {
+	rdb, _ := newBroker(t, rediskey.Names{Prefix: fmt.Sprintf("s%d", prefixes.Add(1))})
+	_, onCluster := rdb.(*redis.ClusterClient)
+	if want := os.Getenv("REDIS_TEST_MODE") == "cluster"; onCluster != want {
+		t.Fatalf("broker client %T; REDIS_TEST_MODE=%q", rdb, os.Getenv("REDIS_TEST_MODE"))
+	}
 }

@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/vividly-edu/notifications/shared/redistest"
 )
 
 // Fault 8: a school. 500 students' tabs share one client address (all of this test's
@@ -23,16 +21,16 @@ import (
 // admission settings all must be connected and caught up within 10 s of the kill,
 // nothing lost or duplicated.
 func TestFault8_ClassroomBehindOneAddress(t *testing.T) {
-	rs := redistest.Start(t, redistest.Options{})
+	addr := startRedis(t)
 	// Default admission and retry settings: unset what streamEnv lifts for other faults.
 	defaults := map[string]string{"RATE_LIMIT_PER_IP": "", "RATE_LIMIT_BURST": "", "RATE_LIMIT_PER_USER": "",
 		"RATE_LIMIT_USER_BURST": "", "SSE_RETRY": "", "MAX_CONNS": ""}
-	a := startProcess(t, rs.Addr, defaults)
-	b := startProcess(t, rs.Addr, defaults)
+	a := startProcess(t, addr, defaults)
+	b := startProcess(t, addr, defaults)
 	px := startProxy(t, a.addr, b.addr)
 	const students = 500
 	f := openClassroom(t, students, px.url)
-	p := newPublisher(t, rs.Addr)
+	p := newPublisher(t, addr)
 	var killed time.Time
 	for i := range 600 {
 		if i == 100 {

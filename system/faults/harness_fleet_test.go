@@ -94,7 +94,7 @@ type publisher struct {
 
 func newPublisher(t *testing.T, addr string) *publisher {
 	t.Helper()
-	b, err := redisbroker.Open(config.Redis{Addr: addr, KeyPrefix: rediskey.DefaultPrefix}, broker.DefaultLimits, redisbroker.Options{})
+	b, err := redisbroker.Open(config.Redis{Mode: redisMode(addr), Addr: addr, KeyPrefix: rediskey.DefaultPrefix}, broker.DefaultLimits, redisbroker.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,18 +10,22 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vividly-edu/notifications/shared/broker"
+	"github.com/vividly-edu/notifications/shared/config"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
+	"github.com/vividly-edu/notifications/shared/redistest"
 	"github.com/vividly-edu/notifications/stream/server"
 )
 
@@ -46,6 +50,13 @@ func TestMain(m *testing.M) {
 
 // streamEnv is the environment every stream server of these tests runs with.
 func streamEnv(redisAddr string, extra map[string]string) map[string]string {
+	extra = maps.Clone(extra)
+	if redisMode(redisAddr) == config.ModeCluster {
+		if extra == nil {
+			extra = map[string]string{}
+		}
+		extra["REDIS_MODE"] = string(config.ModeCluster)
+	}
 	// Many servers run on this machine at once: none serves metrics on the default
 	// METRICS_ADDR (in-process servers take a free port; see metricsURL).
 	env := map[string]string{"JWT_SECRET": secret, "REDIS_ADDR": redisAddr, "LOG_LEVEL": "warn",
@@ -149,4 +160,25 @@ func ready(url string, exited <-chan struct{}) bool {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// startRedis is the Redis a fault runs on: one private redis-server, or with
+// FAULT_REDIS_MODE=cluster a private Redis Cluster of 3 masters and 3 replicas (`make
+// test-cluster` runs the faults that do not handle Redis itself so). It returns the
+// address to configure: the server's, or the cluster's seed list.
+func startRedis(t *testing.T) string {
+	t.Helper()
+	if onCluster() {
+		return strings.Join(redistest.StartCluster(t, redistest.ClusterOptions{}).Seeds, ",")
+	}
+	return redistest.Start(t, redistest.Options{}).Addr
+}
+
+// redisMode is the mode an address from startRedis needs: a list of seeds is a cluster,
+// as config.Redis.Addrs reads REDIS_ADDR.
+func redisMode(addr string) config.Mode {
+	if strings.Contains(addr, ",") {
+		return config.ModeCluster
+	}
+	return config.ModeStandalone
 }

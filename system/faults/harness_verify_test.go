@@ -2,6 +2,7 @@ package faults
 
 import (
 	"fmt"
+	"os"
 	"testing"
 	"time"
 )
@@ -23,8 +24,16 @@ func (c counts) String() string {
 }
 
 func (c counts) failed() bool {
-	return c.lost > 0 || c.duplicated > 0 || c.foreign > 0 || c.outOfOrder > 0 || c.crossOrder > 0 || c.resets > 0
+	return c.lost > 0 || c.duplicated > 0 || c.foreign > 0 || c.outOfOrder > 0 || c.crossOrder > 0 && !onCluster() || c.resets > 0
 }
+
+// onCluster: the faults run on a Redis Cluster (FAULT_REDIS_MODE=cluster). There the
+// logs of one stream live on different masters, whose notifications reach an instance
+// over separate connections: live delivery across logs is in arrival order, which can
+// swap notifications created within milliseconds of each other on a loaded instance
+// (docs/CLUSTER.md, "Order"). Order across logs is then a figure in the FAULT line,
+// not a failure; within a log, and loss, duplicates and resets still fail.
+func onCluster() bool { return os.Getenv("FAULT_REDIS_MODE") == "cluster" }
 
 // verify waits until every tab has every notification of its audience (or timeout),
 // then counts, logs and fails on any loss, duplicate, stray, disorder or reset.

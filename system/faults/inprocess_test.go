@@ -55,10 +55,10 @@ func TestFault2_RedisRestarted(t *testing.T) {
 // Fault 7: streams end by themselves at their max age (1 s, jittered) and at their
 // token's expiry (2 s tokens); clients resume with Last-Event-ID and fresh tokens.
 func TestFault7_LifetimeCloses(t *testing.T) {
-	rs := redistest.Start(t, redistest.Options{})
-	url := startInProcess(t, rs.Addr, map[string]string{"MAX_CONN_AGE": "1s"})
+	addr := startRedis(t)
+	url := startInProcess(t, addr, map[string]string{"MAX_CONN_AGE": "1s"})
 	f := openFleet(t, 10, 2, func() string { return url }, 2*time.Second)
-	p := newPublisher(t, rs.Addr)
+	p := newPublisher(t, addr)
 	for i := range 300 {
 		p.publishMixed(t, f, i, fmt.Sprint("user-", i%10))
 		time.Sleep(12 * time.Millisecond) // ~4 s: several lifetimes

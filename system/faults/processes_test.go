@@ -5,19 +5,17 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/vividly-edu/notifications/shared/redistest"
 )
 
 // Fault 3: two stream processes behind a proxy; one is SIGKILLed mid-stream; its
 // clients reconnect through the proxy to the other with Last-Event-ID.
 func TestFault3_ProcessKilled(t *testing.T) {
-	rs := redistest.Start(t, redistest.Options{})
-	a := startProcess(t, rs.Addr, nil)
-	b := startProcess(t, rs.Addr, nil)
+	addr := startRedis(t)
+	a := startProcess(t, addr, nil)
+	b := startProcess(t, addr, nil)
 	px := startProxy(t, a.addr, b.addr)
 	f := openFleet(t, 40, 2, px.url, time.Hour)
-	p := newPublisher(t, rs.Addr)
+	p := newPublisher(t, addr)
 	var killed time.Time
 	for i := range 400 {
 		if i == 200 {
@@ -40,13 +38,13 @@ func TestFault3_ProcessKilled(t *testing.T) {
 // Fault 4: a process holding 1,000 open streams gets SIGTERM (Cloud Run scale-down):
 // it must exit within 10 s, and every client resumes on another process without loss.
 func TestFault4_ProcessTerminatedWith1000Streams(t *testing.T) {
-	rs := redistest.Start(t, redistest.Options{})
-	a := startProcess(t, rs.Addr, nil)
-	b := startProcess(t, rs.Addr, nil)
+	addr := startRedis(t)
+	a := startProcess(t, addr, nil)
+	b := startProcess(t, addr, nil)
 	px := startProxy(t, a.addr) // everyone lands on a
 	f := openFleet(t, 500, 2, px.url, time.Hour)
 	px.setBackends(b.addr) // new connections go to b, as the balancer stops routing to a
-	p := newPublisher(t, rs.Addr)
+	p := newPublisher(t, addr)
 	for i := range 250 {
 		p.publishMixed(t, f, i, fmt.Sprint("user-", i%500))
 	}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/vividly-edu/notifications/shared/broker/brokertest"
-	"github.com/vividly-edu/notifications/shared/redistest"
 )
 
 // stalledStream opens a stream for user (in groups) over a socket with a tiny receive
@@ -41,10 +40,10 @@ func stalledStream(t *testing.T, url, user string, groups []string) net.Conn {
 // notifications go out besides (mixedExtra): dropping the stalled stream must not take
 // the shared groups' and the broadcast log's subscriptions from the others.
 func TestFault5_StalledClient(t *testing.T) {
-	rs := redistest.Start(t, redistest.Options{})
-	url := startInProcessOn(t, rs.Addr, map[string]string{"WRITE_TIMEOUT": "1s"}, 4096)
+	addr := startRedis(t)
+	url := startInProcessOn(t, addr, map[string]string{"WRITE_TIMEOUT": "1s"}, 4096)
 	f := openFleet(t, 20, 1, func() string { return url }, time.Hour)
-	p := newPublisher(t, rs.Addr)
+	p := newPublisher(t, addr)
 
 	floodedGroups := []string{"class-0", "club"}
 	phase := func(name, flooded string, stall bool) []time.Duration {

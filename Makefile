@@ -11,7 +11,7 @@ PKGS = $$($(GO) list -m -f '{{.Path}}/...')
 SHORT_PKGS = $(foreach m,shared functions stream,./$(m)/...)
 FUZZTIME ?= 20s
 
-.PHONY: all help deps-redis actionlint build run test test-short test-e2e test-go test-terraform test-faults test-load test-security \
+.PHONY: all help deps-redis actionlint build run test test-short test-e2e test-go test-terraform test-faults test-cluster test-load test-security \
 	deps lint vet fmt-check staticcheck tidy-check tracked-check cover bench fuzz loadtest load-broadcast compare soak function-zip clean
 
 all: build
@@ -43,6 +43,7 @@ help:
 ## the fault-injection suite and a load smoke
 test: deps lint test-go test-terraform
 	@$(MAKE) --no-print-directory test-faults
+	@$(MAKE) --no-print-directory test-cluster
 	@$(MAKE) --no-print-directory test-load
 
 ## test-short: the fast loop: lint, then the production modules' unit, contract and
@@ -70,6 +71,15 @@ test-terraform:
 test-faults: deps
 	@mkdir -p artifacts; set -o pipefail; $(GO) test -count=1 -timeout 10m -v -run 'Fault' ./system/faults \
 		| grep -E '^(FAULT|--- FAIL|ok|FAIL|panic)' | tee artifacts/faults.txt
+
+## test-cluster: what runs on a local Redis Cluster (3 masters + 3 replicas) besides the
+## broker contract (in test-go) and faults 11-12 (in test-faults): the stream server's
+## stream, cursor, history and read-state tests, and faults 3, 4, 5, 7 and 8
+test-cluster: deps-redis
+	REDIS_TEST_MODE=cluster $(GO) test -race -count=1 -timeout 10m \
+		-run '^Test(BrokerMatchesTestMode|Sources_|Resume|Reset|Read|MarkRead|History|Inbox|Duplicate|Delivery|FreshStream|AppendRead)' ./stream/server
+	@mkdir -p artifacts; set -o pipefail; FAULT_REDIS_MODE=cluster $(GO) test -count=1 -timeout 10m -v -run 'Fault(3|4|5|7|8)_' ./system/faults \
+		| grep -E '^(FAULT|--- FAIL|ok|FAIL|panic)' | tee artifacts/faults-cluster.txt
 
 ## test-security: the security suite alone (docs/SECURITY.md maps each test to a threat);
 ## make test runs it too

@@ -4,11 +4,13 @@
 # Go runtime's default settings and a connection ceiling above the test's), watching
 # all of them through /proc.
 # Usage: [STREAMS=n] [FUNCTIONS=n] [ADMIN=1] [NOTIFY=path] [STREAM=path] \
-#          [FUNCTION_GOMAXPROCS=n] [LOG_LEVEL=warn] [REPLICA=1] scripts/loadtest.sh [bin/loadtest flags]
+#          [FUNCTION_GOMAXPROCS=n] [LOG_LEVEL=warn] [REPLICA=1] [SHARDS=n] scripts/loadtest.sh [bin/loadtest flags]
 # (make build first). Each bin/notify process gets -inflight requests at a time
 # (default 8), as Pub/Sub pushes to an instance that takes concurrent requests.
 # With REPLICA=1 the Redis has a replica (a second redis-server), so bin/notify waits
 # for it (WAIT, REDIS_REPLICA_ACKS=1 by default): the cost of the failover guarantee.
+# With SHARDS=n the servers run in cluster mode (REDIS_MODE=cluster) on a local Redis
+# Cluster of n masters without replicas (scripts/lib/cluster.sh) instead of one Redis.
 # With ADMIN=1 the first stream process serves pprof on 127.0.0.1:6060. NOTIFY and
 # STREAM run other builds (default bin/notify, bin/stream), e.g. to compare two
 # versions in one session.
@@ -29,10 +31,23 @@ ulimit -n "$(ulimit -Hn)" # every connection is a file, on both sides
 # port and serve (free loopback ports, servers waited for).
 . scripts/lib/serve.sh
 
-rp=$(port)
-redis-server --port "$rp" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" --logfile "$dir/redis.log" &
-pids+=($!)
-watch="redis=$!"
+watch=
+if [ -n "${SHARDS:-}" ]; then
+  . scripts/lib/cluster.sh
+  start_cluster "$SHARDS"
+  watch=${watch#,}
+  export REDIS_MODE=cluster REDIS_ADDR=$cluster_addrs
+  if [ "${REPLICA:-0}" = 1 ]; then
+    echo "loadtest.sh: REPLICA=1 is for one Redis; SHARDS=n runs masters without replicas" >&2
+    exit 2
+  fi
+else
+  rp=$(port)
+  redis-server --port "$rp" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" --logfile "$dir/redis.log" &
+  pids+=($!)
+  watch="redis=$!"
+  export REDIS_ADDR=127.0.0.1:$rp
+fi
 if [ "${REPLICA:-0}" = 1 ]; then
   rr=$(port)
   redis-server --port "$rr" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" --logfile "$dir/replica.log" \
@@ -44,7 +59,7 @@ if [ "${REPLICA:-0}" = 1 ]; then
     sleep 0.1
   done
 fi
-export JWT_SECRET=loadtest-secret-loadtest-secret-0123 REDIS_ADDR=127.0.0.1:$rp LOG_LEVEL=${LOG_LEVEL:-warn}
+export JWT_SECRET=loadtest-secret-loadtest-secret-0123 LOG_LEVEL=${LOG_LEVEL:-warn}
 # All clients come from loopback: lift the per-IP and per-user limits; allow a process
 # to hold what one file limit allows. Several bin/stream run here: none serves metrics
 # on the default METRICS_ADDR (127.0.0.1:9090); the load tool reads /proc, not /metrics.

@@ -85,7 +85,7 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 		b = mem
 		deps, err = server.MemoryDeps(ctx, cfg, mem)
 	} else {
-		brokerName = "Redis at " + cfg.Redis.Addr
+		brokerName = "Redis (" + string(cfg.Redis.Mode) + ") at " + cfg.Redis.Addr
 		rb, oerr := redisbroker.Open(cfg.Redis, broker.DefaultLimits, redisbroker.Options{Log: log})
 		if oerr != nil {
 			return oerr

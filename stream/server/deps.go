@@ -42,6 +42,9 @@ type Deps struct {
 	Push *PushDeps
 	// Rooms are the WebSocket rooms; nil leaves them off.
 	Rooms *RoomsDeps
+	// Privacy keeps receipts and membership and serves export (receipts.go); nil
+	// leaves receipts and export off (501).
+	Privacy Privacy
 }
 
 // RoomsDeps are where rooms are kept and how their events cross instances.
@@ -81,6 +84,11 @@ func RedisDeps(ctx context.Context, cfg Config, b *redisbroker.Broker) (Deps, er
 	names := rediskey.Names{Prefix: string(cfg.Redis.KeyPrefix)}
 	d := Deps{Broker: b, Tickets: ticket.NewRedisStore(b.Client(), names), Presence: presence.NewRedis(b.Client(), names, time.Now),
 		Push: redisPushDeps(cfg, b.Client(), names, PushPreferences(b)), Rooms: RedisRooms(b.Client(), names.Prefix)}
+	p, err := redisbroker.NewPrivacy(b.Client(), names, b.Limits())
+	if err != nil {
+		return Deps{}, err
+	}
+	d.Privacy = p
 	return d, d.withJWKS(ctx, cfg)
 }
 

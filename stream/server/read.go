@@ -38,6 +38,7 @@ func (s *Server) markRead(w http.ResponseWriter, r *http.Request, id auth.Identi
 		s.unavailable(ctx, w, id.UserID, "mark read", err)
 		return
 	}
+	s.recordReceipts(ctx, id, m, true)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 }

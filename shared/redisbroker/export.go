@@ -86,6 +86,8 @@ var exportedKinds = map[string]string{
 	"GroupMembers":  "groups (the same memberships, kept per group)",
 	"UserGroups":    "groups",
 	"Devices":       "devices (platforms)",
+	"PushWindow":    "not exported: a push coalescing window (counts, a few minutes)",
+	"PushDue":       "not exported: when a held push summary is due",
 }
 
 // Export gathers everything stored about userID; logs are the group and broadcast

@@ -71,6 +71,8 @@ func Kinds() []KeyKind {
 		{Method: "GroupMembers", PersonalShared: true},
 		{Method: "UserGroups", User: true},
 		{Method: "Devices", User: true},
+		{Method: "PushWindow", PersonalShared: true},
+		{Method: "PushDue", PersonalShared: true},
 	}
 }
 
@@ -86,3 +88,12 @@ func (n Names) UserPattern(user string) string {
 	}
 	return b.String() + ":{" + user + "}:*"
 }
+
+// PushWindow is a user's Web Push coalescing window (a hash the push worker keeps under
+// the push queue's tag), and PushDue the sorted set of users whose window holds
+// notifications. The worker (stream/internal/webpush) names them the same way; erasure
+// deletes the window and the user's PushDue member.
+func (n Names) PushWindow(user string) string { return n.PushQueue() + ":w:" + user }
+
+// PushDue: see PushWindow.
+func (n Names) PushDue() string { return n.PushQueue() + ":due" }

@@ -32,6 +32,7 @@ type conn struct {
 	cancel context.CancelFunc
 	user   string
 	id     auth.Identity
+	erase  eraser // ends the connection when its user is erased (erase.go); set before register
 
 	// What open acquired; close releases what is set.
 	registered bool          // counted in s.streams and listed in s.conns

@@ -185,10 +185,11 @@ func TestEraseUserOnCluster(t *testing.T) {
 	}
 	// What the publish script writes (a log entry and its marker), written plainly: the
 	// Broker's write path is the lead's to move onto the cluster client.
-	var logs []string
+	var logs, items []string
 	for _, g := range groups {
 		logs = append(logs, broker.GroupSource(g))
 		id := rdb.XAdd(ctx, &redis.XAddArgs{Stream: names.Log(broker.GroupSource(g)), Values: []string{"n", `{"type":"announcement"}`}}).Val()
+		items = append(items, broker.GroupSource(g)+":"+id)
 		if err := p.RecordReceipts(ctx, user, broker.ReadMark{IDs: []string{broker.GroupSource(g) + ":" + id}, Logs: logs}, true); err != nil {
 			t.Fatal(err)
 		}
@@ -200,6 +201,12 @@ func TestEraseUserOnCluster(t *testing.T) {
 	rdb.HSet(ctx, names.PushWindow(user), "c", 1)
 	if err := p.RecordReceipts(ctx, user, broker.ReadMark{All: true, Logs: logs}, false); err != nil {
 		t.Fatal(err)
+	}
+	for _, item := range items {
+		rep, err := p.Receipts(ctx, item, "", 10)
+		if err != nil || rep.Audience != 2 || rep.Read != 1 || rep.Readers[0].User != user {
+			t.Errorf("receipts of %s on the cluster: %+v, %v", item, rep, err)
+		}
 	}
 	if n := len(naming(t, rdb, names.Prefix, user)); n < 10 {
 		t.Fatalf("fixture names the user in %d keys only", n)

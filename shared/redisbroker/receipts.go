@@ -100,19 +100,27 @@ func (p *Privacy) RecordReceipts(ctx context.Context, userID string, m broker.Re
 			return fmt.Errorf("receipts %s: %w", userKey, err)
 		}
 	}
-	// The group side, one script per notification (each on its group's shard); a
-	// failure here leaves the user's side recorded, and a retry of the mark completes it.
-	for source, positions := range byLog {
-		if !strings.HasPrefix(source, "@") {
-			continue
-		}
-		for _, pos := range positions {
-			id, _ := rediskey.ParseStreamID(pos) // held by the log: well-formed
-			key := p.names.GroupReceipts(source, pos)
-			at := int64(id.Ms) + p.retention.Milliseconds()
-			if err := receiptScript.Run(ctx, p.rdb, []string{key}, now, flag, at, userID).Err(); err != nil {
-				return fmt.Errorf("receipts %s: %w", key, err)
+	// The group side, one script per notification (each on its group's shard), in one
+	// pipeline (a cluster client splits it by node). EVAL, not EVALSHA: a pipeline cannot
+	// fall back on NOSCRIPT, and Redis caches the script by its body anyway. A failure
+	// here leaves the user's side recorded; a retry of the mark completes it.
+	var cmds []*redis.Cmd
+	_, _ = p.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
+		for source, positions := range byLog {
+			if !strings.HasPrefix(source, "@") {
+				continue
 			}
+			for _, pos := range positions {
+				id, _ := rediskey.ParseStreamID(pos) // held by the log: well-formed
+				at := int64(id.Ms) + p.retention.Milliseconds()
+				cmds = append(cmds, receiptScript.Eval(ctx, pl, []string{p.names.GroupReceipts(source, pos)}, now, flag, at, userID))
+			}
+		}
+		return nil
+	})
+	for _, c := range cmds {
+		if err := c.Err(); err != nil {
+			return fmt.Errorf("group receipts: %w", err)
 		}
 	}
 	return nil
@@ -146,13 +154,21 @@ func (p *Privacy) markedItems(ctx context.Context, userID string, m broker.ReadM
 	if err != nil {
 		return nil, nil, fmt.Errorf("receipts %s: %w", p.names.Receipts(userID), err)
 	}
+	// One pipeline for every log's newest entries (split by node on a cluster).
+	ranges := make([]*redis.XMessageSliceCmd, len(sources))
+	_, _ = p.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
+		for i, source := range sources {
+			stop := "-"
+			if s, ok := marks[i].(string); ok {
+				stop = "(" + s
+			}
+			ranges[i] = pl.XRevRangeN(ctx, p.names.Log(source), "+", stop, allMarkSpan)
+		}
+		return nil
+	})
 	var newMarks []any
 	for i, source := range sources {
-		stop := "-"
-		if s, ok := marks[i].(string); ok {
-			stop = "(" + s
-		}
-		entries, err := p.rdb.XRevRangeN(ctx, p.names.Log(source), "+", stop, allMarkSpan).Result()
+		entries, err := ranges[i].Result()
 		if err != nil {
 			return nil, nil, fmt.Errorf("read %s: %w", p.names.Log(source), err)
 		}

@@ -100,6 +100,9 @@ func (p *Privacy) RecordReceipts(ctx context.Context, userID string, m broker.Re
 			return fmt.Errorf("receipts %s: %w", userKey, err)
 		}
 	}
+	if err := p.prune(ctx, userKey); err != nil {
+		return err
+	}
 	// The group side, one script per notification (each on its group's shard), in one
 	// pipeline (a cluster client splits it by node). EVAL, not EVALSHA: a pipeline cannot
 	// fall back on NOSCRIPT, and Redis caches the script by its body anyway. A failure
@@ -219,4 +222,37 @@ func parseReceipt(v string) (seen, read int64, ok bool) {
 	s, err1 := strconv.ParseInt(a, 10, 64)
 	r, err2 := strconv.ParseInt(b, 10, 64)
 	return s, r, found && err1 == nil && err2 == nil
+}
+
+// receiptPruneAt is the size of a user's receipts hash past which a mark also drops the
+// receipts of notifications older than the retention: the hash's TTL is renewed by each
+// mark, so without this a user who keeps marking would keep every receipt forever.
+var receiptPruneAt int64 = 2000
+
+// prune drops from the user's receipts hash the fields of notifications created before
+// the retention began (ids carry their creation ms) once it holds over receiptPruneAt
+// fields: one HLEN per mark, and a full read only when over.
+func (p *Privacy) prune(ctx context.Context, key string) error {
+	n, err := p.rdb.HLen(ctx, key).Result()
+	if err != nil || n <= receiptPruneAt {
+		return err
+	}
+	all, err := p.rdb.HKeys(ctx, key).Result()
+	if err != nil {
+		return fmt.Errorf("receipts %s: %w", key, err)
+	}
+	cutoff := uint64(p.now().Add(-p.retention).UnixMilli())
+	var old []string
+	for _, id := range all {
+		if _, pos, _, err := broker.SplitItemID(id); err == nil && pos.Ms < cutoff {
+			old = append(old, id)
+		}
+	}
+	if len(old) == 0 {
+		return nil
+	}
+	if err := p.rdb.HDel(ctx, key, old...).Err(); err != nil {
+		return fmt.Errorf("receipts %s: %w", key, err)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -256,5 +257,25 @@ func TestReceiptCost(t *testing.T) {
 			}
 		}
 		t.Logf("one group notification, %d readers: %d B (%d B each)", n, usage(key), usage(key)/int64(n))
+	}
+}
+
+// TestReceiptsOfExpiredNotificationsArePruned: a user's receipts hash does not keep the
+// receipts of notifications past the retention, though each mark renews its TTL.
+// Not parallel: it changes the package's prune threshold.
+func TestReceiptsOfExpiredNotificationsArePruned(t *testing.T) {
+	defer redisbroker.SetReceiptPruneAt(3)()
+	f := newPrivacy(t)
+	ctx := context.Background()
+	old := time.UnixMilli(f.clock.Load()).Add(-broker.DefaultLimits.Retention - time.Hour).UnixMilli()
+	key := f.names.Receipts("amy")
+	f.rdb.HSet(ctx, key, fmt.Sprintf("%d-0", old), "1 1", fmt.Sprintf("@g:%d-0", old), "1 0", "~r:amy", fmt.Sprintf("%d-0", old))
+	ids := f.publish(t, "amy", 2)
+	if err := f.p.RecordReceipts(ctx, "amy", broker.ReadMark{IDs: ids}, true); err != nil {
+		t.Fatal(err)
+	}
+	got := f.rdb.HKeys(ctx, key).Val()
+	if len(got) != 3 || !slices.Contains(got, ids[0]) || !slices.Contains(got, ids[1]) || !slices.Contains(got, "~r:amy") {
+		t.Errorf("after pruning: %v, want the 2 new receipts and the watermark", got)
 	}
 }

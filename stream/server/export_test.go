@@ -59,3 +59,16 @@ func TestSecurityExportOnlyCallersData(t *testing.T) {
 		t.Errorf("no credentials: %d, want 401", st)
 	}
 }
+
+// TestReceiptsAndExportNeedTheStore: without a privacy store (the local in-process run)
+// both answer 501, a JSON error, rather than an empty answer that would look complete.
+func TestReceiptsAndExportNeedTheStore(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	tok := roomToken(t, "mrs-t", time.Hour, true, "class7")
+	for _, path := range []string{"/api/v1/notifications/export", "/api/v1/receipts?notification=@class7:1-0"} {
+		if st, body := e.as(tok, "GET", path, ""); st != http.StatusNotImplemented || !strings.HasPrefix(body, `{"error":`) {
+			t.Errorf("%s: %d %s, want 501", path, st, body)
+		}
+	}
+}

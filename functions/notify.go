@@ -90,8 +90,12 @@ func newHandlers(ctx context.Context, getenv config.Getenv, reg prometheus.Regis
 		notifier.WithSummaryInterval(cfg.LogSummaryInterval)); err != nil {
 		return handlers{}, err
 	}
+	privacy, err := redisbroker.NewPrivacy(b.Client(), redisbroker.Names(cfg.Redis), cfg.Limits())
+	if err != nil {
+		return handlers{}, err
+	}
 	if h.publish, err = notifier.NewPublish(b, log, m, time.Now, cfg.MaxEventAge,
-		notifier.WithSummaryInterval(cfg.LogSummaryInterval)); err != nil {
+		notifier.WithSummaryInterval(cfg.LogSummaryInterval), notifier.WithEraser(privacy)); err != nil {
 		return handlers{}, err
 	}
 	return h, nil

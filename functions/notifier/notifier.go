@@ -51,6 +51,8 @@ type Handler struct {
 	rejected string
 	// concurrency bounds the writes one announcement has under way (Publish).
 	concurrency int
+	// eraser acts on erase_user messages (Publish; erase.go); nil refuses them.
+	eraser Eraser
 }
 
 // Option tunes a Handler.

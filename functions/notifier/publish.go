@@ -64,6 +64,13 @@ func Sources(audience notification.Audience) []string {
 // one whose expires_at has passed by the time it arrives ("expired": nothing is
 // delivered, as the stream would never send it anyway).
 func (h *Handler) handleAnnouncement(ctx context.Context, start time.Time, d eventarc.Delivery) error {
+	if user, isErase, err := eraseRequest(d.Data); isErase {
+		if err != nil {
+			h.reject(ctx, "malformed", d.ID, err)
+			return nil
+		}
+		return h.handleErase(ctx, start, d, user)
+	}
 	a, cleaned, err := notification.ParseAnnouncement(d.Data)
 	if err != nil {
 		h.reject(ctx, "malformed", d.ID, err)

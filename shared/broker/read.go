@@ -193,7 +193,7 @@ func ParseControl(payload []byte) (Control, error) {
 	if err := json.Unmarshal(payload, &v); err != nil {
 		return Control{}, fmt.Errorf("parse control message: %w", err)
 	}
-	if v.Ctl != ControlRead && v.Ctl != ControlPrefs && v.Ctl != ControlInbox || len(v.Data) == 0 {
+	if v.Ctl != ControlRead && v.Ctl != ControlPrefs && v.Ctl != ControlInbox && v.Ctl != ControlErase || len(v.Data) == 0 {
 		return Control{}, fmt.Errorf("parse control message: unknown kind or no data")
 	}
 	var data bytes.Buffer

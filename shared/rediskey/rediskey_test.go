@@ -1,6 +1,7 @@
 package rediskey
 
 import (
+	"reflect"
 	"testing"
 )
 
@@ -120,5 +121,57 @@ func TestShardedChannel(t *testing.T) {
 		if u, ok := n.UserOfChannel(ch); ok {
 			t.Errorf("UserOfChannel(%q) = %q, accepted", ch, u)
 		}
+	}
+}
+
+// TestKindsListEveryName fails when a Names method is added without being listed in
+// Kinds: export and erasure are checked against that list.
+func TestKindsListEveryName(t *testing.T) {
+	t.Parallel()
+	listed := map[string]bool{}
+	for _, k := range Kinds() {
+		if listed[k.Method] {
+			t.Errorf("%s listed twice", k.Method)
+		}
+		listed[k.Method] = true
+	}
+	typ := reflect.TypeOf(Names{})
+	builds := map[string]bool{}
+	for i := range typ.NumMethod() {
+		m := typ.Method(i)
+		// A name builder returns one string; UserOfChannel and UserPattern parse or match.
+		if m.Type.NumOut() != 1 || m.Type.Out(0).Kind() != reflect.String || m.Name == "UserPattern" {
+			continue
+		}
+		builds[m.Name] = true
+		if !listed[m.Name] {
+			t.Errorf("Names.%s is not in Kinds(): say whether export and erasure must handle it", m.Name)
+		}
+	}
+	for name := range listed {
+		if !builds[name] {
+			t.Errorf("Kinds() lists %s, which Names does not build", name)
+		}
+	}
+}
+
+func TestPrivacyNames(t *testing.T) {
+	t.Parallel()
+	n := Names{Prefix: DefaultPrefix}
+	for got, want := range map[string]string{
+		n.Receipts("u-42"):                    "notifications:{u-42}:rcpt",
+		n.GroupReceipts("@g1", "5-0"):         "notifications:{@g1}:rcpt:5-0",
+		n.GroupMembers("g1"):                  "notifications:{@g1}:members",
+		n.UserGroups("u-42"):                  "notifications:{u-42}:groups",
+		n.Devices("u-42"):                     "notifications:{u-42}:devices",
+		n.UserPattern("u-42"):                 "notifications:{u-42}:*",
+		Names{Prefix: "a*b"}.UserPattern("u"): `a\*b:{u}:*`,
+	} {
+		if got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	}
+	if n.GroupMembers("g1")[:len("notifications:{@g1}")] != n.Log("@g1")[:len("notifications:{@g1}")] {
+		t.Error("GroupMembers must share the group log's hash tag")
 	}
 }

@@ -32,6 +32,7 @@ type conn struct {
 	cancel context.CancelFunc
 	user   string
 	id     auth.Identity
+	erase  eraser // ends the connection when its user is erased (erase.go); set before register
 
 	// What open acquired; close releases what is set.
 	registered bool          // counted in s.streams and listed in s.conns
@@ -95,7 +96,13 @@ func (c *conn) open(w http.ResponseWriter, r *http.Request) bool {
 		s.refuse(w, http.StatusInternalServerError, "no_flush", "streaming unsupported", 0)
 		return false
 	}
-	return c.acquirePresence(w) && c.subscribe(w, r) && c.startResponse(w, r)
+	if !c.acquirePresence(w) || !c.subscribe(w, r) {
+		return false
+	}
+	// Before the response starts: once a client sees its stream open, its membership
+	// is recorded (best effort: a failure is logged and the stream opens anyway).
+	s.recordMembership(c.ctx, c.id)
+	return c.startResponse(w, r)
 }
 
 // acquirePresence takes a place under the user's connection cap.

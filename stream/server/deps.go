@@ -41,6 +41,9 @@ type Deps struct {
 	Push *PushDeps
 	// Rooms are the WebSocket rooms; nil leaves them off.
 	Rooms *RoomsDeps
+	// Privacy keeps receipts and membership and serves export (receipts.go); nil
+	// leaves receipts and export off (501).
+	Privacy Privacy
 }
 
 // RoomsDeps are where rooms are kept and how their events cross instances.
@@ -80,6 +83,11 @@ func RedisDeps(ctx context.Context, cfg Config, b *redisbroker.Broker) (Deps, er
 	names := b.Names()
 	d := Deps{Broker: b, Tickets: ticket.NewRedisStore(b.Client(), names), Presence: presence.NewRedis(b.Client(), names, time.Now),
 		Push: redisPushDeps(cfg, b.Client(), names, PushPreferences(b)), Rooms: RedisRooms(b.Client(), names.Prefix)}
+	p, err := redisbroker.NewPrivacy(b.Client(), names, b.Limits())
+	if err != nil {
+		return Deps{}, err
+	}
+	d.Privacy = p
 	return d, d.withJWKS(ctx, cfg)
 }
 

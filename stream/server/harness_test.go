@@ -73,6 +73,7 @@ type env struct {
 	logs    syncBuffer          // every log line the servers wrote
 	tickets ticket.Store        // replaces the Redis ticket store when set
 	rooms   *RoomsDeps          // turns rooms on when set
+	privacy Privacy             // turns receipts and export on when set
 	pub     *redisbroker.Broker // the function's side
 	rdb     redis.UniversalClient
 	names   rediskey.Names
@@ -124,6 +125,7 @@ func (e *env) start(mutate func(*Config)) {
 		deps.Tickets = e.tickets
 	}
 	deps.Rooms = e.rooms
+	deps.Privacy = e.privacy
 	srv, _, err := Build(cfg, deps, e.logger())
 	if err != nil {
 		e.t.Fatal(err)

@@ -36,7 +36,11 @@ func (s *Server) markSeen(w http.ResponseWriter, r *http.Request, id auth.Identi
 	if !ok {
 		return
 	}
-	s.answerInbox(w, r, id, "mark seen", in.MarkSeen(ctx, id.UserID, m))
+	err := in.MarkSeen(ctx, id.UserID, m)
+	if err == nil {
+		s.recordReceipts(ctx, id, m, false)
+	}
+	s.answerInbox(w, r, id, "mark seen", err)
 }
 
 // archive serves POST /api/v1/notifications/archive and …/unarchive (archived false)

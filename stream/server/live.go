@@ -29,6 +29,9 @@ func (c *conn) live(ctx context.Context, life time.Duration) {
 		case <-ctx.Done():
 			c.closed = "client left"
 			return
+		case <-c.erase.erased:
+			c.closed = "user erased"
+			return
 		case <-lifeTimer.C:
 			c.closed = "lifetime"
 			c.w.Retry(s.cfg.RetryHint)

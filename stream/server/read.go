@@ -38,6 +38,7 @@ func (s *Server) markRead(w http.ResponseWriter, r *http.Request, id auth.Identi
 		s.unavailable(ctx, w, id.UserID, "mark read", err)
 		return
 	}
+	s.recordReceipts(ctx, id, m, true)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -152,7 +153,7 @@ func (c *conn) flushQueued(n int) error {
 
 // Control passes a control message on to the hub. Implements broker.Sink (with
 // serve.go's Deliver and Resync).
-func (k sink) Control(userID string, c broker.Control) { k.s.hub.Control(userID, c) }
+func (k sink) Control(userID string, c broker.Control) { k.control(userID, c) }
 
 // decodeMark reads the body of a mark (read, seen): {"ids":["…"]} or {"all":true}, and
 // the logs it covers, the broadcast and group logs the token reads. It answers 400

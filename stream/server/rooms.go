@@ -31,7 +31,10 @@ func (s *Server) roomSocket(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, http.StatusMethodNotAllowed, "method", "the room socket answers GET only", 0)
 		return
 	}
-	c := &conn{s: s, ctx: r.Context()}
+	// The socket's context ends when its user is erased (erase.go), not with the request's.
+	sctx, end := context.WithCancel(context.WithoutCancel(r.Context()))
+	defer end()
+	c := &conn{s: s, ctx: r.Context(), erase: eraser{end: end}}
 	defer c.close()
 	if !s.register(c) {
 		s.refuse(w, http.StatusServiceUnavailable, "draining", "shutting down", 1)
@@ -89,7 +92,7 @@ func (s *Server) roomSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	s.setPresence(c, member)
 	// The request's context ends when this handler returns; the socket lives until then.
-	s.rooms.Serve(context.WithoutCancel(r.Context()), ws, rooms.Join{Room: room,
+	s.rooms.Serve(sctx, ws, rooms.Join{Room: room,
 		Member: rooms.Member{User: id.UserID, Teacher: id.Teacher}, After: r.URL.Query().Get("after"),
 		Expires: id.Expires, Drain: s.draining, Write: s.cfg.WriteTimeout})
 }

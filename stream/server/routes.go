@@ -26,6 +26,8 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("POST /api/v1/notifications/unarchive", s.api(s.archive(false)))
 	api.HandleFunc("GET /api/v1/notifications/preferences", s.api(s.preferences))
 	api.HandleFunc("PUT /api/v1/notifications/preferences", s.api(s.setPreferences))
+	api.HandleFunc("GET /api/v1/receipts", s.api(s.receipts))
+	api.HandleFunc("GET /api/v1/notifications/export", s.api(s.export))
 	api.HandleFunc("GET /api/v1/notifications/push/key", s.pushKey) // public key: gate only
 	api.HandleFunc("POST /api/v1/notifications/push/subscriptions", s.api(s.subscribePush))
 	api.HandleFunc("DELETE /api/v1/notifications/push/subscriptions", s.api(s.unsubscribePush))

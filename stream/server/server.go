@@ -36,6 +36,7 @@ type Server struct {
 	presence Presence
 	push     *pusher            // Web Push; nil when off
 	rooms    *rooms.Hub         // room sockets; nil when off
+	privacy  Privacy            // receipts, membership, export; nil when off
 	failures *admission.Limiter // failed authentication, per client address
 	users    *admission.Limiter // API requests, per authenticated user
 	// historyBusy counts each user's history requests running here (maxHistoryInFlight).
@@ -108,7 +109,7 @@ func New(cfg Config, d Deps, v *auth.Verifier, log *slog.Logger, reg *prometheus
 		}
 	}
 	return &Server{rooms: rh, cfg: cfg, log: log, broker: d.Broker, hub: h, verifier: v,
-		tickets: is, presence: d.Presence, push: push,
+		tickets: is, presence: d.Presence, push: push, privacy: d.Privacy,
 		failures: admission.NewLimiter(cfg.RateLimitPerIP, cfg.RateLimitBurst, 0, time.Now),
 		users:    admission.NewLimiter(cfg.RateLimitPerUser, cfg.RateLimitUserBurst, 0, time.Now),
 		origins:  origins, metrics: m, gatherer: reg, draining: make(chan struct{}),

@@ -33,7 +33,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, http.StatusMethodNotAllowed, "method", "the stream answers GET only", 0)
 		return
 	}
-	c := &conn{s: s, ctx: logging.WithTrace(r.Context(), r.Header)}
+	c := &conn{s: s, ctx: logging.WithTrace(r.Context(), r.Header), erase: newEraser()}
 	if !c.open(w, r) {
 		c.close()
 		return

@@ -1,0 +1,99 @@
+package rediskey
+
+import "strings"
+
+// Receipts is the hash of a user's first seen and read times (DESIGN.md "Receipts and
+// privacy"): field the notification id (broker.ItemID: a plain position for the user's
+// own log, "<source>:<position>" for a group's or the broadcast log), value
+// "<seen ms> <read ms>" (0 for not yet). One key per user, under the user's hash tag.
+func (n Names) Receipts(user string) string { return n.Prefix + ":{" + user + "}:rcpt" }
+
+// GroupReceipts is the hash of who saw and read one group notification: field the user,
+// value "<seen ms> <read ms>". source is the group's log source ("@" + group), pos the
+// notification's position in that log; the key shares the group log's hash tag, so the
+// receipts of one announcement live on the group's shard.
+func (n Names) GroupReceipts(source, pos string) string {
+	return n.Prefix + ":{" + source + "}:rcpt:" + pos
+}
+
+// GroupMembers is the sorted set of the users a group's tokens named (member: user,
+// score: when a token last showed it, unix ms): the audience of a receipt. It shares
+// the group log's hash tag ({@group}). Members not seen for 30 days are forgotten.
+func (n Names) GroupMembers(group string) string {
+	return n.Prefix + ":{@" + group + "}:members"
+}
+
+// UserGroups is the sorted set of the groups a user's tokens named (member: group id,
+// score: when last seen, unix ms), under the user's hash tag: what export lists and
+// what erasure follows to the GroupMembers sets.
+func (n Names) UserGroups(user string) string { return n.Prefix + ":{" + user + "}:groups" }
+
+// Devices is the hash of a user's FCM devices (field: registration token, value: its
+// record), under the user's hash tag.
+func (n Names) Devices(user string) string { return n.Prefix + ":{" + user + "}:devices" }
+
+// KeyKind is one kind of Redis name, as listed by Kinds.
+type KeyKind struct {
+	// Method is the Names method that builds it.
+	Method string
+	// User is true for kinds under a user's hash tag ({user}): export reads them and
+	// erasure deletes them. Shared kinds are under another tag; PersonalShared says
+	// whether one holds per-user data (a member or field naming a user) that export and
+	// erasure must handle on their own.
+	User           bool
+	PersonalShared bool
+}
+
+// Kinds lists every kind of name Names builds. It is the one list export and erasure
+// are checked against: a test fails when a Names method is missing here, and the
+// export and erase tests fail when a user kind or personal shared kind has no handler
+// there.
+func Kinds() []KeyKind {
+	return []KeyKind{
+		{Method: "Channel"}, // a pub/sub channel, nothing stored
+		{Method: "Log", User: true},
+		{Method: "Seen", User: true},
+		{Method: "Ticket"}, // hashed, 60 s: holds a user id, expires on its own
+		{Method: "Presence", User: true},
+		{Method: "PresenceInstances"},
+		{Method: "PushSubscriptions", User: true},
+		{Method: "PushQueue", PersonalShared: true},
+		{Method: "ReadIDs", User: true},
+		{Method: "ReadUpTo", User: true},
+		{Method: "ReadIDsIn", User: true},
+		{Method: "ReadUpToIn", User: true},
+		{Method: "Prefs", User: true},
+		{Method: "SeenIDs", User: true},
+		{Method: "SeenUpTo", User: true},
+		{Method: "Archived", User: true},
+		{Method: "Receipts", User: true},
+		{Method: "GroupReceipts", PersonalShared: true},
+		{Method: "GroupMembers", PersonalShared: true},
+		{Method: "UserGroups", User: true},
+		{Method: "Devices", User: true},
+		{Method: "PushWindow", PersonalShared: true},
+		{Method: "PushDue", PersonalShared: true},
+	}
+}
+
+// UserPattern is a SCAN MATCH pattern for every key under user's hash tag. The prefix
+// is escaped for the glob; user ids ([A-Za-z0-9_-]) need no escaping.
+func (n Names) UserPattern(user string) string {
+	var b strings.Builder
+	for _, r := range n.Prefix {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String() + ":{" + user + "}:*"
+}
+
+// PushWindow is a user's Web Push coalescing window (a hash the push worker keeps under
+// the push queue's tag), and PushDue the sorted set of users whose window holds
+// notifications. The worker (stream/internal/webpush) names them the same way; erasure
+// deletes the window and the user's PushDue member.
+func (n Names) PushWindow(user string) string { return n.PushQueue() + ":w:" + user }
+
+// PushDue: see PushWindow.
+func (n Names) PushDue() string { return n.PushQueue() + ":due" }

@@ -13,6 +13,7 @@ locals {
       LOG_LEVEL            = var.log_level
     },
     local.redis_tls ? { REDIS_TLS_CA = "${local.redis_ca_dir}/${local.redis_ca_file}" } : {},
+    local.redis_mode_env,
     # Queue new notifications for Web Push only when the stream service sends them.
     local.push_enabled ? { PUSH_ENABLED = "true" } : {},
   )
@@ -90,7 +91,7 @@ resource "google_cloudfunctions2_function" "function" {
     }
 
     dynamic "secret_environment_variables" {
-      for_each = var.redis_auth_enabled ? [1] : []
+      for_each = local.redis_auth_string ? [1] : []
       content {
         key        = "REDIS_PASSWORD"
         project_id = var.project_id

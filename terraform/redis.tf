@@ -3,6 +3,8 @@
 # 50,000 are an alert budget (redis_client_budget, monitoring.tf), not a setting;
 # only Memorystore for Redis Cluster or for Valkey would let maxclients be set.
 resource "google_redis_instance" "main" {
+  count = local.redis_cluster ? 0 : 1 # redis_mode = "standalone" (redis_cluster.tf has the other)
+
   name           = local.name
   region         = var.region
   tier           = var.redis_tier
@@ -48,4 +50,10 @@ resource "google_redis_instance" "main" {
   deletion_protection = var.redis_deletion_protection
 
   depends_on = [google_project_service.apis]
+}
+
+# The instance was a single resource before redis_mode made it optional.
+moved {
+  from = google_redis_instance.main
+  to   = google_redis_instance.main[0]
 }

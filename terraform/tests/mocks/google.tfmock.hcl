@@ -75,7 +75,7 @@ override_resource {
 }
 
 override_resource {
-  target = google_redis_instance.main
+  target = google_redis_instance.main[0]
   values = {
     id              = "projects/test-project/locations/us-central1/instances/test-redis"
     host            = "10.10.2.3"
@@ -156,5 +156,16 @@ override_resource {
   target = google_secret_manager_secret_version.redis
   values = {
     version = "7"
+  }
+}
+
+# Cluster mode (redis_mode = "cluster"): the discovery endpoint and the managed CA are
+# known after apply; two CA certificates, as while Google rotates them.
+override_resource {
+  target = google_redis_cluster.main[0]
+  values = {
+    id                  = "projects/test-project/locations/us-central1/clusters/test-cluster"
+    discovery_endpoints = [{ address = "10.10.0.5", port = 6379, psc_config = [] }]
+    managed_server_ca   = [{ ca_certs = [{ certificates = ["-----BEGIN CERTIFICATE-----ca1-----END CERTIFICATE-----\n", "-----BEGIN CERTIFICATE-----ca2-----END CERTIFICATE-----"] }] }]
   }
 }

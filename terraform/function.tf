@@ -14,8 +14,9 @@ locals {
     },
     local.redis_tls ? { REDIS_TLS_CA = "${local.redis_ca_dir}/${local.redis_ca_file}" } : {},
     local.redis_mode_env,
-    # Queue new notifications for Web Push only when the stream service sends them.
-    local.push_enabled ? { PUSH_ENABLED = "true" } : {},
+    # Queue new notifications for push only when the stream service sends them (Web
+    # Push, FCM, or both: fcm.tf).
+    local.push_queue ? { PUSH_ENABLED = "true" } : {},
   )
 
   # One function per entry point. The key is the function's name suffix

@@ -263,6 +263,7 @@ locals {
     var.jwt_issuer != "" ? { JWT_ISSUER = var.jwt_issuer } : {},
     var.jwt_audience != "" ? { JWT_AUDIENCE = var.jwt_audience } : {},
     local.push_env,
+    local.fcm_env,
   )
 }
 

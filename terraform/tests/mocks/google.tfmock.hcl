@@ -169,3 +169,12 @@ override_resource {
     managed_server_ca   = [{ ca_certs = [{ certificates = ["-----BEGIN CERTIFICATE-----ca1-----END CERTIFICATE-----\n", "-----BEGIN CERTIFICATE-----ca2-----END CERTIFICATE-----"] }] }]
   }
 }
+
+# FCM (fcm_enabled): the custom role's full name is known after apply.
+override_resource {
+  target = google_project_iam_custom_role.fcm_sender[0]
+  values = {
+    id   = "projects/test-project/roles/test_fcm_sender"
+    name = "projects/test-project/roles/test_fcm_sender"
+  }
+}

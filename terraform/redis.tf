@@ -49,6 +49,13 @@ resource "google_redis_instance" "main" {
 
   deletion_protection = var.redis_deletion_protection
 
+  lifecycle {
+    # RedisScale (redis_scale.tf) grows the instance when memory runs high; the next
+    # apply must not shrink it back to redis_memory_size_gb, which is the size at
+    # creation and the scaling floor. Resize by hand with gcloud (docs/RUNBOOK.md).
+    ignore_changes = [memory_size_gb]
+  }
+
   depends_on = [google_project_service.apis]
 }
 

@@ -202,3 +202,17 @@ run "cluster_prod" {
     error_message = "prod cluster alerts notify the channel, the replication alert included"
   }
 }
+
+# Prod grows Redis on its own (environments/prod.tfvars): 5 GB up to 10, 1 GB a step.
+run "redis_scales_itself" {
+  command = plan
+
+  assert {
+    condition     = google_cloudfunctions2_function.redis_scale[0].service_config[0].environment_variables["SCALE_MIN"] == "5" && google_cloudfunctions2_function.redis_scale[0].service_config[0].environment_variables["SCALE_MAX"] == "10" && google_cloudfunctions2_function.redis_scale[0].service_config[0].environment_variables["SCALE_STEP"] == "1"
+    error_message = "prod: RedisScale grows the 5 GB instance up to 10 GB, 1 GB at a time"
+  }
+  assert {
+    condition     = google_monitoring_alert_policy.redis_scale[0].conditions[0].condition_threshold[0].threshold_value < google_monitoring_alert_policy.redis_memory.conditions[0].condition_threshold[0].threshold_value
+    error_message = "the scaling alert fires before the human one"
+  }
+}

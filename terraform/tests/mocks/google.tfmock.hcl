@@ -178,3 +178,37 @@ override_resource {
     name = "projects/test-project/roles/test_fcm_sender"
   }
 }
+
+# Redis scaling (redis_autoscale_max > 0): its accounts, topic, channel and role.
+override_resource {
+  target = google_service_account.redis_scale[0]
+  values = {
+    id     = "projects/test-project/serviceAccounts/redis-scale@test-project.iam.gserviceaccount.com"
+    email  = "redis-scale@test-project.iam.gserviceaccount.com"
+    member = "serviceAccount:redis-scale@test-project.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_service_account.redis_scale_trigger[0]
+  values = {
+    id     = "projects/test-project/serviceAccounts/redis-scale-trigger@test-project.iam.gserviceaccount.com"
+    email  = "redis-scale-trigger@test-project.iam.gserviceaccount.com"
+    member = "serviceAccount:redis-scale-trigger@test-project.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_pubsub_topic.redis_scale[0]
+  values = { id = "projects/test-project/topics/test-redis-scale" }
+}
+
+override_resource {
+  target = google_monitoring_notification_channel.redis_scale[0]
+  values = { id = "projects/test-project/notificationChannels/test-redis-scale" }
+}
+
+override_resource {
+  target = google_project_iam_custom_role.redis_scaler[0]
+  values = { name = "projects/test-project/roles/test_redis_scaler" }
+}

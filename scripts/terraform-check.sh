@@ -100,7 +100,7 @@ terraform validate -no-color
 # Test files plan an environment from its tfvars; each set runs with its own file.
 # The sets run side by side (each plan is independent, and nothing is written but
 # their logs), then their output is printed in order.
-sets=("dev:dev ci variants first_apply" "dev:validation" "prod:prod prod_placeholders")
+sets=("dev:dev ci variants first_apply" "dev:validation cluster fcm redis_scale" "prod:prod prod_placeholders")
 pids=()
 for i in "${!sets[@]}"; do
   spec=${sets[$i]}

@@ -30,7 +30,13 @@ locals {
 }
 
 resource "google_project_service" "apis" {
-  for_each = toset(local.apis)
+  # Private Service Connect's service connection policy (redis_cluster.tf) needs the
+  # Network Connectivity API; only cluster mode uses it.
+  # fcm.googleapis.com only with FCM on (fcm.tf).
+  for_each = toset(concat(local.apis,
+    local.redis_cluster ? ["networkconnectivity.googleapis.com"] : [],
+    var.fcm_enabled ? ["fcm.googleapis.com"] : [],
+  ))
 
   service            = each.value
   disable_on_destroy = false

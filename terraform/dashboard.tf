@@ -5,10 +5,10 @@
 # `or` draw only the first; each line is its own data set with its own legend.
 locals {
   dashboard_filters = {
-    redis_memory      = { filter = "${local.redis_filter} AND metric.type = \"redis.googleapis.com/stats/memory/usage_ratio\"", aligner = "ALIGN_MEAN" }
-    redis_clients     = { filter = "${local.redis_filter} AND metric.type = \"redis.googleapis.com/clients/connected\"", aligner = "ALIGN_MAX" }
-    redis_commands    = { filter = "${local.redis_filter} AND metric.type = \"redis.googleapis.com/commands/calls\"", aligner = "ALIGN_RATE" }
-    redis_network     = { filter = "${local.redis_filter} AND metric.type = \"redis.googleapis.com/stats/network_traffic\"", aligner = "ALIGN_RATE" }
+    redis_memory      = { filter = "${local.redis_filter} AND metric.type = \"${local.redis_metric.memory}\"", aligner = "ALIGN_MEAN" }
+    redis_clients     = { filter = "${local.redis_filter} AND metric.type = \"${local.redis_metric.clients}\"", aligner = "ALIGN_MAX" }
+    redis_commands    = { filter = "${local.redis_filter} AND metric.type = \"${local.redis_metric.commands}\"", aligner = "ALIGN_RATE" }
+    redis_network     = { filter = "${local.redis_filter} AND metric.type = \"${local.redis_metric.fourth}\"", aligner = local.redis_cluster ? "ALIGN_MAX" : "ALIGN_RATE" }
     function_requests = { filter = "${local.function_filter} AND metric.type = \"run.googleapis.com/request_count\"", aligner = "ALIGN_RATE" }
     refused_events    = { filter = "metric.type = \"logging.googleapis.com/user/${google_logging_metric.rejected_events.name}\"", aligner = "ALIGN_RATE" }
     dead_letters      = { filter = "${local.dead_letter_sub} AND metric.type = \"pubsub.googleapis.com/subscription/num_undelivered_messages\"", aligner = "ALIGN_MAX" }
@@ -52,7 +52,8 @@ locals {
     { title = "Redis memory usage (ratio)", data_sets = ["redis_memory"] },
     { title = "Redis connected clients", data_sets = ["redis_clients"] },
     { title = "Redis commands/s", data_sets = ["redis_commands"] },
-    { title = "Redis network bytes/s", data_sets = ["redis_network"] },
+    # The cluster publishes no network-traffic metric; its busiest node's CPU instead.
+    { title = local.redis_cluster ? "Redis CPU, busiest node (ratio)" : "Redis network bytes/s", data_sets = ["redis_network"] },
     { title = "Open SSE streams", data_sets = ["streams"] },
     { title = "Delivery latency p50 / p99 (s)", data_sets = ["latency_p50", "latency_p99"] },
     { title = "Notifications delivered/s", data_sets = ["delivered"] },

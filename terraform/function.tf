@@ -13,8 +13,10 @@ locals {
       LOG_LEVEL            = var.log_level
     },
     local.redis_tls ? { REDIS_TLS_CA = "${local.redis_ca_dir}/${local.redis_ca_file}" } : {},
-    # Queue new notifications for Web Push only when the stream service sends them.
-    local.push_enabled ? { PUSH_ENABLED = "true" } : {},
+    local.redis_mode_env,
+    # Queue new notifications for push only when the stream service sends them (Web
+    # Push, FCM, or both: fcm.tf).
+    local.push_queue ? { PUSH_ENABLED = "true" } : {},
   )
 
   # One function per entry point. The key is the function's name suffix
@@ -90,7 +92,7 @@ resource "google_cloudfunctions2_function" "function" {
     }
 
     dynamic "secret_environment_variables" {
-      for_each = var.redis_auth_enabled ? [1] : []
+      for_each = local.redis_auth_string ? [1] : []
       content {
         key        = "REDIS_PASSWORD"
         project_id = var.project_id

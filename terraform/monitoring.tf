@@ -4,7 +4,23 @@
 # the queries cover every stream service in the project (one per environment is the
 # norm: give each environment its own project to separate them).
 locals {
-  redis_filter     = "resource.type = \"redis_instance\" AND resource.labels.instance_id = \"${google_redis_instance.main.id}\""
+  # The instance and the cluster are different monitored resources with their own
+  # metric names (cloud.google.com/memorystore/docs/cluster/supported-monitoring-metrics):
+  # the cluster's memory and clients are the worst node's, which is what fills first.
+  redis_filter = (local.redis_cluster
+    ? "resource.type = \"redis.googleapis.com/Cluster\" AND resource.labels.cluster_id = \"${google_redis_cluster.main[0].name}\""
+  : "resource.type = \"redis_instance\" AND resource.labels.instance_id = \"${google_redis_instance.main[0].id}\"")
+  redis_metric = local.redis_cluster ? {
+    memory   = "redis.googleapis.com/cluster/memory/maximum_utilization"
+    clients  = "redis.googleapis.com/cluster/clients/maximum_connected_clients"
+    commands = "redis.googleapis.com/cluster/commandstats/total_calls_count"
+    fourth   = "redis.googleapis.com/cluster/cpu/maximum_utilization"
+    } : {
+    memory   = "redis.googleapis.com/stats/memory/usage_ratio"
+    clients  = "redis.googleapis.com/clients/connected"
+    commands = "redis.googleapis.com/commands/calls"
+    fourth   = "redis.googleapis.com/stats/network_traffic"
+  }
   dead_letter_sub  = "resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = \"${google_pubsub_subscription.dead_letter["notify"].name}\""
   connector_filter = "resource.type = \"vpc_access_connector\" AND resource.labels.connector_name = \"${google_vpc_access_connector.main.name}\""
   function_filter  = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloudfunctions2_function.function["notify"].name}\""
@@ -25,7 +41,7 @@ resource "google_monitoring_alert_policy" "redis_memory" {
   conditions {
     display_name = "Redis memory usage ratio > 0.8"
     condition_threshold {
-      filter          = "${local.redis_filter} AND metric.type = \"redis.googleapis.com/stats/memory/usage_ratio\""
+      filter          = "${local.redis_filter} AND metric.type = \"${local.redis_metric.memory}\""
       comparison      = "COMPARISON_GT"
       threshold_value = 0.8
       duration        = "300s"
@@ -52,7 +68,7 @@ resource "google_monitoring_alert_policy" "redis_connections" {
   conditions {
     display_name = "Connected clients > 90 % of ${var.redis_client_budget}"
     condition_threshold {
-      filter          = "${local.redis_filter} AND metric.type = \"redis.googleapis.com/clients/connected\""
+      filter          = "${local.redis_filter} AND metric.type = \"${local.redis_metric.clients}\""
       comparison      = "COMPARISON_GT"
       threshold_value = floor(var.redis_client_budget * 0.9)
       duration        = "300s"

@@ -45,8 +45,13 @@ resource "google_compute_subnetwork" "connector" {
 # Google's tag vpc-connector-REGION-NAME, and workloads tagged redis_client_tag
 # (Direct VPC egress instances, an operator's VM). AUTH and TLS (redis.tf) remain
 # the controls that hold whatever runs in the network (docs/DEPLOY.md, "Choices").
+#
+# In cluster mode the same rules guard the cluster's Private Service Connect endpoints,
+# which live in the Redis subnet: the discovery port 6379 and the node ports
+# 11000-13047 (cloud.google.com/memorystore/docs/cluster/connect-cluster-instance).
 locals {
-  redis_ports   = ["6378", "6379"]
+  redis_ports   = local.redis_cluster ? ["6379", "11000-13047"] : ["6378", "6379"]
+  redis_range   = local.redis_cluster ? var.redis_subnet_cidr : var.redis_reserved_ip_range
   connector_tag = "vpc-connector-${var.region}-${google_vpc_access_connector.main.name}"
 }
 
@@ -56,7 +61,7 @@ resource "google_compute_firewall" "redis_egress_allow" {
   direction          = "EGRESS"
   priority           = 900
   target_tags        = [local.connector_tag, var.redis_client_tag]
-  destination_ranges = [var.redis_reserved_ip_range]
+  destination_ranges = [local.redis_range]
 
   allow {
     protocol = "tcp"
@@ -69,7 +74,7 @@ resource "google_compute_firewall" "redis_egress_deny" {
   network            = google_compute_network.main.id
   direction          = "EGRESS"
   priority           = 1000 # after the allow rule (lower numbers win)
-  destination_ranges = [var.redis_reserved_ip_range]
+  destination_ranges = [local.redis_range]
 
   deny {
     protocol = "tcp"

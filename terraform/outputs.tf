@@ -4,13 +4,18 @@ output "stream_url" {
 }
 
 output "redis_host" {
-  description = "Private address of Memorystore (reachable only through the VPC)."
-  value       = google_redis_instance.main.host
+  description = "Private address of Memorystore (reachable only through the VPC): the instance's, or the cluster's discovery endpoint."
+  value       = local.redis_cluster ? google_redis_cluster.main[0].discovery_endpoints[0].address : google_redis_instance.main[0].host
 }
 
 output "redis_port" {
-  description = "Memorystore's port: 6379, or 6378 with in-transit encryption."
-  value       = google_redis_instance.main.port
+  description = "Memorystore's port: the instance's 6379, or 6378 with in-transit encryption; the cluster's discovery port."
+  value       = local.redis_cluster ? google_redis_cluster.main[0].discovery_endpoints[0].port : google_redis_instance.main[0].port
+}
+
+output "redis_mode" {
+  description = "standalone or cluster (REDIS_MODE of both services)."
+  value       = var.redis_mode
 }
 
 output "content_job_topic" {

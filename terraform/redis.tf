@@ -3,6 +3,8 @@
 # 50,000 are an alert budget (redis_client_budget, monitoring.tf), not a setting;
 # only Memorystore for Redis Cluster or for Valkey would let maxclients be set.
 resource "google_redis_instance" "main" {
+  count = local.redis_cluster ? 0 : 1 # redis_mode = "standalone" (redis_cluster.tf has the other)
+
   name           = local.name
   region         = var.region
   tier           = var.redis_tier
@@ -47,5 +49,18 @@ resource "google_redis_instance" "main" {
 
   deletion_protection = var.redis_deletion_protection
 
+  lifecycle {
+    # RedisScale (redis_scale.tf) grows the instance when memory runs high; the next
+    # apply must not shrink it back to redis_memory_size_gb, which is the size at
+    # creation and the scaling floor. Resize by hand with gcloud (docs/RUNBOOK.md).
+    ignore_changes = [memory_size_gb]
+  }
+
   depends_on = [google_project_service.apis]
+}
+
+# The instance was a single resource before redis_mode made it optional.
+moved {
+  from = google_redis_instance.main
+  to   = google_redis_instance.main[0]
 }

@@ -4,13 +4,15 @@
 # is connected: during a replica rebuild, or when Redis refuses INFO or WAIT. Each such
 # write could be lost in a failover, so it must not go unnoticed. A BASIC instance has
 # no replica at all: every write is unreplicated by design and nothing here is created.
+# A cluster with redis_cluster_replica_count >= 1 is replicated like STANDARD_HA (the
+# functions WAIT on the written key's shard), with none like BASIC.
 #
 # The functions' Prometheus counter (notify_unreplicated_total) is not scraped in
 # production; they log at WARNING "writes not replicated" with the count since the last
 # line (the first at once, then at most one a minute), and this metric counts those
 # lines: each is a minute with unreplicated writes.
 resource "google_logging_metric" "unreplicated_writes" {
-  count  = var.redis_tier == "STANDARD_HA" ? 1 : 0
+  count  = local.redis_replicated ? 1 : 0
   name   = "${local.name}-unreplicated-writes"
   filter = "(${local.function_filter} OR ${local.publish_filter}) AND severity = WARNING AND jsonPayload.message = \"writes not replicated\""
 
@@ -23,7 +25,7 @@ resource "google_logging_metric" "unreplicated_writes" {
 }
 
 resource "google_monitoring_alert_policy" "unreplicated_writes" {
-  count                 = var.redis_tier == "STANDARD_HA" ? 1 : 0
+  count                 = local.redis_replicated ? 1 : 0
   display_name          = "${local.name}: notifications acknowledged without a Redis replica"
   combiner              = "OR"
   notification_channels = var.alert_notification_channels

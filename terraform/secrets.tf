@@ -5,15 +5,13 @@
 locals {
   redis_secrets = merge(
     { redis-addr = local.redis_addr },
-    var.redis_auth_enabled ? { redis-auth = google_redis_instance.main.auth_string } : {},
-    # One PEM per line: Google lists a second CA while it rotates them, and certificates
-    # run together are unparseable (shared/redisbroker refuses such a bundle).
-    local.redis_tls ? { redis-ca = join("\n", [for c in google_redis_instance.main.server_ca_certs : trimspace(c.cert)]) } : {},
+    local.redis_auth_string ? { redis-auth = google_redis_instance.main[0].auth_string } : {},
+    local.redis_tls ? { redis-ca = local.redis_ca_pem } : {},
   )
   # Keys known at plan time (values are not), so for_each can use them.
   redis_secret_ids = toset(concat(
     ["redis-addr"],
-    var.redis_auth_enabled ? ["redis-auth"] : [],
+    local.redis_auth_string ? ["redis-auth"] : [], # the cluster has no AUTH string (IAM instead)
     local.redis_tls ? ["redis-ca"] : [],
   ))
   jwt_from_secret = var.jwt_jwks_url == ""

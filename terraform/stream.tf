@@ -79,7 +79,7 @@ resource "google_cloud_run_v2_service" "stream" {
       }
 
       dynamic "env" {
-        for_each = var.redis_auth_enabled ? [1] : []
+        for_each = local.redis_auth_string ? [1] : []
         content {
           name = "REDIS_PASSWORD"
           value_source {
@@ -258,10 +258,12 @@ locals {
       METRICS_ADDR = local.metrics_addr
     },
     local.redis_tls ? { REDIS_TLS_CA = "${local.redis_ca_dir}/${local.redis_ca_file}" } : {},
+    local.redis_mode_env,
     var.jwt_jwks_url != "" ? { JWT_JWKS_URL = var.jwt_jwks_url } : {},
     var.jwt_issuer != "" ? { JWT_ISSUER = var.jwt_issuer } : {},
     var.jwt_audience != "" ? { JWT_AUDIENCE = var.jwt_audience } : {},
     local.push_env,
+    local.fcm_env,
   )
 }
 

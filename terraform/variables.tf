@@ -152,7 +152,7 @@ variable "redis_client_budget" {
 }
 
 variable "redis_auth_enabled" {
-  description = "Require Memorystore's AUTH string (on in prod)."
+  description = "Require authentication (on in prod): the instance's AUTH string in standalone mode, IAM authentication (roles/redis.dbConnectionUser, REDIS_IAM_AUTH) in cluster mode."
   type        = bool
   default     = true
 }

@@ -16,6 +16,7 @@ redis_auth_enabled        = true
 redis_transit_encryption  = true
 redis_deletion_protection = false
 redis_rdb_snapshot_period = "" # no persistence: a restart empties dev Redis (docs/DEPLOY.md)
+redis_autoscale_max       = 0  # no automatic growth in dev (docs/RUNBOOK.md, "Redis memory scaling")
 
 connector_machine_type  = "e2-micro"
 connector_min_instances = 2

@@ -18,6 +18,10 @@ redis_auth_enabled        = true
 redis_transit_encryption  = true
 redis_deletion_protection = true
 redis_rdb_snapshot_period = "ONE_HOUR" # students' history survives a restart
+# Grow Redis before it fills: RedisScale adds 1 GB at 70 % memory, up to 10 GB
+# (docs/RUNBOOK.md, "Redis memory scaling"). 0 turns it off.
+redis_autoscale_max  = 10
+redis_autoscale_step = 1
 
 connector_machine_type  = "e2-standard-4"
 connector_min_instances = 2

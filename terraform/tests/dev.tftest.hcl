@@ -16,7 +16,7 @@ run "network" {
     error_message = "subnets must be the plan's 10.10.0.0/24 (Redis) and 10.10.1.0/28 (connector)"
   }
   assert {
-    condition     = google_compute_subnetwork.redis.region == "us-central1" && google_redis_instance.main.region == "us-central1"
+    condition     = google_compute_subnetwork.redis.region == "us-central1" && google_redis_instance.main[0].region == "us-central1"
     error_message = "region must be us-central1"
   }
   assert {
@@ -49,27 +49,27 @@ run "redis" {
   command = plan
 
   assert {
-    condition     = google_redis_instance.main.tier == "BASIC" && google_redis_instance.main.memory_size_gb == 1 && google_redis_instance.main.redis_version == "REDIS_7_0"
+    condition     = google_redis_instance.main[0].tier == "BASIC" && google_redis_instance.main[0].memory_size_gb == 1 && google_redis_instance.main[0].redis_version == "REDIS_7_0"
     error_message = "dev Redis must be BASIC, 1 GB, Redis 7"
   }
   assert {
-    condition     = google_redis_instance.main.connect_mode == "DIRECT_PEERING" && google_redis_instance.main.reserved_ip_range == "10.10.2.0/29"
+    condition     = google_redis_instance.main[0].connect_mode == "DIRECT_PEERING" && google_redis_instance.main[0].reserved_ip_range == "10.10.2.0/29"
     error_message = "Memorystore peers directly and takes a /29"
   }
   assert {
-    condition     = google_redis_instance.main.redis_configs == tomap({ "maxmemory-policy" = "volatile-lru", "notify-keyspace-events" = "Ex", "timeout" = "300" })
+    condition     = google_redis_instance.main[0].redis_configs == tomap({ "maxmemory-policy" = "volatile-lru", "notify-keyspace-events" = "Ex", "timeout" = "300" })
     error_message = "redis_configs must be exactly the plan's supported parameters; Memorystore refuses maxclients"
   }
   assert {
-    condition     = google_redis_instance.main.maintenance_policy[0].weekly_maintenance_window[0].day == "SUNDAY" && google_redis_instance.main.maintenance_policy[0].weekly_maintenance_window[0].start_time[0].hours == 2 && google_redis_instance.main.maintenance_policy[0].weekly_maintenance_window[0].start_time[0].minutes == 0
+    condition     = google_redis_instance.main[0].maintenance_policy[0].weekly_maintenance_window[0].day == "SUNDAY" && google_redis_instance.main[0].maintenance_policy[0].weekly_maintenance_window[0].start_time[0].hours == 2 && google_redis_instance.main[0].maintenance_policy[0].weekly_maintenance_window[0].start_time[0].minutes == 0
     error_message = "maintenance must be Sunday 02:00 UTC"
   }
   assert {
-    condition     = google_redis_instance.main.auth_enabled && google_redis_instance.main.transit_encryption_mode == "SERVER_AUTHENTICATION" && !google_redis_instance.main.deletion_protection
+    condition     = google_redis_instance.main[0].auth_enabled && google_redis_instance.main[0].transit_encryption_mode == "SERVER_AUTHENTICATION" && !google_redis_instance.main[0].deletion_protection
     error_message = "dev Redis: AUTH and TLS on, deletion protection off"
   }
   assert {
-    condition     = google_redis_instance.main.persistence_config[0].persistence_mode == "DISABLED"
+    condition     = google_redis_instance.main[0].persistence_config[0].persistence_mode == "DISABLED"
     error_message = "dev runs without RDB persistence (docs/DEPLOY.md says what it loses)"
   }
   assert {

@@ -18,19 +18,19 @@ run "redis" {
   command = plan
 
   assert {
-    condition     = google_redis_instance.main.tier == "STANDARD_HA" && google_redis_instance.main.memory_size_gb == 5 && google_redis_instance.main.redis_version == "REDIS_7_0"
+    condition     = google_redis_instance.main[0].tier == "STANDARD_HA" && google_redis_instance.main[0].memory_size_gb == 5 && google_redis_instance.main[0].redis_version == "REDIS_7_0"
     error_message = "prod Redis must be STANDARD_HA, 5 GB, Redis 7"
   }
   assert {
-    condition     = google_redis_instance.main.persistence_config[0].persistence_mode == "RDB" && google_redis_instance.main.persistence_config[0].rdb_snapshot_period == "ONE_HOUR"
+    condition     = google_redis_instance.main[0].persistence_config[0].persistence_mode == "RDB" && google_redis_instance.main[0].persistence_config[0].rdb_snapshot_period == "ONE_HOUR"
     error_message = "prod must snapshot Redis (RDB) every hour: history, read state and preferences live there"
   }
   assert {
-    condition     = google_redis_instance.main.auth_enabled && google_redis_instance.main.transit_encryption_mode == "SERVER_AUTHENTICATION" && google_redis_instance.main.deletion_protection
+    condition     = google_redis_instance.main[0].auth_enabled && google_redis_instance.main[0].transit_encryption_mode == "SERVER_AUTHENTICATION" && google_redis_instance.main[0].deletion_protection
     error_message = "prod Redis: AUTH, TLS and deletion protection on"
   }
   assert {
-    condition     = !contains(keys(google_redis_instance.main.redis_configs), "maxclients") && google_redis_instance.main.redis_configs["maxmemory-policy"] == "volatile-lru" && google_redis_instance.main.redis_configs["timeout"] == "300"
+    condition     = !contains(keys(google_redis_instance.main[0].redis_configs), "maxclients") && google_redis_instance.main[0].redis_configs["maxmemory-policy"] == "volatile-lru" && google_redis_instance.main[0].redis_configs["timeout"] == "300"
     error_message = "prod redis_configs: the plan's parameters, never maxclients"
   }
 }
@@ -175,5 +175,44 @@ run "unreplicated_writes_alerted" {
   assert {
     condition     = length(google_monitoring_alert_policy.unreplicated_writes) == 1 && google_monitoring_alert_policy.unreplicated_writes[0].conditions[0].condition_threshold[0].threshold_value == 0
     error_message = "prod must alert on any unreplicated write"
+  }
+}
+
+# Prod in cluster mode (redis_mode = "cluster"; tests/cluster.tftest.hcl has the rest).
+run "cluster_prod" {
+  command = plan
+  variables {
+    redis_mode = "cluster"
+  }
+
+  assert {
+    condition     = google_redis_cluster.main[0].replica_count == 1 && google_redis_cluster.main[0].shard_count == 3 && google_redis_cluster.main[0].node_type == "REDIS_HIGHMEM_MEDIUM"
+    error_message = "prod cluster: three shards with a replica each on a dedicated node type"
+  }
+  assert {
+    condition     = google_redis_cluster.main[0].persistence_config[0].mode == "RDB" && google_redis_cluster.main[0].persistence_config[0].rdb_config[0].rdb_snapshot_period == "ONE_HOUR" && google_redis_cluster.main[0].deletion_protection_enabled
+    error_message = "prod cluster: hourly RDB snapshots and deletion protection, as for the instance"
+  }
+  assert {
+    condition     = google_redis_cluster.main[0].authorization_mode == "AUTH_MODE_IAM_AUTH" && google_redis_cluster.main[0].transit_encryption_mode == "TRANSIT_ENCRYPTION_MODE_SERVER_AUTHENTICATION"
+    error_message = "prod cluster: IAM authentication and TLS"
+  }
+  assert {
+    condition     = google_monitoring_alert_policy.redis_memory.notification_channels == tolist(["projects/vividly-prod/notificationChannels/1234567890"]) && length(google_monitoring_alert_policy.unreplicated_writes) == 1
+    error_message = "prod cluster alerts notify the channel, the replication alert included"
+  }
+}
+
+# Prod grows Redis on its own (environments/prod.tfvars): 5 GB up to 10, 1 GB a step.
+run "redis_scales_itself" {
+  command = plan
+
+  assert {
+    condition     = google_cloudfunctions2_function.redis_scale[0].service_config[0].environment_variables["SCALE_MIN"] == "5" && google_cloudfunctions2_function.redis_scale[0].service_config[0].environment_variables["SCALE_MAX"] == "10" && google_cloudfunctions2_function.redis_scale[0].service_config[0].environment_variables["SCALE_STEP"] == "1"
+    error_message = "prod: RedisScale grows the 5 GB instance up to 10 GB, 1 GB at a time"
+  }
+  assert {
+    condition     = google_monitoring_alert_policy.redis_scale[0].conditions[0].condition_threshold[0].threshold_value < google_monitoring_alert_policy.redis_memory.conditions[0].condition_threshold[0].threshold_value
+    error_message = "the scaling alert fires before the human one"
   }
 }

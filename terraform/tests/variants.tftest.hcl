@@ -38,7 +38,7 @@ run "auth_and_tls_off" {
   }
 
   assert {
-    condition     = !google_redis_instance.main.auth_enabled && google_redis_instance.main.transit_encryption_mode == "DISABLED"
+    condition     = !google_redis_instance.main[0].auth_enabled && google_redis_instance.main[0].transit_encryption_mode == "DISABLED"
     error_message = "AUTH and TLS must follow the variables"
   }
   assert {

@@ -75,7 +75,7 @@ override_resource {
 }
 
 override_resource {
-  target = google_redis_instance.main
+  target = google_redis_instance.main[0]
   values = {
     id              = "projects/test-project/locations/us-central1/instances/test-redis"
     host            = "10.10.2.3"
@@ -157,4 +157,58 @@ override_resource {
   values = {
     version = "7"
   }
+}
+
+# Cluster mode (redis_mode = "cluster"): the discovery endpoint and the managed CA are
+# known after apply; two CA certificates, as while Google rotates them.
+override_resource {
+  target = google_redis_cluster.main[0]
+  values = {
+    id                  = "projects/test-project/locations/us-central1/clusters/test-cluster"
+    discovery_endpoints = [{ address = "10.10.0.5", port = 6379, psc_config = [] }]
+    managed_server_ca   = [{ ca_certs = [{ certificates = ["-----BEGIN CERTIFICATE-----ca1-----END CERTIFICATE-----\n", "-----BEGIN CERTIFICATE-----ca2-----END CERTIFICATE-----"] }] }]
+  }
+}
+
+# FCM (fcm_enabled): the custom role's full name is known after apply.
+override_resource {
+  target = google_project_iam_custom_role.fcm_sender[0]
+  values = {
+    id   = "projects/test-project/roles/test_fcm_sender"
+    name = "projects/test-project/roles/test_fcm_sender"
+  }
+}
+
+# Redis scaling (redis_autoscale_max > 0): its accounts, topic, channel and role.
+override_resource {
+  target = google_service_account.redis_scale[0]
+  values = {
+    id     = "projects/test-project/serviceAccounts/redis-scale@test-project.iam.gserviceaccount.com"
+    email  = "redis-scale@test-project.iam.gserviceaccount.com"
+    member = "serviceAccount:redis-scale@test-project.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_service_account.redis_scale_trigger[0]
+  values = {
+    id     = "projects/test-project/serviceAccounts/redis-scale-trigger@test-project.iam.gserviceaccount.com"
+    email  = "redis-scale-trigger@test-project.iam.gserviceaccount.com"
+    member = "serviceAccount:redis-scale-trigger@test-project.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_pubsub_topic.redis_scale[0]
+  values = { id = "projects/test-project/topics/test-redis-scale" }
+}
+
+override_resource {
+  target = google_monitoring_notification_channel.redis_scale[0]
+  values = { id = "projects/test-project/notificationChannels/test-redis-scale" }
+}
+
+override_resource {
+  target = google_project_iam_custom_role.redis_scaler[0]
+  values = { name = "projects/test-project/roles/test_redis_scaler" }
 }

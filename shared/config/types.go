@@ -36,6 +36,10 @@ type Redis struct {
 	// means "no Redis" where a binary has an alternative.
 	Addr     string `env:"ADDR"`
 	Password Secret `env:"PASSWORD"`
+	// IAMAuth authenticates each connection with an OAuth access token of the
+	// service account (Application Default Credentials) instead of Password:
+	// Memorystore for Redis Cluster's IAM authentication (roles/redis.dbConnectionUser).
+	IAMAuth bool `env:"IAM_AUTH"`
 	// TLSCA is the path of a PEM file with the server's CA certificates; it turns TLS on.
 	TLSCA string `env:"TLS_CA"`
 	// KeyPrefix starts every key and channel name, so environments can share a Redis.

@@ -5,6 +5,7 @@ package redisbroker
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -36,9 +37,18 @@ func NewClient(cfg config.Redis) (redis.UniversalClient, error) {
 	// timeout on top. The function is retried by Pub/Sub: one fast failure beats a slow
 	// success (MaxRetries).
 	readTimeout := 2*time.Second + time.Duration(cfg.ReplicaAckTimeout)
+	var creds func(context.Context) (string, string, error)
+	var lifetime time.Duration
+	if cfg.IAMAuth {
+		if cfg.Password != "" {
+			return nil, errors.New("config: REDIS_IAM_AUTH and REDIS_PASSWORD are both set: IAM authentication sends a token as the password")
+		}
+		creds, lifetime = iamCredentials(), iamConnLifetime
+	}
 	if cfg.Mode == config.ModeCluster {
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: addrs, Password: string(cfg.Password), TLSConfig: tc, DisableIdentity: true,
+			CredentialsProviderContext: creds, ConnMaxLifetime: lifetime,
 			DialTimeout: 2 * time.Second, ReadTimeout: readTimeout, WriteTimeout: 2 * time.Second,
 			MaxRetries: 1,
 			// go-redis reloads its slot map on MOVED/ASK, not when a master's address
@@ -50,6 +60,7 @@ func NewClient(cfg config.Redis) (redis.UniversalClient, error) {
 	}
 	return redis.NewClient(&redis.Options{
 		Addr: addrs[0], Password: string(cfg.Password), TLSConfig: tc, DisableIdentity: true,
+		CredentialsProviderContext: creds, ConnMaxLifetime: lifetime,
 		DialTimeout: 2 * time.Second, ReadTimeout: readTimeout, WriteTimeout: 2 * time.Second,
 		MaxRetries: 1,
 	}), nil

@@ -1,6 +1,11 @@
 package redisbroker
 
-import "time"
+import (
+	"context"
+	"time"
+
+	"golang.org/x/oauth2"
+)
 
 // Waiters reports how many Subscribe calls b holds as waiting for a confirmation, and
 // for how many channels.
@@ -22,3 +27,6 @@ func LogKey(b *Broker, source string) string { return b.names.Log(source) }
 
 // ChannelOf is the pub/sub channel of source's live notifications.
 func ChannelOf(b *Broker, source string) string { return b.names.Channel(source) }
+
+// SetTokenSource replaces where IAM authentication gets its access tokens.
+func SetTokenSource(f func(context.Context) (oauth2.TokenSource, error)) { tokenSource = f }

@@ -38,18 +38,17 @@ func NewClient(cfg config.Redis) (redis.UniversalClient, error) {
 	// success (MaxRetries).
 	readTimeout := 2*time.Second + time.Duration(cfg.ReplicaAckTimeout)
 	var creds func(context.Context) (string, string, error)
-	var lifetime time.Duration
 	if cfg.IAMAuth {
 		if cfg.Password != "" {
 			return nil, errors.New("config: REDIS_IAM_AUTH and REDIS_PASSWORD are both set: IAM authentication sends a token as the password")
 		}
-		creds, lifetime = iamCredentials(), iamConnLifetime
+		creds = iamCredentials()
 	}
 	if cfg.Mode == config.ModeCluster {
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: addrs, Password: string(cfg.Password), TLSConfig: tc, DisableIdentity: true,
-			CredentialsProviderContext: creds, ConnMaxLifetime: lifetime,
-			DialTimeout: 2 * time.Second, ReadTimeout: readTimeout, WriteTimeout: 2 * time.Second,
+			CredentialsProviderContext: creds,
+			DialTimeout:                2 * time.Second, ReadTimeout: readTimeout, WriteTimeout: 2 * time.Second,
 			MaxRetries: 1,
 			// go-redis reloads its slot map on MOVED/ASK, not when a master's address
 			// stops answering: with the default (60 s) a failover costs a minute of
@@ -60,8 +59,8 @@ func NewClient(cfg config.Redis) (redis.UniversalClient, error) {
 	}
 	return redis.NewClient(&redis.Options{
 		Addr: addrs[0], Password: string(cfg.Password), TLSConfig: tc, DisableIdentity: true,
-		CredentialsProviderContext: creds, ConnMaxLifetime: lifetime,
-		DialTimeout: 2 * time.Second, ReadTimeout: readTimeout, WriteTimeout: 2 * time.Second,
+		CredentialsProviderContext: creds,
+		DialTimeout:                2 * time.Second, ReadTimeout: readTimeout, WriteTimeout: 2 * time.Second,
 		MaxRetries: 1,
 	}), nil
 }

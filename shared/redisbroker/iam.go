@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
@@ -15,12 +14,6 @@ import (
 // the AUTH password.
 const iamScope = "https://www.googleapis.com/auth/cloud-platform"
 
-// iamConnLifetime bounds a pooled connection's life under IAM authentication: an access
-// token lives an hour, so a connection older than this re-authenticates with a fresh
-// one when it is replaced. (A pub/sub connection is not pooled; if Memorystore ends it
-// when its token expires, the session replaces it and the streams replay.)
-const iamConnLifetime = 45 * time.Minute
-
 // tokenSource is where IAM authentication gets its tokens (tests replace it).
 var tokenSource = func(ctx context.Context) (oauth2.TokenSource, error) {
 	return google.DefaultTokenSource(ctx, iamScope)
@@ -28,7 +21,10 @@ var tokenSource = func(ctx context.Context) (oauth2.TokenSource, error) {
 
 // iamCredentials returns go-redis' credentials provider for IAM authentication: the
 // access token of Application Default Credentials as the password of the default user.
-// The token source caches the token until shortly before it expires.
+// The token source caches the token until shortly before it expires. A token is needed
+// only when a connection opens: an authenticated connection stays valid after its token
+// expires (cloud.google.com/memorystore/docs/cluster/about-iam-auth), and Memorystore
+// limits the rate of new IAM connections, so connections are not renewed on a timer.
 func iamCredentials() func(ctx context.Context) (string, string, error) {
 	var (
 		once sync.Once

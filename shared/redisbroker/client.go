@@ -47,9 +47,8 @@ func NewClient(cfg config.Redis) (redis.UniversalClient, error) {
 	if cfg.Mode == config.ModeCluster {
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: addrs, Password: string(cfg.Password), TLSConfig: tc, DisableIdentity: true,
-			CredentialsProviderContext: creds,
-			DialTimeout:                2 * time.Second, ReadTimeout: readTimeout, WriteTimeout: 2 * time.Second,
-			MaxRetries: 1,
+			DialTimeout: 2 * time.Second, ReadTimeout: readTimeout, WriteTimeout: 2 * time.Second,
+			MaxRetries: 1, CredentialsProviderContext: creds,
 			// go-redis reloads its slot map on MOVED/ASK, not when a master's address
 			// stops answering: with the default (60 s) a failover costs a minute of
 			// refused dials (docs/CLUSTER-NOTES.md). One CLUSTER SLOTS a second per
@@ -59,9 +58,8 @@ func NewClient(cfg config.Redis) (redis.UniversalClient, error) {
 	}
 	return redis.NewClient(&redis.Options{
 		Addr: addrs[0], Password: string(cfg.Password), TLSConfig: tc, DisableIdentity: true,
-		CredentialsProviderContext: creds,
-		DialTimeout:                2 * time.Second, ReadTimeout: readTimeout, WriteTimeout: 2 * time.Second,
-		MaxRetries: 1,
+		DialTimeout: 2 * time.Second, ReadTimeout: readTimeout, WriteTimeout: 2 * time.Second,
+		MaxRetries: 1, CredentialsProviderContext: creds,
 	}), nil
 }
 

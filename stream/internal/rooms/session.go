@@ -220,7 +220,14 @@ func (h *Hub) handle(ctx context.Context, j Join, typ websocket.MessageType, dat
 			return errorFrame("rate_limited", "at most 5 messages per second")
 		}
 		text := notification.CleanText(f.Text, MaxText)
-		m, err := h.store.Append(ctx, j.Room, Message{User: j.Member.User, Text: text, ClientID: f.ClientID})
+		m := Message{User: j.Member.User, Text: text, ClientID: f.ClientID}
+		if oa, ok := h.store.(OrderedAppender); ok {
+			if _, err := oa.AppendPublish(ctx, j.Room, m); err != nil {
+				return errorFrame("unavailable", "message not stored; send it again")
+			}
+			return nil
+		}
+		m, err := h.store.Append(ctx, j.Room, m)
 		if err != nil {
 			return errorFrame("unavailable", "message not stored; send it again")
 		}

@@ -123,11 +123,12 @@ func (h *Hub) welcome(ctx context.Context, j Join, lease string) ([]byte, string
 	if err := h.fan.Publish(ctx, j.Room, presenceFrame("join", j.Member)); err != nil {
 		return nil, "", 0, err
 	}
+	asOf := time.Now()
 	members, err := h.store.Members(ctx, j.Room)
 	if err != nil {
 		return nil, "", 0, err
 	}
-	h.reconcile(j.Room, members) // the room's first socket here learns who is there
+	h.reconcile(j.Room, members, asOf) // the room's first socket here learns who is there
 	st, err := h.store.State(ctx, j.Room)
 	if err != nil {
 		return nil, "", 0, err

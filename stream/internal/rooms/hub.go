@@ -38,7 +38,7 @@ type Hub struct {
 	mu     sync.Mutex
 	rooms  map[string]map[*sock]struct{}
 	known  map[string]map[string]knownMember // per room: what its sockets were told of each user
-	leases map[string]lease             // this instance's sockets' leases, renewed by Run
+	leases map[string]lease                  // this instance's sockets' leases, renewed by Run
 }
 
 type sock struct {

@@ -44,6 +44,8 @@ type roomsResult struct {
 	ToolCPUSecs    float64       `json:"tool_cpu_seconds_sending"`
 	ToolCPUPer1000 float64       `json:"tool_cpu_s_per_1000"`
 	MachineBusy    float64       `json:"machine_busy_cores_sending"`
+	OtherCores     float64       `json:"other_work_cores_sending"` // neither the tool nor the watched servers
+	WorstPerSecond []float64     `json:"worst_ms_per_second"`
 	ClosedByServer map[int]int64 `json:"closed_by_server"` // close code → sockets (-1: no close frame)
 }
 
@@ -54,6 +56,7 @@ type roomsRecorder struct {
 	kinds []byte
 
 	mu         sync.Mutex
+	worst      map[int64]int64 // second of the send phase (by arrival) → worst latency, ns
 	msgLat     []int64
 	stateLat   []int64
 	deliveries atomic.Int64
@@ -70,6 +73,9 @@ func (r *roomsRecorder) onFrame(kind byte, seq int64) {
 	}
 	r.deliveries.Add(1)
 	r.mu.Lock()
+	if sec := at / 1e9; at-s > r.worst[sec] {
+		r.worst[sec] = at - s
+	}
 	if kind == 's' {
 		r.stateLat = append(r.stateLat, at-s)
 	} else {
@@ -94,7 +100,7 @@ func runRooms(o options, roomSize int, stateEvery time.Duration) (roomsResult, e
 		return res, err
 	}
 	capacity := int(o.rate*o.duration.Seconds()*1.2) + nRooms*int(o.duration/stateEvery+2) + 1000
-	rec := &roomsRecorder{start: time.Now(), sent: make([]atomic.Int64, capacity)}
+	rec := &roomsRecorder{start: time.Now(), sent: make([]atomic.Int64, capacity), worst: map[int64]int64{}}
 	before := sample(watch)
 
 	// Connect: room by room, at -connect-rate, 64 dials in flight.
@@ -207,7 +213,18 @@ func runRooms(o options, roomSize int, stateEvery time.Duration) (roomsResult, e
 	time.Sleep(o.settle)
 	after := sample(watch)
 	toolAfter, _ := readProc(os.Getpid())
-	busy, _, _ := window.end([]int{os.Getpid()}, 0)
+	var serverSecs float64
+	for i := range watch {
+		serverSecs += float64(after[i].cpuTicks-idle[i].cpuTicks) / clockTicks
+	}
+	busy, _, others := window.end([]int{os.Getpid()}, serverSecs)
+	res.OtherCores = others
+	first := int64(sendStart.Sub(rec.start) / time.Second)
+	for sec := first; sec <= first+int64(o.duration/time.Second); sec++ {
+		rec.mu.Lock()
+		res.WorstPerSecond = append(res.WorstPerSecond, float64(rec.worst[sec]/1e5)/10)
+		rec.mu.Unlock()
+	}
 
 	res.Messages, res.States, res.SendFailed = msgs.Load(), states.Load(), sendFailed.Load()
 	res.Deliveries = rec.deliveries.Load()
@@ -257,7 +274,9 @@ func (r roomsResult) text() string {
 		fmt.Fprintf(&b, "server %-10s RSS %.1f → %.1f MiB: %.1f KiB per socket; CPU %.2f s sending: %.3f s per 1,000 deliveries\n",
 			s.Name, s.StartRSSMiB, s.IdleRSSMiB, s.RSSPerConnKiB, s.CPUSeconds, per)
 	}
-	fmt.Fprintf(&b, "load tool CPU %.2f s (%.3f s per 1,000); machine busy %.2f of its cores while sending\n", r.ToolCPUSecs, r.ToolCPUPer1000, r.MachineBusy)
+	fmt.Fprintf(&b, "load tool CPU %.2f s (%.3f s per 1,000); machine busy %.2f of its cores while sending, %.2f of them other work\n",
+		r.ToolCPUSecs, r.ToolCPUPer1000, r.MachineBusy, r.OtherCores)
+	fmt.Fprintf(&b, "worst latency in each second of sending (ms): %v\n", r.WorstPerSecond)
 	return b.String()
 }
 

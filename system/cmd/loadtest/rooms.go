@@ -53,7 +53,6 @@ type roomsResult struct {
 type roomsRecorder struct {
 	start time.Time
 	sent  []atomic.Int64 // seq → ns since start (0: not sent)
-	kinds []byte
 
 	mu         sync.Mutex
 	worst      map[int64]int64 // second of the send phase (by arrival) → worst latency, ns

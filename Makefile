@@ -11,8 +11,13 @@ PKGS = $$($(GO) list -m -f '{{.Path}}/...')
 SHORT_PKGS = $(foreach m,shared functions stream,./$(m)/...)
 FUZZTIME ?= 20s
 
+<<<<<<< HEAD
 .PHONY: all help deps-redis actionlint build run test test-short test-e2e test-go test-terraform test-faults test-cluster test-load test-security \
 	deps lint vet fmt-check staticcheck tidy-check tracked-check cover bench fuzz loadtest load-broadcast compare soak function-zip clean
+=======
+.PHONY: all help deps-redis actionlint build run test test-short test-e2e test-go test-terraform test-faults test-load test-security \
+	deps lint vet fmt-check staticcheck tidy-check tracked-check cover bench fuzz loadtest load-broadcast compare rooms-compare soak function-zip clean
+>>>>>>> rooms
 
 all: build
 
@@ -170,6 +175,12 @@ load-broadcast: build deps
 ## part of make test; docs/PERFORMANCE.md). RUNS, CONNS, RATE, DURATION, INFLIGHT
 compare: build deps
 	./scripts/compare.sh
+
+## rooms-compare: rooms over WebSockets, ours and Centrifugo v6.9.1 (WebSocket, presence
+## and history on) under the same load (not part of make test; docs/PERFORMANCE.md,
+## "Rooms"). CONNS, ROOM_SIZE, RATE, STATE_EVERY, DURATION, OUT
+rooms-compare: build deps
+	./scripts/rooms-compare.sh
 
 ## soak: the function's receive path, 100,000 requests at 32 in flight, 1 in 20
 ## clients cancelling; fails on any unanswered request (make test runs 20,000)

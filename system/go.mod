@@ -21,6 +21,7 @@ require (
 	github.com/vividly-edu/notifications/functions v0.0.0-00010101000000-000000000000
 	github.com/vividly-edu/notifications/shared v0.0.0-00010101000000-000000000000
 	github.com/vividly-edu/notifications/stream v0.0.0-00010101000000-000000000000
+	golang.org/x/time v0.16.0
 	gonum.org/v1/plot v0.17.0
 	google.golang.org/api v0.304.0
 	google.golang.org/grpc v1.84.0
@@ -93,7 +94,6 @@ require (
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
-	golang.org/x/time v0.16.0 // indirect
 	golang.org/x/tools v0.52.0 // indirect
 	google.golang.org/genproto v0.0.0-20261012220534-4341edf3f941 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261012220534-4341edf3f941 // indirect

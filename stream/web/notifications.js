@@ -34,6 +34,7 @@
 //   failure.js         the errors the client acts on
 //   callbacks.js       calling the app back (onStatus and the rest)
 //   push.js            Web Push subscriptions (the worker is sw.js)
+//   rooms.js           rooms over WebSockets: joinRoom (a class watching together)
 //
 // Every module is imported here, even those this file does not use itself, so that the
 // browser fetches them all at once rather than one level of imports after another.
@@ -53,6 +54,7 @@ import "./stream.js";
 export { backoffDelay } from "./backoff.js";
 export { createPositionStore, createSeen } from "./position-store.js";
 export { urlB64ToBytes } from "./push.js";
+export { compareIds, join as joinRoom, ROOMS_PROTOCOL } from "./rooms.js";
 export { createSSEParser } from "./sse-parser.js";
 export { userFromToken } from "./token.js";
 

@@ -24,7 +24,7 @@ var files embed.FS
 // not one: it is served as the demo's service worker.)
 var clientModules = []string{
 	"notifications.js", "backoff.js", "callbacks.js", "channel.js", "failure.js", "history.js", "http.js",
-	"leader.js", "position-store.js", "push.js", "read-state.js", "reset.js", "session.js", "sse-parser.js",
+	"leader.js", "position-store.js", "push.js", "read-state.js", "reset.js", "rooms.js", "session.js", "sse-parser.js",
 	"stream.js", "token.js",
 }
 
@@ -67,9 +67,9 @@ func ClientPaths() []string {
 }
 
 // demoCSP lets the demo page load its own script and style and call its own origin,
-// nothing else (the API's responses keep the stricter default-src 'none').
+// and the room page play its own or a generated (blob:) lesson, nothing else (the API's responses keep the stricter default-src 'none').
 const demoCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
-	"img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+	"img-src 'self' data:; media-src 'self' blob:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 // Client serves the client at ClientPaths; any other path is not found. Apps import
 // notifications.js as an ES module, cross-origin when their origin is in

@@ -37,8 +37,8 @@ type Hub struct {
 
 	mu     sync.Mutex
 	rooms  map[string]map[*sock]struct{}
-	known  map[string]map[string]Member // per room: the members its sockets were told of
-	leases map[string]lease             // this instance's sockets' leases, renewed by Run
+	known  map[string]map[string]knownMember // per room: what its sockets were told of each user
+	leases map[string]lease                  // this instance's sockets' leases, renewed by Run
 }
 
 type sock struct {
@@ -54,7 +54,7 @@ func NewHub(store Store, fan Fanout, instance string, log *slog.Logger) (*Hub, e
 	}
 	return &Hub{store: store, fan: fan, log: log, instance: instance,
 		sends: admission.NewLimiter(5, 10, 0, time.Now), rooms: map[string]map[*sock]struct{}{},
-		known: map[string]map[string]Member{}, leases: map[string]lease{}}, nil
+		known: map[string]map[string]knownMember{}, leases: map[string]lease{}}, nil
 }
 
 // Deliver hands a frame published in room to this instance's sockets of the room.

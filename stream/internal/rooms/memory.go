@@ -13,6 +13,7 @@ import (
 type Memory struct {
 	now func() time.Time
 
+	order   sync.Mutex // held across AppendPublish's two steps
 	mu      sync.Mutex
 	rooms   map[string]*memRoom
 	deliver func(room string, frame []byte)

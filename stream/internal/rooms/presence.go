@@ -49,17 +49,28 @@ func (h *Hub) refresh(ctx context.Context) {
 		}
 	}
 	for _, r := range rooms {
+		asOf := time.Now()
 		ms, err := h.store.Members(ctx, r)
 		if err != nil {
 			continue
 		}
-		h.reconcile(r, ms)
+		h.reconcile(r, ms, asOf)
 	}
 }
 
+// knownMember is what a room's sockets here were last told of a user, and when.
+type knownMember struct {
+	Member
+	present bool
+	at      time.Time
+}
+
 // reconcile tells this instance's sockets of room about members that came or went
-// without a frame reaching it (an instance that died says nothing).
-func (h *Hub) reconcile(room string, ms []Member) {
+// without a frame reaching it (an instance that died says nothing). ms is the store's
+// list as read from asOf on: a join or leave delivered after asOf is newer than the
+// list and stands (else a socket's welcome racing a join would announce a spurious
+// leave, and a join storm would flap every list).
+func (h *Hub) reconcile(room string, ms []Member, asOf time.Time) {
 	now := map[string]Member{}
 	for _, m := range ms {
 		now[m.User] = m
@@ -67,13 +78,13 @@ func (h *Hub) reconcile(room string, ms []Member) {
 	h.mu.Lock()
 	known := h.known[room]
 	var frames [][]byte
-	for u, m := range known {
-		if _, ok := now[u]; !ok {
-			frames = append(frames, presenceFrame("leave", m))
+	for u, k := range known {
+		if _, ok := now[u]; !ok && k.present && k.at.Before(asOf) {
+			frames = append(frames, presenceFrame("leave", k.Member))
 		}
 	}
 	for u, m := range now {
-		if _, ok := known[u]; !ok {
+		if k, ok := known[u]; !ok || (!k.present && k.at.Before(asOf)) {
 			frames = append(frames, presenceFrame("join", m))
 		}
 	}
@@ -96,16 +107,17 @@ func (h *Hub) track(room string, frame []byte) bool {
 	}
 	known := h.known[room]
 	if known == nil {
-		known = map[string]Member{}
+		known = map[string]knownMember{}
 		h.known[room] = known
 	}
-	old, had := known[f.User]
+	old := known[f.User]
+	m := Member{User: f.User, Teacher: f.Teacher}
 	if f.Op == "join" {
-		known[f.User] = Member{User: f.User, Teacher: f.Teacher}
-		return !had || old.Teacher != f.Teacher // a user's second socket is no news
+		known[f.User] = knownMember{Member: m, present: true, at: time.Now()}
+		return !old.present || old.Teacher != f.Teacher // a user's second socket is no news
 	}
-	delete(known, f.User)
-	return had
+	known[f.User] = knownMember{Member: old.Member, at: time.Now()} // kept: a later list must not revive it
+	return old.present
 }
 
 func leaseOf(j Join) lease { return lease{room: j.Room, member: j.Member} }

@@ -123,11 +123,12 @@ func (h *Hub) welcome(ctx context.Context, j Join, lease string) ([]byte, string
 	if err := h.fan.Publish(ctx, j.Room, presenceFrame("join", j.Member)); err != nil {
 		return nil, "", 0, err
 	}
+	asOf := time.Now()
 	members, err := h.store.Members(ctx, j.Room)
 	if err != nil {
 		return nil, "", 0, err
 	}
-	h.reconcile(j.Room, members) // the room's first socket here learns who is there
+	h.reconcile(j.Room, members, asOf) // the room's first socket here learns who is there
 	st, err := h.store.State(ctx, j.Room)
 	if err != nil {
 		return nil, "", 0, err
@@ -220,7 +221,14 @@ func (h *Hub) handle(ctx context.Context, j Join, typ websocket.MessageType, dat
 			return errorFrame("rate_limited", "at most 5 messages per second")
 		}
 		text := notification.CleanText(f.Text, MaxText)
-		m, err := h.store.Append(ctx, j.Room, Message{User: j.Member.User, Text: text, ClientID: f.ClientID})
+		m := Message{User: j.Member.User, Text: text, ClientID: f.ClientID}
+		if oa, ok := h.store.(OrderedAppender); ok {
+			if _, err := oa.AppendPublish(ctx, j.Room, m); err != nil {
+				return errorFrame("unavailable", "message not stored; send it again")
+			}
+			return nil
+		}
+		m, err := h.store.Append(ctx, j.Room, m)
 		if err != nil {
 			return errorFrame("unavailable", "message not stored; send it again")
 		}

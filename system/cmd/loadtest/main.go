@@ -7,6 +7,7 @@
 // delivered/lost/duplicated, and the servers' RSS per connection and CPU per 1,000
 // notifications read from /proc. With -broadcast N it then publishes N broadcasts
 // (audience all) and reports each one's fan-out time (broadcast.go).
+// With -mode rooms it drives WebSocket rooms instead (rooms.go), ours or Centrifugo's.
 // docs/PERFORMANCE.md shows how to run it.
 package main
 
@@ -44,11 +45,16 @@ func main() {
 	flag.StringVar(&o.broadcastFunction, "broadcast-function", "", "publish broadcasts through this URL of the function's Publish entry point (FUNCTION_TARGET=Publish) instead of straight into Redis")
 	flag.StringVar(&o.redisAddr, "redis", redisAddrDefault(), "Redis host:port to publish broadcasts into through shared/redisbroker (default REDIS_ADDR)")
 	flag.StringVar(&o.redisPrefix, "redis-prefix", redisPrefixDefault(), "the servers' Redis key prefix (default REDIS_KEY_PREFIX or notifications)")
+	mode := flag.String("mode", "sse", "sse (notification streams), or rooms: -conns WebSockets in rooms of -room-size, -rate messages/s across rooms, a state per room every -state-every (rooms.go)")
+	roomSize := flag.Int("room-size", 50, "-mode rooms: members per room (the first is its teacher)")
+	stateEvery := flag.Duration("state-every", 5*time.Second, "-mode rooms: each room's teacher changes the state this often")
 	worker := flag.Bool("worker", false, "internal: run as a worker process (driven over stdin/stdout)")
 	flag.Parse()
 
 	var err error
-	if *worker {
+	if *mode == "rooms" {
+		err = mainRooms(o, *roomSize, *stateEvery)
+	} else if *worker {
 		err = runWorker(os.Stdin, os.Stdout)
 	} else {
 		var s summary
@@ -67,4 +73,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
+}
+
+func mainRooms(o options, roomSize int, stateEvery time.Duration) error {
+	if err := loopbackOnly(o.streams); err != nil {
+		return err
+	}
+	if o.secret == "" || roomSize < 2 || stateEvery <= 0 || o.conns < roomSize || o.sources < 1 || o.sources > 254 {
+		return fmt.Errorf("-mode rooms needs -secret, -room-size ≥ 2, -conns ≥ -room-size, -state-every > 0, -sources 1-254")
+	}
+	r, err := runRooms(o, roomSize, stateEvery)
+	if err != nil {
+		return err
+	}
+	fmt.Print(r.text())
+	return r.write(o.jsonOut)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -85,7 +86,9 @@ func loopbackOnly(next http.Handler) http.Handler {
 	})
 }
 
-// devTokenHandler mints development tokens: GET /demo/dev-token?user=u&ttl=1h.
+// devTokenHandler mints development tokens:
+// GET /demo/dev-token?user=u&ttl=1h&groups=class-1,class-2&roles=teacher (the room
+// page asks for a teacher's or a student's token this way).
 func devTokenHandler(secret, defaultUser string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user := r.URL.Query().Get("user")
@@ -105,7 +108,12 @@ func devTokenHandler(secret, defaultUser string) http.Handler {
 			http.Error(w, `{"error":"user must be 1-128 of A-Z a-z 0-9 _ -"}`, http.StatusBadRequest)
 			return
 		}
-		token, err := devToken(secret, user, ttl)
+		groups, roles, ok := listParams(r.URL.Query().Get("groups"), r.URL.Query().Get("roles"))
+		if !ok {
+			http.Error(w, `{"error":"groups and roles are comma-separated, each 1-128 of A-Z a-z 0-9 _ -"}`, http.StatusBadRequest)
+			return
+		}
+		token, err := devToken(secret, user, ttl, groups, roles)
 		if err != nil {
 			http.Error(w, `{"error":"signing failed"}`, http.StatusInternalServerError)
 			return
@@ -154,4 +162,49 @@ func publishHandler(secret, functionURL string) http.Handler {
 		w.WriteHeader(resp.StatusCode)
 		fmt.Fprintf(w, `{"request_id":%q,"function_status":%d}`+"\n", req, resp.StatusCode)
 	})
+}
+
+// listParams splits the comma-separated groups and roles of a token request; each
+// item follows the user id rules (as group ids do).
+func listParams(vs ...string) (groups, roles []string, ok bool) {
+	var out [2][]string
+	for i, v := range vs {
+		if v == "" {
+			continue
+		}
+		for _, item := range strings.Split(v, ",") {
+			if !userPattern.MatchString(item) {
+				return nil, nil, false
+			}
+			out[i] = append(out[i], item)
+		}
+	}
+	return out[0], out[1], true
+}
+
+// demoRoom is the room the banner's teacher and student tokens may join.
+const demoRoom = "demo-class"
+
+// printRoomBanner offers the "Watch together" page and a teacher's and a student's
+// token for its room (the page mints its own through /demo/dev-token; the tokens are
+// for other clients, such as the load tool or websocat).
+func printRoomBanner(out io.Writer, secret, port, student string) error {
+	room := []string{demoRoom}
+	teacherTok, err := devToken(secret, "teacher-1", 24*time.Hour, room, []string{"teacher"})
+	if err != nil {
+		return err
+	}
+	studentTok, err := devToken(secret, student, 24*time.Hour, room)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, `Watch a video together (room %[2]q; open both, the student follows the teacher):
+  teacher http://127.0.0.1:%[1]s/demo/room.html?room=%[2]s&user=teacher-1&role=teacher
+  student http://127.0.0.1:%[1]s/demo/room.html?room=%[2]s&user=%[3]s
+  tokens for the room's WebSocket (/api/v1/rooms/%[2]s/ws, subprotocol vividly.rooms.v1):
+    export TEACHER_TOKEN=%[4]s
+    export STUDENT_TOKEN=%[5]s
+
+`, port, demoRoom, student, teacherTok, studentTok)
+	return err
 }

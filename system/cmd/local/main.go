@@ -142,6 +142,11 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 		}
 	}
 	printBanner(out, brokerName, cfg.Port, lc.FunctionPort, lc.DevUser, token, cfg.DemoEnabled)
+	if mint && cfg.DemoEnabled {
+		if err := printRoomBanner(out, secret, cfg.Port, lc.DevUser); err != nil {
+			return err
+		}
+	}
 
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ctx, ln) }()
@@ -157,10 +162,16 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 // function's port.
 const publishPath = "/publish"
 
-func devToken(secret, user string, ttl time.Duration) (string, error) {
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"sub": user, "iat": time.Now().Unix(), "exp": time.Now().Add(ttl).Unix(),
-	}).SignedString([]byte(secret))
+// devToken signs a development token; groups and roles (the claims the stream reads
+// by default: rooms are groups, "teacher" steers a room) are left out when empty.
+func devToken(secret, user string, ttl time.Duration, groupsAndRoles ...[]string) (string, error) {
+	claims := jwt.MapClaims{"sub": user, "iat": time.Now().Unix(), "exp": time.Now().Add(ttl).Unix()}
+	for i, name := range []string{"groups", "roles"} {
+		if i < len(groupsAndRoles) && len(groupsAndRoles[i]) > 0 {
+			claims[name] = groupsAndRoles[i]
+		}
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(secret))
 }
 
 // tokenLine is the banner's development token, or why there is none.

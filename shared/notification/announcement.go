@@ -98,6 +98,9 @@ type Announcement struct {
 	// ExpiresAt is when the announcement stops being sent, replayed or listed; zero
 	// for never.
 	ExpiresAt time.Time
+	// Mandatory ignores the recipients' mutes and quiet hours; only with severity
+	// warning or error.
+	Mandatory bool
 }
 
 // Expired reports whether a must no longer be delivered at now. The function
@@ -124,7 +127,7 @@ func (a Announcement) Notification(now time.Time) Notification {
 		sev = SeverityInfo
 	}
 	n := Notification{Type: a.Type, Severity: sev, Title: title, Text: body, Link: link,
-		CreatedAt: Timestamp{now.UTC().Truncate(time.Millisecond)}}
+		CreatedAt: Timestamp{now.UTC().Truncate(time.Millisecond)}, Mandatory: a.Mandatory}
 	if !a.ExpiresAt.IsZero() {
 		n.ExpiresAt = &Timestamp{a.ExpiresAt.UTC()}
 	}
@@ -136,6 +139,9 @@ func (a Announcement) Notification(now time.Time) Notification {
 func (a Announcement) LogValue() slog.Value {
 	attrs := []slog.Attr{slog.String("type", string(a.Type)), slog.String("severity", string(a.Severity)),
 		slog.String("audience", a.Audience.Kind())}
+	if a.Mandatory {
+		attrs = append(attrs, slog.Bool("mandatory", true))
+	}
 	switch a.Audience.Kind() {
 	case AudienceUsers:
 		attrs = append(attrs, slog.Int("users", len(a.Audience.Users)))

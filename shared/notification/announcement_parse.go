@@ -14,6 +14,7 @@ import (
 type announcementIn struct {
 	Type, Severity, Title, Body, Link, ExpiresAt *string
 	Audience                                     json.RawMessage
+	Mandatory                                    json.RawMessage
 }
 
 // readFields reads the top-level object. Names match exactly, as in the contract (not
@@ -41,6 +42,7 @@ func readFields(data []byte) (announcementIn, error) {
 		*f.to = &s
 	}
 	in.Audience = fields["audience"]
+	in.Mandatory = fields["mandatory"]
 	return in, nil
 }
 
@@ -56,7 +58,8 @@ func readFields(data []byte) (announcementIn, error) {
 // {"users":[…]} (1–1000 user ids), {"groups":[…]} (1–100 group ids) or {"all":true},
 // or that holds an invalid id or an unknown key; a title that is missing or blank; a
 // link that is not an absolute https URL (at most 2048 bytes, no credentials); an
-// expires_at that is not an RFC 3339 time.
+// expires_at that is not an RFC 3339 time; a mandatory that is not a boolean, or true
+// with a severity other than warning or error.
 //
 // Clamped: an expires_at later than 9999-12-31T23:59:59.999Z (MaxTime, once in UTC)
 // becomes MaxTime, which is what such a time means (never).
@@ -102,6 +105,15 @@ func ParseAnnouncement(data []byte) (Announcement, AnnouncementCleaned, error) {
 		a.Severity = Severity(*in.Severity)
 		if !a.Severity.Valid() {
 			return Announcement{}, c, refuse("severity must be info, success, warning or error")
+		}
+	}
+
+	if len(in.Mandatory) > 0 && string(in.Mandatory) != "null" {
+		if json.Unmarshal(in.Mandatory, &a.Mandatory) != nil {
+			return Announcement{}, c, refuse("mandatory must be true or false")
+		}
+		if a.Mandatory && a.Severity != SeverityWarning && a.Severity != SeverityError {
+			return Announcement{}, c, refuse("mandatory is only allowed with severity warning or error")
 		}
 	}
 

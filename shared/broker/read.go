@@ -100,7 +100,9 @@ type Prefs struct {
 }
 
 // DefaultPrefs are a user's preferences until they store their own.
-func DefaultPrefs() Prefs { return Prefs{MutedTypes: []string{}, Push: true, PushMutedTypes: []string{}} }
+func DefaultPrefs() Prefs {
+	return Prefs{MutedTypes: []string{}, Push: true, PushMutedTypes: []string{}}
+}
 
 // Normalize checks p and returns it sorted and deduplicated. Any well-formed type name
 // ([a-z][a-z0-9_]{0,39}) may be muted — the job types and whatever other services

@@ -180,3 +180,11 @@ func (n Names) QuietHeld(user string) string { return n.Prefix + ":{" + user + "
 // summarising them. Its tag {push} is the push queue's; the name cannot clash with a
 // user named "push" (whose held hash is …:{push}:quiet).
 func (n Names) QuietDue() string { return n.Prefix + ":{push}:quiet:due" }
+
+// The schedule of notifications published with send_at: a sorted set of item keys by
+// due time (ms), a sorted set of the items being released by lease expiry (ms), and
+// a hash of item key → stored item. One hash tag, {sched}, so each step of the
+// schedule is one script on one slot; a user named "sched" has none of these names.
+func (n Names) ScheduleDue() string   { return n.Prefix + ":{sched}:due" }
+func (n Names) ScheduleLease() string { return n.Prefix + ":{sched}:lease" }
+func (n Names) ScheduleItems() string { return n.Prefix + ":{sched}:items" }

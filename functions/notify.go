@@ -24,6 +24,7 @@ import (
 	"github.com/vividly-edu/notifications/shared/config"
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
+	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
 // EntryPoint is the name the job-event entry point is deployed and served under
@@ -90,8 +91,10 @@ func newHandlers(ctx context.Context, getenv config.Getenv, reg prometheus.Regis
 		notifier.WithSummaryInterval(cfg.LogSummaryInterval)); err != nil {
 		return handlers{}, err
 	}
+	// Announcements with send_at wait in Redis until a stream instance releases them.
+	sched := redisbroker.NewSchedule(b.Client(), rediskey.Names{Prefix: string(cfg.Redis.KeyPrefix)})
 	if h.publish, err = notifier.NewPublish(b, log, m, time.Now, cfg.MaxEventAge,
-		notifier.WithSummaryInterval(cfg.LogSummaryInterval)); err != nil {
+		notifier.WithSummaryInterval(cfg.LogSummaryInterval), notifier.WithSchedule(sched)); err != nil {
 		return handlers{}, err
 	}
 	return h, nil

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vividly-edu/notifications/functions/eventarc"
+	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/notification"
 )
@@ -51,6 +52,9 @@ type Handler struct {
 	rejected string
 	// concurrency bounds the writes one announcement has under way (Publish).
 	concurrency int
+	// schedule keeps announcements with send_at until their time (Publish); nil
+	// refuses them (schedule.go).
+	schedule broker.Schedule
 }
 
 // Option tunes a Handler.

@@ -64,6 +64,9 @@ func Sources(audience notification.Audience) []string {
 // one whose expires_at has passed by the time it arrives ("expired": nothing is
 // delivered, as the stream would never send it anyway).
 func (h *Handler) handleAnnouncement(ctx context.Context, start time.Time, d eventarc.Delivery) error {
+	if key, isCancel, err := notification.ParseCancel(d.Data); isCancel {
+		return h.handleCancel(ctx, start, d, key, err)
+	}
 	a, cleaned, err := notification.ParseAnnouncement(d.Data)
 	if err != nil {
 		h.reject(ctx, "malformed", d.ID, err)
@@ -75,6 +78,9 @@ func (h *Handler) handleAnnouncement(ctx context.Context, start time.Time, d eve
 	if a.Expired(start) {
 		h.reject(ctx, "expired", d.ID, fmt.Errorf("expires_at passed %s before it arrived", start.Sub(a.ExpiresAt).Round(time.Second)))
 		return nil
+	}
+	if !a.SendAt.IsZero() {
+		return h.handleScheduled(ctx, start, d, a)
 	}
 	n := a.Notification(start)
 	sources := Sources(a.Audience)

@@ -22,12 +22,12 @@ const SummaryType Type = "summary"
 
 // reservedTypes are the types other parts of the system give a meaning: the SSE
 // control frames (reset), read marks (read), the job notifications and the push
-// worker's summary. A service that could send them could fake a job outcome or a
+// worker's summary, and cancel (which withdraws a scheduled notification). A service that could send them could fake a job outcome or a
 // stream reset. error, open and message are EventSource's own events: a frame with
 // `event: error` fires the client's onerror (which runs the ticket flow again), `open`
 // its onopen, `message` its onmessage.
 var reservedTypes = map[Type]bool{"reset": true, "read": true, VideoComplete: true, VideoFailed: true, SummaryType: true,
-	"error": true, "open": true, "message": true}
+	"error": true, "open": true, "message": true, CancelType: true}
 
 // Reserved reports whether t is a type that only this system may send.
 func (t Type) Reserved() bool { return reservedTypes[t] }
@@ -101,6 +101,11 @@ type Announcement struct {
 	// Mandatory ignores the recipients' mutes and quiet hours; only with severity
 	// warning or error.
 	Mandatory bool
+	// SendAt, when not zero, is when the announcement is to be delivered: nothing of
+	// it is visible before. ScheduleKey, optional with SendAt, names it so a later
+	// message with the same key replaces it and a cancel withdraws it.
+	SendAt      time.Time
+	ScheduleKey string
 }
 
 // Expired reports whether a must no longer be delivered at now. The function

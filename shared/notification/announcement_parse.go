@@ -13,6 +13,7 @@ import (
 // null) from an empty one; the audience is read key by key (readAudience).
 type announcementIn struct {
 	Type, Severity, Title, Body, Link, ExpiresAt *string
+	SendAt, ScheduleKey                          *string
 	Audience                                     json.RawMessage
 	Mandatory                                    json.RawMessage
 }
@@ -30,7 +31,8 @@ func readFields(data []byte) (announcementIn, error) {
 	for _, f := range []struct {
 		name string
 		to   **string
-	}{{"type", &in.Type}, {"severity", &in.Severity}, {"title", &in.Title}, {"body", &in.Body}, {"link", &in.Link}, {"expires_at", &in.ExpiresAt}} {
+	}{{"type", &in.Type}, {"severity", &in.Severity}, {"title", &in.Title}, {"body", &in.Body}, {"link", &in.Link}, {"expires_at", &in.ExpiresAt},
+		{"send_at", &in.SendAt}, {"schedule_key", &in.ScheduleKey}} {
 		raw, ok := fields[f.name]
 		if !ok || string(raw) == "null" {
 			continue
@@ -58,7 +60,8 @@ func readFields(data []byte) (announcementIn, error) {
 // {"users":[…]} (1–1000 user ids), {"groups":[…]} (1–100 group ids) or {"all":true},
 // or that holds an invalid id or an unknown key; a title that is missing or blank; a
 // link that is not an absolute https URL (at most 2048 bytes, no credentials); an
-// expires_at that is not an RFC 3339 time; a mandatory that is not a boolean, or true
+// expires_at or send_at that is not an RFC 3339 time; a schedule_key that is not
+// 1-128 characters of [A-Za-z0-9_.:-] or comes without send_at; a mandatory that is not a boolean, or true
 // with a severity other than warning or error.
 //
 // Clamped: an expires_at later than 9999-12-31T23:59:59.999Z (MaxTime, once in UTC)
@@ -150,6 +153,9 @@ func ParseAnnouncement(data []byte) (Announcement, AnnouncementCleaned, error) {
 		// non-UTC publisher's "never") means never, and stored as it is it would
 		// encode as a five-digit year no reader parses.
 		a.ExpiresAt = ClampTime(t)
+	}
+	if err := readSchedule(in, &a); err != nil {
+		return Announcement{}, c, err
 	}
 	return a, c, nil
 }

@@ -56,6 +56,12 @@ func TestParseAnnouncementAccepts(t *testing.T) {
 		{name: "repeated field: the last counts", raw: `{"type":"a","audience":{"users":["u"]},"audience":{"all":true},"title":"T"}`,
 			want: Announcement{Type: "a", Severity: SeverityInfo, Audience: Audience{All: true}, Title: "T"}},
 		{name: "type of 40", edit: map[string]any{"type": "a" + a("b_9", 13)}, want: with(func(x *Announcement) { x.Type = Type("a" + a("b_9", 13)) })},
+		{name: "scheduled with a key", edit: map[string]any{"send_at": "2026-12-01T08:00:00+01:00", "schedule_key": "deadline:hw-7.b_1"},
+			want: with(func(x *Announcement) {
+				x.SendAt, x.ScheduleKey = time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC), "deadline:hw-7.b_1"
+			})},
+		{name: "scheduled without a key", edit: map[string]any{"send_at": "2026-12-01T07:00:00Z"},
+			want: with(func(x *Announcement) { x.SendAt = time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC) })},
 		{name: "mandatory warning", edit: map[string]any{"mandatory": true}, want: with(func(x *Announcement) { x.Mandatory = true })},
 		{name: "mandatory error", edit: map[string]any{"mandatory": true, "severity": "error"},
 			want: with(func(x *Announcement) { x.Mandatory, x.Severity = true, SeverityError })},
@@ -147,6 +153,11 @@ func TestParseAnnouncementRefuses(t *testing.T) {
 		{name: "type key case", raw: `{"TYPE":"a","audience":{"all":true},"title":"T"}`, reason: "type is required"},
 		{name: "audience key case", raw: `{"type":"a","Audience":{"all":true},"title":"T"}`, reason: "audience is required"},
 
+		{name: "send_at not RFC 3339", edit: map[string]any{"send_at": "tomorrow 8:00"}, reason: "send_at must be an RFC 3339 time"},
+		{name: "schedule_key without send_at", edit: map[string]any{"schedule_key": "k"}, reason: "schedule_key needs send_at"},
+		{name: "schedule_key with a space", edit: map[string]any{"send_at": "2026-12-01T07:00:00Z", "schedule_key": "a b"}, reason: "schedule_key must be"},
+		{name: "schedule_key too long", edit: map[string]any{"send_at": "2026-12-01T07:00:00Z", "schedule_key": strings.Repeat("k", 129)}, reason: "schedule_key must be"},
+		{name: "cancel is no announcement type", edit: map[string]any{"type": "cancel"}, reason: "reserved"},
 		{name: "mandatory info", edit: map[string]any{"mandatory": true, "severity": "info"}, reason: "mandatory is only allowed with severity warning or error"},
 		{name: "mandatory by default severity", raw: `{"type":"a","audience":{"all":true},"title":"T","mandatory":true}`, reason: "mandatory is only allowed"},
 		{name: "mandatory success", edit: map[string]any{"mandatory": true, "severity": "success"}, reason: "mandatory is only allowed"},
@@ -255,6 +266,27 @@ func TestMandatoryReachesTheNotification(t *testing.T) {
 		e, err := ParseEnvelope(WithID("1-0", body))
 		if err != nil || e.Mandatory != mandatory || strings.Contains(string(body), "mandatory") != mandatory {
 			t.Errorf("mandatory %v: body %s, envelope %+v, %v", mandatory, body, e.Mandatory, err)
+		}
+	}
+}
+
+func TestParseCancel(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in       string
+		key      string
+		isCancel bool
+		refused  bool
+	}{
+		{`{"type":"cancel","schedule_key":"deadline:42"}`, "deadline:42", true, false},
+		{`{"type":"cancel"}`, "", true, true},
+		{`{"type":"cancel","schedule_key":"a b"}`, "", true, true},
+		{`{"type":"announcement","schedule_key":"k"}`, "", false, false},
+		{`not json`, "", false, false},
+	} {
+		key, isCancel, err := ParseCancel([]byte(tc.in))
+		if key != tc.key || isCancel != tc.isCancel || (err != nil) != tc.refused || err != nil && !errors.Is(err, ErrInvalid) {
+			t.Errorf("ParseCancel(%s) = %q, %v, %v", tc.in, key, isCancel, err)
 		}
 	}
 }

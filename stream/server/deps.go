@@ -42,6 +42,9 @@ type Deps struct {
 	Push *PushDeps
 	// Rooms are the WebSocket rooms; nil leaves them off.
 	Rooms *RoomsDeps
+	// Schedule holds notifications published with send_at; this instance releases
+	// them when due (schedule.go). nil leaves releasing to others.
+	Schedule broker.Schedule
 }
 
 // RoomsDeps are where rooms are kept and how their events cross instances.
@@ -80,13 +83,15 @@ func MemoryRooms() *RoomsDeps {
 func RedisDeps(ctx context.Context, cfg Config, b *redisbroker.Broker) (Deps, error) {
 	names := rediskey.Names{Prefix: string(cfg.Redis.KeyPrefix)}
 	d := Deps{Broker: b, Tickets: ticket.NewRedisStore(b.Client(), names), Presence: presence.NewRedis(b.Client(), names, time.Now),
-		Push: redisPushDeps(cfg, b.Client(), names, PushPreferences(b)), Rooms: RedisRooms(b.Client(), names.Prefix)}
+		Push: redisPushDeps(cfg, b.Client(), names, PushPreferences(b)), Rooms: RedisRooms(b.Client(), names.Prefix),
+		Schedule: redisbroker.NewSchedule(b.Client(), names)}
 	return d, d.withJWKS(ctx, cfg)
 }
 
 // MemoryDeps keep tickets and presence in this process (the local single-process system).
 func MemoryDeps(ctx context.Context, cfg Config, b Broker) (Deps, error) {
-	d := Deps{Broker: b, Tickets: ticket.NewMemoryStore(time.Now), Presence: presence.NewMemory(time.Now), Rooms: MemoryRooms()}
+	d := Deps{Broker: b, Tickets: ticket.NewMemoryStore(time.Now), Presence: presence.NewMemory(time.Now), Rooms: MemoryRooms(),
+		Schedule: broker.NewMemorySchedule()}
 	return d, d.withJWKS(ctx, cfg)
 }
 

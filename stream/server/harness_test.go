@@ -98,6 +98,7 @@ func (e *env) start(mutate func(*Config)) {
 		deps.Tickets = e.tickets
 	}
 	deps.Rooms = e.rooms
+	deps.Schedule = redisbroker.NewSchedule(b.Client(), e.names) // under the env's prefix: its own
 	srv, _, err := Build(cfg, deps, e.logger())
 	if err != nil {
 		e.t.Fatal(err)

@@ -56,7 +56,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopPush()
 	background.Go(func() { s.runPush(pushCtx) })
 	// So does the releaser of scheduled notifications: what it claimed and did not
-	// finish goes to another instance when its lease (1 s) runs out.
+	// finish goes to another instance when its lease (400 ms) runs out.
 	background.Go(func() { s.runRelease(pushCtx) })
 
 	srv := &http.Server{

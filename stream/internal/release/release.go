@@ -27,7 +27,7 @@ type Options struct {
 	// Every is how often the schedule is polled: 250ms, so a notification is out well
 	// within a second of its time.
 	Every time.Duration
-	// Lease is how long a claimed item is left to its claimer: 1s. A release is
+	// Lease is how long a claimed item is left to its claimer: 400ms. A release is
 	// idempotent, so a lease that runs out during a slow release costs a repeated
 	// (deduplicated) write, never a duplicate; a short lease bounds how late the items
 	// of an instance that died are.
@@ -65,7 +65,7 @@ func New(sched broker.Schedule, pub Publisher, opts Options) *Releaser {
 		}
 	}
 	def(&opts.Every, 250*time.Millisecond)
-	def(&opts.Lease, time.Second)
+	def(&opts.Lease, 400*time.Millisecond)
 	if opts.Batch <= 0 {
 		opts.Batch = 100
 	}

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/vividly-edu/notifications/shared/broker"
-	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
+	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
 // TestPublishScheduledOverHTTP: the production Publish keeps an announcement with

@@ -33,3 +33,10 @@ func TestRedisScheduleContractOnCluster(t *testing.T) {
 		return redisbroker.NewSchedule(rdb, rediskey.Names{Prefix: fmt.Sprintf("t%d", prefix.Add(1))})
 	})
 }
+
+func TestRedisBefore(t *testing.T) {
+	brokertest.RunBefore(t, func(t *testing.T) brokertest.OlderReader {
+		b, _ := newBroker(t, broker.DefaultLimits)
+		return b
+	})
+}

@@ -55,9 +55,20 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identit
 	keyOf := func(source string) string { return cursorKey(id.UserID, source) }
 	var items []notification.Envelope
 	var page filtered
-	var next cursor.Cursor
+	var next, bound cursor.Cursor
 	var err error
-	if q.Has("after") {
+	if q.Has("after") && q.Has("before") {
+		writeError(w, http.StatusBadRequest, "give after or before, not both", 0)
+		return
+	}
+	if q.Has("before") {
+		var perr error
+		if bound, perr = cursor.Parse(q.Get("before")); perr != nil {
+			writeError(w, http.StatusBadRequest, "before must be a prev value from this endpoint", 0)
+			return
+		}
+		items, err = s.olderMerge(ctx, sources, keyOf, limit, bound)
+	} else if q.Has("after") {
 		given, perr := cursor.Parse(q.Get("after"))
 		if perr != nil {
 			writeError(w, http.StatusBadRequest, badCursor, 0)
@@ -69,6 +80,10 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identit
 	} else {
 		items, next, err = s.latestMerge(ctx, sources, keyOf, limit)
 	}
+	if errors.Is(err, errNoBefore) {
+		writeError(w, http.StatusBadRequest, err.Error(), 0)
+		return
+	}
 	if errors.Is(err, rediskey.ErrBadStreamID) { // a position no page can follow (the largest id)
 		writeError(w, http.StatusBadRequest, badCursor, 0)
 		return
@@ -77,7 +92,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identit
 		s.unavailable(ctx, w, id.UserID, "history", err)
 		return
 	}
-	if !q.Has("after") && len(items) > 0 {
+	if !q.Has("after") && (len(items) > 0 || q.Has("before")) { // the newest page, or a before= page
 		// The newest page, filtered: it may list fewer than limit (older matches are
 		// paged to with after, from the cursor of the whole page).
 		st, serr := s.state(ctx, id.UserID, sources, items)
@@ -90,10 +105,14 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identit
 		_, page.st.inbox = s.broker.(broker.Inbox) // nothing stored: all counts 0
 	}
 	nextText := ""
-	if len(page.items) > 0 || len(items) > 0 {
-		nextText = next.String()
+	if next != nil && (len(page.items) > 0 || len(items) > 0) {
+		nextText = next.String() // none on a before= page: the stream goes forward
 	}
-	writeHistory(w, page.items, nextText, page.st)
+	prev := ""
+	if !q.Has("after") {
+		prev = prevCursor(sources, keyOf, items, bound)
+	}
+	writeHistory(w, page.items, nextText, prev, page.st)
 }
 
 // listAfter returns up to limit notifications of sources after their positions in pos,
@@ -122,7 +141,7 @@ func (s *Server) listAfter(ctx context.Context, sources []string, pos cursor.Cur
 	return out, nil
 }
 
-func writeHistory(w http.ResponseWriter, items []notification.Envelope, next string, st pageState) {
+func writeHistory(w http.ResponseWriter, items []notification.Envelope, next, prev string, st pageState) {
 	size := 48
 	for _, e := range items {
 		size += len(e.Data) + 16
@@ -135,7 +154,11 @@ func writeHistory(w http.ResponseWriter, items []notification.Envelope, next str
 		}
 		out = appendState(out, e.Data, st, i)
 	}
-	out = append(append(append(out, `],"next":"`...), next...), `","unread":`...)
+	out = append(append(append(out, `],"next":"`...), next...), '"')
+	if prev != "" {
+		out = append(append(append(out, `,"prev":"`...), prev...), '"')
+	}
+	out = append(out, `,"unread":`...)
 	out = strconv.AppendInt(out, int64(st.unread), 10)
 	if st.inbox {
 		out = strconv.AppendInt(append(out, `,"unseen":`...), int64(st.unseen), 10)

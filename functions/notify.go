@@ -90,12 +90,14 @@ func newHandlers(ctx context.Context, getenv config.Getenv, reg prometheus.Regis
 		notifier.WithSummaryInterval(cfg.LogSummaryInterval)); err != nil {
 		return handlers{}, err
 	}
-	privacy, err := redisbroker.NewPrivacy(b.Client(), redisbroker.Names(cfg.Redis), cfg.Limits())
+	privacy, err := redisbroker.NewPrivacy(b.Client(), b.Names(), cfg.Limits())
 	if err != nil {
 		return handlers{}, err
 	}
+	// Announcements with send_at wait in Redis until a stream instance releases them.
+	sched := redisbroker.NewSchedule(b.Client(), b.Names())
 	if h.publish, err = notifier.NewPublish(b, log, m, time.Now, cfg.MaxEventAge,
-		notifier.WithSummaryInterval(cfg.LogSummaryInterval), notifier.WithEraser(privacy)); err != nil {
+		notifier.WithSummaryInterval(cfg.LogSummaryInterval), notifier.WithEraser(privacy), notifier.WithSchedule(sched)); err != nil {
 		return handlers{}, err
 	}
 	return h, nil

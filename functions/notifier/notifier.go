@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vividly-edu/notifications/functions/eventarc"
+	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/notification"
 )
@@ -53,6 +54,9 @@ type Handler struct {
 	concurrency int
 	// eraser acts on erase_user messages (Publish; erase.go); nil refuses them.
 	eraser Eraser
+	// schedule keeps announcements with send_at until their time (Publish); nil
+	// refuses them (schedule.go).
+	schedule broker.Schedule
 }
 
 // Option tunes a Handler.

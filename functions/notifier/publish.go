@@ -71,6 +71,9 @@ func (h *Handler) handleAnnouncement(ctx context.Context, start time.Time, d eve
 		}
 		return h.handleErase(ctx, start, d, user)
 	}
+	if key, isCancel, err := notification.ParseCancel(d.Data); isCancel {
+		return h.handleCancel(ctx, start, d, key, err)
+	}
 	a, cleaned, err := notification.ParseAnnouncement(d.Data)
 	if err != nil {
 		h.reject(ctx, "malformed", d.ID, err)
@@ -82,6 +85,9 @@ func (h *Handler) handleAnnouncement(ctx context.Context, start time.Time, d eve
 	if a.Expired(start) {
 		h.reject(ctx, "expired", d.ID, fmt.Errorf("expires_at passed %s before it arrived", start.Sub(a.ExpiresAt).Round(time.Second)))
 		return nil
+	}
+	if !a.SendAt.IsZero() {
+		return h.handleScheduled(ctx, start, d, a)
 	}
 	n := a.Notification(start)
 	sources := Sources(a.Audience)

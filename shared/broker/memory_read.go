@@ -164,5 +164,13 @@ func clonePrefs(p Prefs) Prefs {
 	if p.MutedTypes == nil {
 		p.MutedTypes = []string{}
 	}
+	p.PushMutedTypes = slices.Clone(p.PushMutedTypes)
+	if p.PushMutedTypes == nil {
+		p.PushMutedTypes = []string{}
+	}
+	if p.QuietHours != nil {
+		q := *p.QuietHours
+		p.QuietHours = &q
+	}
 	return p
 }

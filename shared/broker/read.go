@@ -91,32 +91,68 @@ type Prefs struct {
 	MutedTypes []string `json:"muted_types"`
 	// Push allows Web Push when the user has no open stream.
 	Push bool `json:"push"`
+	// PushMutedTypes are shown in the app (stream, history) but never pushed. Sorted,
+	// without duplicates, never nil once normalised.
+	PushMutedTypes []string `json:"push_muted_types"`
+	// QuietHours, when set, hold pushes during a daily window and summarise them once
+	// it ends. nil: no quiet hours.
+	QuietHours *QuietHours `json:"quiet_hours"`
 }
 
 // DefaultPrefs are a user's preferences until they store their own.
-func DefaultPrefs() Prefs { return Prefs{MutedTypes: []string{}, Push: true} }
+func DefaultPrefs() Prefs {
+	return Prefs{MutedTypes: []string{}, Push: true, PushMutedTypes: []string{}}
+}
 
 // Normalize checks p and returns it sorted and deduplicated. Any well-formed type name
 // ([a-z][a-z0-9_]{0,39}) may be muted — the job types and whatever other services
 // publish, today's or tomorrow's — except the stream's own events (reset, read); at
 // most MaxMutedTypes entries. Errors wrap ErrInvalid and do not repeat the input.
 func (p Prefs) Normalize() (Prefs, error) {
-	if len(p.MutedTypes) > MaxMutedTypes {
-		return p, fmt.Errorf("%w: at most %d muted_types", ErrInvalid, MaxMutedTypes)
+	muted, err := normalizeTypes("muted_types", p.MutedTypes)
+	if err != nil {
+		return p, err
 	}
-	out := Prefs{MutedTypes: make([]string, 0, len(p.MutedTypes)), Push: p.Push}
-	for i, t := range p.MutedTypes {
+	pushMuted, err := normalizeTypes("push_muted_types", p.PushMutedTypes)
+	if err != nil {
+		return p, err
+	}
+	out := Prefs{MutedTypes: muted, Push: p.Push, PushMutedTypes: pushMuted}
+	if p.QuietHours != nil {
+		if err := p.QuietHours.Validate(); err != nil {
+			return p, err
+		}
+		q := *p.QuietHours
+		out.QuietHours = &q
+	}
+	return out, nil
+}
+
+// normalizeTypes checks a list of type names (field names it in errors) and returns
+// it sorted, deduplicated and never nil.
+func normalizeTypes(field string, types []string) ([]string, error) {
+	if len(types) > MaxMutedTypes {
+		return nil, fmt.Errorf("%w: at most %d %s", ErrInvalid, MaxMutedTypes, field)
+	}
+	out := make([]string, 0, len(types))
+	for i, t := range types {
 		if !typeName.MatchString(t) {
-			return p, fmt.Errorf("%w: muted_types[%d] is not a type name ([a-z][a-z0-9_]{0,39})", ErrInvalid, i)
+			return nil, fmt.Errorf("%w: %s[%d] is not a type name ([a-z][a-z0-9_]{0,39})", ErrInvalid, field, i)
 		}
 		if reservedTypes[t] {
-			return p, fmt.Errorf("%w: muted_types[%d] is a stream event, not a notification type", ErrInvalid, i)
+			return nil, fmt.Errorf("%w: %s[%d] is a stream event, not a notification type", ErrInvalid, field, i)
 		}
-		out.MutedTypes = append(out.MutedTypes, t)
+		out = append(out, t)
 	}
-	slices.Sort(out.MutedTypes)
-	out.MutedTypes = slices.Compact(out.MutedTypes)
-	return out, nil
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// PushMuted reports whether notifications of type t are not to be pushed: muted, or
+// muted for push only.
+func (p Prefs) PushMuted(t string) bool {
+	_, found := slices.BinarySearch(p.PushMutedTypes, t)
+	return found || p.Muted(t)
 }
 
 // Muted reports whether notifications of type t are muted.
@@ -138,8 +174,14 @@ func ParsePrefs(data []byte) (Prefs, error) {
 	if err := json.Unmarshal(data, &p); err != nil {
 		return DefaultPrefs(), fmt.Errorf("parse stored preferences: %w", err)
 	}
-	p.MutedTypes = slices.DeleteFunc(p.MutedTypes, func(t string) bool { return !typeName.MatchString(t) || reservedTypes[t] })
-	p.MutedTypes = p.MutedTypes[:min(len(p.MutedTypes), MaxMutedTypes)]
+	usable := func(types []string) []string {
+		types = slices.DeleteFunc(types, func(t string) bool { return !typeName.MatchString(t) || reservedTypes[t] })
+		return types[:min(len(types), MaxMutedTypes)]
+	}
+	p.MutedTypes, p.PushMutedTypes = usable(p.MutedTypes), usable(p.PushMutedTypes)
+	if p.QuietHours != nil && p.QuietHours.Validate() != nil {
+		p.QuietHours = nil // a zone this build no longer knows: push rather than hold for ever
+	}
 	return p.Normalize()
 }
 

@@ -22,12 +22,12 @@ const SummaryType Type = "summary"
 
 // reservedTypes are the types other parts of the system give a meaning: the SSE
 // control frames (reset), read marks (read), the job notifications and the push
-// worker's summary. A service that could send them could fake a job outcome or a
+// worker's summary, and cancel (which withdraws a scheduled notification). A service that could send them could fake a job outcome or a
 // stream reset. error, open and message are EventSource's own events: a frame with
 // `event: error` fires the client's onerror (which runs the ticket flow again), `open`
 // its onopen, `message` its onmessage.
 var reservedTypes = map[Type]bool{"reset": true, "read": true, VideoComplete: true, VideoFailed: true, SummaryType: true,
-	"error": true, "open": true, "message": true}
+	"error": true, "open": true, "message": true, CancelType: true}
 
 // Reserved reports whether t is a type that only this system may send.
 func (t Type) Reserved() bool { return reservedTypes[t] }
@@ -98,6 +98,14 @@ type Announcement struct {
 	// ExpiresAt is when the announcement stops being sent, replayed or listed; zero
 	// for never.
 	ExpiresAt time.Time
+	// Mandatory ignores the recipients' mutes and quiet hours; only with severity
+	// warning or error.
+	Mandatory bool
+	// SendAt, when not zero, is when the announcement is to be delivered: nothing of
+	// it is visible before. ScheduleKey, optional with SendAt, names it so a later
+	// message with the same key replaces it and a cancel withdraws it.
+	SendAt      time.Time
+	ScheduleKey string
 }
 
 // Expired reports whether a must no longer be delivered at now. The function
@@ -124,7 +132,7 @@ func (a Announcement) Notification(now time.Time) Notification {
 		sev = SeverityInfo
 	}
 	n := Notification{Type: a.Type, Severity: sev, Title: title, Text: body, Link: link,
-		CreatedAt: Timestamp{now.UTC().Truncate(time.Millisecond)}}
+		CreatedAt: Timestamp{now.UTC().Truncate(time.Millisecond)}, Mandatory: a.Mandatory}
 	if !a.ExpiresAt.IsZero() {
 		n.ExpiresAt = &Timestamp{a.ExpiresAt.UTC()}
 	}
@@ -136,6 +144,9 @@ func (a Announcement) Notification(now time.Time) Notification {
 func (a Announcement) LogValue() slog.Value {
 	attrs := []slog.Attr{slog.String("type", string(a.Type)), slog.String("severity", string(a.Severity)),
 		slog.String("audience", a.Audience.Kind())}
+	if a.Mandatory {
+		attrs = append(attrs, slog.Bool("mandatory", true))
+	}
 	switch a.Audience.Kind() {
 	case AudienceUsers:
 		attrs = append(attrs, slog.Int("users", len(a.Audience.Users)))

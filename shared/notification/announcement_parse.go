@@ -13,7 +13,9 @@ import (
 // null) from an empty one; the audience is read key by key (readAudience).
 type announcementIn struct {
 	Type, Severity, Title, Body, Link, ExpiresAt *string
+	SendAt, ScheduleKey                          *string
 	Audience                                     json.RawMessage
+	Mandatory                                    json.RawMessage
 }
 
 // readFields reads the top-level object. Names match exactly, as in the contract (not
@@ -29,7 +31,8 @@ func readFields(data []byte) (announcementIn, error) {
 	for _, f := range []struct {
 		name string
 		to   **string
-	}{{"type", &in.Type}, {"severity", &in.Severity}, {"title", &in.Title}, {"body", &in.Body}, {"link", &in.Link}, {"expires_at", &in.ExpiresAt}} {
+	}{{"type", &in.Type}, {"severity", &in.Severity}, {"title", &in.Title}, {"body", &in.Body}, {"link", &in.Link}, {"expires_at", &in.ExpiresAt},
+		{"send_at", &in.SendAt}, {"schedule_key", &in.ScheduleKey}} {
 		raw, ok := fields[f.name]
 		if !ok || string(raw) == "null" {
 			continue
@@ -41,6 +44,7 @@ func readFields(data []byte) (announcementIn, error) {
 		*f.to = &s
 	}
 	in.Audience = fields["audience"]
+	in.Mandatory = fields["mandatory"]
 	return in, nil
 }
 
@@ -56,7 +60,9 @@ func readFields(data []byte) (announcementIn, error) {
 // {"users":[…]} (1–1000 user ids), {"groups":[…]} (1–100 group ids) or {"all":true},
 // or that holds an invalid id or an unknown key; a title that is missing or blank; a
 // link that is not an absolute https URL (at most 2048 bytes, no credentials); an
-// expires_at that is not an RFC 3339 time.
+// expires_at or send_at that is not an RFC 3339 time; a schedule_key that is not
+// 1-128 characters of [A-Za-z0-9_.:-] or comes without send_at; a mandatory that is not a boolean, or true
+// with a severity other than warning or error.
 //
 // Clamped: an expires_at later than 9999-12-31T23:59:59.999Z (MaxTime, once in UTC)
 // becomes MaxTime, which is what such a time means (never).
@@ -105,6 +111,15 @@ func ParseAnnouncement(data []byte) (Announcement, AnnouncementCleaned, error) {
 		}
 	}
 
+	if len(in.Mandatory) > 0 && string(in.Mandatory) != "null" {
+		if json.Unmarshal(in.Mandatory, &a.Mandatory) != nil {
+			return Announcement{}, c, refuse("mandatory must be true or false")
+		}
+		if a.Mandatory && a.Severity != SeverityWarning && a.Severity != SeverityError {
+			return Announcement{}, c, refuse("mandatory is only allowed with severity warning or error")
+		}
+	}
+
 	if a.Audience, err = readAudience(in.Audience); err != nil {
 		return Announcement{}, c, err
 	}
@@ -138,6 +153,9 @@ func ParseAnnouncement(data []byte) (Announcement, AnnouncementCleaned, error) {
 		// non-UTC publisher's "never") means never, and stored as it is it would
 		// encode as a five-digit year no reader parses.
 		a.ExpiresAt = ClampTime(t)
+	}
+	if err := readSchedule(in, &a); err != nil {
+		return Announcement{}, c, err
 	}
 	return a, c, nil
 }

@@ -56,6 +56,17 @@ func TestParseAnnouncementAccepts(t *testing.T) {
 		{name: "repeated field: the last counts", raw: `{"type":"a","audience":{"users":["u"]},"audience":{"all":true},"title":"T"}`,
 			want: Announcement{Type: "a", Severity: SeverityInfo, Audience: Audience{All: true}, Title: "T"}},
 		{name: "type of 40", edit: map[string]any{"type": "a" + a("b_9", 13)}, want: with(func(x *Announcement) { x.Type = Type("a" + a("b_9", 13)) })},
+		{name: "scheduled with a key", edit: map[string]any{"send_at": "2026-12-01T08:00:00+01:00", "schedule_key": "deadline:hw-7.b_1"},
+			want: with(func(x *Announcement) {
+				x.SendAt, x.ScheduleKey = time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC), "deadline:hw-7.b_1"
+			})},
+		{name: "scheduled without a key", edit: map[string]any{"send_at": "2026-12-01T07:00:00Z"},
+			want: with(func(x *Announcement) { x.SendAt = time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC) })},
+		{name: "mandatory warning", edit: map[string]any{"mandatory": true}, want: with(func(x *Announcement) { x.Mandatory = true })},
+		{name: "mandatory error", edit: map[string]any{"mandatory": true, "severity": "error"},
+			want: with(func(x *Announcement) { x.Mandatory, x.Severity = true, SeverityError })},
+		{name: "mandatory false with info", edit: map[string]any{"mandatory": false, "severity": "info"},
+			want: with(func(x *Announcement) { x.Severity = SeverityInfo })},
 		{name: "every severity: success", edit: map[string]any{"severity": "success"}, want: with(func(x *Announcement) { x.Severity = SeveritySuccess })},
 		{name: "every severity: error", edit: map[string]any{"severity": "error"}, want: with(func(x *Announcement) { x.Severity = SeverityError })},
 		{name: "expires_at with offset and fraction", edit: map[string]any{"expires_at": "2026-12-02T07:00:00.5+01:00"},
@@ -142,6 +153,15 @@ func TestParseAnnouncementRefuses(t *testing.T) {
 		{name: "type key case", raw: `{"TYPE":"a","audience":{"all":true},"title":"T"}`, reason: "type is required"},
 		{name: "audience key case", raw: `{"type":"a","Audience":{"all":true},"title":"T"}`, reason: "audience is required"},
 
+		{name: "send_at not RFC 3339", edit: map[string]any{"send_at": "tomorrow 8:00"}, reason: "send_at must be an RFC 3339 time"},
+		{name: "schedule_key without send_at", edit: map[string]any{"schedule_key": "k"}, reason: "schedule_key needs send_at"},
+		{name: "schedule_key with a space", edit: map[string]any{"send_at": "2026-12-01T07:00:00Z", "schedule_key": "a b"}, reason: "schedule_key must be"},
+		{name: "schedule_key too long", edit: map[string]any{"send_at": "2026-12-01T07:00:00Z", "schedule_key": strings.Repeat("k", 129)}, reason: "schedule_key must be"},
+		{name: "cancel is no announcement type", edit: map[string]any{"type": "cancel"}, reason: "reserved"},
+		{name: "mandatory info", edit: map[string]any{"mandatory": true, "severity": "info"}, reason: "mandatory is only allowed with severity warning or error"},
+		{name: "mandatory by default severity", raw: `{"type":"a","audience":{"all":true},"title":"T","mandatory":true}`, reason: "mandatory is only allowed"},
+		{name: "mandatory success", edit: map[string]any{"mandatory": true, "severity": "success"}, reason: "mandatory is only allowed"},
+		{name: "mandatory not a bool", edit: map[string]any{"mandatory": "yes"}, reason: "mandatory must be true or false"},
 		{name: "no type", edit: map[string]any{"type": nil}, reason: "type is required"},
 		{name: "empty type", edit: map[string]any{"type": ""}, reason: "type is required"},
 		{name: "type uppercase", edit: map[string]any{"type": "Announcement"}, reason: "type must match"},
@@ -230,5 +250,43 @@ func TestParseAnnouncementRefuses(t *testing.T) {
 				t.Errorf("error is %d bytes long", len(err.Error()))
 			}
 		})
+	}
+}
+
+// TestMandatoryReachesTheNotification: the stored JSON (SSE data, push plaintext) says
+// "mandatory":true when it is, and leaves the field out otherwise.
+func TestMandatoryReachesTheNotification(t *testing.T) {
+	t.Parallel()
+	for _, mandatory := range []bool{true, false} {
+		a, _, err := ParseAnnouncement(fmt.Appendf(nil, `{"type":"exam_moved","severity":"warning","mandatory":%v,"audience":{"all":true},"title":"T"}`, mandatory))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := a.Notification(time.Now()).Body()
+		e, err := ParseEnvelope(WithID("1-0", body))
+		if err != nil || e.Mandatory != mandatory || strings.Contains(string(body), "mandatory") != mandatory {
+			t.Errorf("mandatory %v: body %s, envelope %+v, %v", mandatory, body, e.Mandatory, err)
+		}
+	}
+}
+
+func TestParseCancel(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in       string
+		key      string
+		isCancel bool
+		refused  bool
+	}{
+		{`{"type":"cancel","schedule_key":"deadline:42"}`, "deadline:42", true, false},
+		{`{"type":"cancel"}`, "", true, true},
+		{`{"type":"cancel","schedule_key":"a b"}`, "", true, true},
+		{`{"type":"announcement","schedule_key":"k"}`, "", false, false},
+		{`not json`, "", false, false},
+	} {
+		key, isCancel, err := ParseCancel([]byte(tc.in))
+		if key != tc.key || isCancel != tc.isCancel || (err != nil) != tc.refused || err != nil && !errors.Is(err, ErrInvalid) {
+			t.Errorf("ParseCancel(%s) = %q, %v, %v", tc.in, key, isCancel, err)
+		}
 	}
 }

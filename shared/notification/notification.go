@@ -40,6 +40,9 @@ type Notification struct {
 	// ExpiresAt, when set, is when the notification stops being sent, replayed or
 	// listed.
 	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
+	// Mandatory (an announcement of severity warning or error only) ignores the user's
+	// mutes and quiet hours: an exam moved must reach the student.
+	Mandatory bool `json:"mandatory,omitempty"`
 }
 
 // Severity grades a notification from another service; the client styles by it.
@@ -153,6 +156,8 @@ type Envelope struct {
 	CreatedAt time.Time
 	// ExpiresAt, when not zero, is when the notification stops being delivered or listed.
 	ExpiresAt time.Time
+	// Mandatory notifications are sent even when their type is muted.
+	Mandatory bool
 }
 
 // Expired reports whether e must no longer be sent or listed at now.
@@ -169,7 +174,7 @@ func ParseEnvelope(data []byte) (Envelope, error) {
 	if n.ID == "" || n.Type == "" {
 		return Envelope{}, fmt.Errorf("parse stored notification: missing id or type")
 	}
-	e := Envelope{ID: n.ID, Type: n.Type, Data: data, CreatedAt: n.CreatedAt.Time}
+	e := Envelope{ID: n.ID, Type: n.Type, Data: data, CreatedAt: n.CreatedAt.Time, Mandatory: n.Mandatory}
 	if n.ExpiresAt != nil {
 		e.ExpiresAt = n.ExpiresAt.Time
 	}

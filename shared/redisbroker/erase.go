@@ -56,7 +56,8 @@ func (p *Privacy) EraseUser(ctx context.Context, userID string) (Erased, error) 
 		for _, g := range groups {
 			cmds = append(cmds, pl.ZRem(ctx, p.names.GroupMembers(g), userID))
 		}
-		cmds = append(cmds, pl.Del(ctx, p.names.PushWindow(userID)), pl.ZRem(ctx, p.names.PushDue(), userID))
+		cmds = append(cmds, pl.Del(ctx, p.names.PushWindow(userID)), pl.ZRem(ctx, p.names.PushDue(), userID),
+			pl.ZRem(ctx, p.names.QuietDue(), userID))
 		return nil
 	})
 	if err != nil {

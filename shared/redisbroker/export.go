@@ -88,6 +88,9 @@ var exportedKinds = map[string]string{
 	"Devices":       "devices (platforms)",
 	"PushWindow":    "not exported: a push coalescing window (counts, a few minutes)",
 	"PushDue":       "not exported: when a held push summary is due",
+	"QuietHeld":     "not exported: pushes held during quiet hours (a count and ids, until the hours end)",
+	"QuietDue":      "not exported: when a quiet-hours summary is due",
+	"ScheduleItems": "not exported: scheduled announcements, whose audience may name the user (sent within 30 days)",
 }
 
 // Export gathers everything stored about userID; logs are the group and broadcast

@@ -7,7 +7,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vividly-edu/notifications/shared/broker"
-	"github.com/vividly-edu/notifications/shared/config"
 	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
@@ -44,6 +43,3 @@ func NewPrivacy(rdb redis.UniversalClient, names rediskey.Names, limits broker.L
 // Limits are the log limits b was built with (the privacy store's receipts live as
 // long as the notifications).
 func (b *Broker) Limits() broker.Limits { return b.limits }
-
-// Names are the Redis names of a configuration (its key prefix).
-func Names(cfg config.Redis) rediskey.Names { return rediskey.Names{Prefix: string(cfg.KeyPrefix)} }

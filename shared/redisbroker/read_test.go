@@ -66,7 +66,7 @@ func TestReadStateIsSharedAcrossInstances(t *testing.T) {
 	if ctls[0].Kind != broker.ControlRead || string(ctls[0].Data) != `{"ids":["`+ids[0]+`","`+ids[1]+`"]}` {
 		t.Errorf("read control %s %s", ctls[0].Kind, ctls[0].Data)
 	}
-	if ctls[1].Kind != broker.ControlPrefs || string(ctls[1].Data) != `{"muted_types":["video_failed"],"push":true}` {
+	if ctls[1].Kind != broker.ControlPrefs || string(ctls[1].Data) != `{"muted_types":["video_failed"],"push":true,"push_muted_types":[],"quiet_hours":null}` {
 		t.Errorf("prefs control %s %s", ctls[1].Kind, ctls[1].Data)
 	}
 	if p, err := b.Preferences(ctx, "u"); err != nil || !p.Muted("video_failed") || !p.Push {

@@ -73,6 +73,11 @@ func Kinds() []KeyKind {
 		{Method: "Devices", User: true},
 		{Method: "PushWindow", PersonalShared: true},
 		{Method: "PushDue", PersonalShared: true},
+		{Method: "QuietHeld", User: true},
+		{Method: "QuietDue", PersonalShared: true},
+		{Method: "ScheduleDue"},                         // item keys and due times only
+		{Method: "ScheduleLease"},                       // item keys and lease ends only
+		{Method: "ScheduleItems", PersonalShared: true}, // an announcement's audience may name users
 	}
 }
 

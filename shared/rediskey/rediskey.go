@@ -186,3 +186,22 @@ func (n Names) SeenUpTo(user, source string) string {
 func (n Names) Archived(user, source string) string {
 	return n.Prefix + ":{" + user + "}:archived:" + source
 }
+
+// QuietHeld is the hash of the pushes held for user during quiet hours (count, newest
+// id, when the window ends, one field per held id so a reclaimed queue entry is not
+// counted twice), under the user's hash tag.
+func (n Names) QuietHeld(user string) string { return n.Prefix + ":{" + user + "}:quiet" }
+
+// QuietDue is the sorted set of users whose held pushes are due for a summary, scored
+// by when their quiet hours end (milliseconds), or by the lease of the instance
+// summarising them. Its tag {push} is the push queue's; the name cannot clash with a
+// user named "push" (whose held hash is …:{push}:quiet).
+func (n Names) QuietDue() string { return n.Prefix + ":{push}:quiet:due" }
+
+// The schedule of notifications published with send_at: a sorted set of item keys by
+// due time (ms), a sorted set of the items being released by lease expiry (ms), and
+// a hash of item key → stored item. One hash tag, {sched}, so each step of the
+// schedule is one script on one slot; a user named "sched" has none of these names.
+func (n Names) ScheduleDue() string   { return n.Prefix + ":{sched}:due" }
+func (n Names) ScheduleLease() string { return n.Prefix + ":{sched}:lease" }
+func (n Names) ScheduleItems() string { return n.Prefix + ":{sched}:items" }

@@ -44,6 +44,9 @@ type Deps struct {
 	// Privacy keeps receipts and membership and serves export (receipts.go); nil
 	// leaves receipts and export off (501).
 	Privacy Privacy
+	// Schedule holds notifications published with send_at; this instance releases
+	// them when due (schedule.go). nil leaves releasing to others.
+	Schedule broker.Schedule
 }
 
 // RoomsDeps are where rooms are kept and how their events cross instances.
@@ -82,7 +85,8 @@ func MemoryRooms() *RoomsDeps {
 func RedisDeps(ctx context.Context, cfg Config, b *redisbroker.Broker) (Deps, error) {
 	names := b.Names()
 	d := Deps{Broker: b, Tickets: ticket.NewRedisStore(b.Client(), names), Presence: presence.NewRedis(b.Client(), names, time.Now),
-		Push: redisPushDeps(cfg, b.Client(), names, PushPreferences(b)), Rooms: RedisRooms(b.Client(), names.Prefix)}
+		Push: redisPushDeps(cfg, b.Client(), names, PushPreferences(b)), Rooms: RedisRooms(b.Client(), names.Prefix),
+		Schedule: redisbroker.NewSchedule(b.Client(), names)}
 	p, err := redisbroker.NewPrivacy(b.Client(), names, b.Limits())
 	if err != nil {
 		return Deps{}, err
@@ -93,7 +97,8 @@ func RedisDeps(ctx context.Context, cfg Config, b *redisbroker.Broker) (Deps, er
 
 // MemoryDeps keep tickets and presence in this process (the local single-process system).
 func MemoryDeps(ctx context.Context, cfg Config, b Broker) (Deps, error) {
-	d := Deps{Broker: b, Tickets: ticket.NewMemoryStore(time.Now), Presence: presence.NewMemory(time.Now), Rooms: MemoryRooms()}
+	d := Deps{Broker: b, Tickets: ticket.NewMemoryStore(time.Now), Presence: presence.NewMemory(time.Now), Rooms: MemoryRooms(),
+		Schedule: broker.NewMemorySchedule()}
 	return d, d.withJWKS(ctx, cfg)
 }
 

@@ -46,22 +46,43 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identit
 		return
 	}
 	defer s.historyBusy.leave(id.UserID)
+	filter, ferr := parseHistoryFilter(q)
+	if ferr != nil {
+		writeError(w, http.StatusBadRequest, ferr.Error(), 0)
+		return
+	}
 	sources := streamSources(id)
 	keyOf := func(source string) string { return cursorKey(id.UserID, source) }
 	var items []notification.Envelope
-	var next cursor.Cursor
+	var page filtered
+	var next, bound cursor.Cursor
 	var err error
-	if q.Has("after") {
+	if q.Has("after") && q.Has("before") {
+		writeError(w, http.StatusBadRequest, "give after or before, not both", 0)
+		return
+	}
+	if q.Has("before") {
+		var perr error
+		if bound, perr = cursor.Parse(q.Get("before")); perr != nil {
+			writeError(w, http.StatusBadRequest, "before must be a prev value from this endpoint", 0)
+			return
+		}
+		items, err = s.olderMerge(ctx, sources, keyOf, limit, bound)
+	} else if q.Has("after") {
 		given, perr := cursor.Parse(q.Get("after"))
 		if perr != nil {
 			writeError(w, http.StatusBadRequest, badCursor, 0)
 			return
 		}
 		if next, err = s.positions(ctx, sources, given, keyOf); err == nil {
-			items, err = s.listAfter(ctx, sources, next, keyOf, limit)
+			page, next, err = s.listFiltered(ctx, id.UserID, sources, next, keyOf, limit, filter)
 		}
 	} else {
 		items, next, err = s.latestMerge(ctx, sources, keyOf, limit)
+	}
+	if errors.Is(err, errNoBefore) {
+		writeError(w, http.StatusBadRequest, err.Error(), 0)
+		return
 	}
 	if errors.Is(err, rediskey.ErrBadStreamID) { // a position no page can follow (the largest id)
 		writeError(w, http.StatusBadRequest, badCursor, 0)
@@ -71,23 +92,27 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identit
 		s.unavailable(ctx, w, id.UserID, "history", err)
 		return
 	}
-	var read []bool
-	unread := 0
-	if len(items) > 0 || q.Has("after") {
-		ids := make([]string, len(items))
-		for i, e := range items {
-			ids[i] = e.ID
-		}
-		if read, unread, err = s.broker.ReadState(ctx, id.UserID, sources[1:], ids); err != nil {
-			s.unavailable(ctx, w, id.UserID, "read state", err)
+	if !q.Has("after") && (len(items) > 0 || q.Has("before")) { // the newest page, or a before= page
+		// The newest page, filtered: it may list fewer than limit (older matches are
+		// paged to with after, from the cursor of the whole page).
+		st, serr := s.state(ctx, id.UserID, sources, items)
+		if serr != nil {
+			s.unavailable(ctx, w, id.UserID, "read state", serr)
 			return
 		}
+		page.add(filter, items, st)
+	} else if !q.Has("after") {
+		_, page.st.inbox = s.broker.(broker.Inbox) // nothing stored: all counts 0
 	}
 	nextText := ""
-	if len(items) > 0 {
-		nextText = next.String()
+	if next != nil && (len(page.items) > 0 || len(items) > 0) {
+		nextText = next.String() // none on a before= page: the stream goes forward
 	}
-	writeHistory(w, items, nextText, read, unread)
+	prev := ""
+	if !q.Has("after") {
+		prev = prevCursor(sources, keyOf, items, bound)
+	}
+	writeHistory(w, page.items, nextText, prev, page.st)
 }
 
 // listAfter returns up to limit notifications of sources after their positions in pos,
@@ -116,7 +141,7 @@ func (s *Server) listAfter(ctx context.Context, sources []string, pos cursor.Cur
 	return out, nil
 }
 
-func writeHistory(w http.ResponseWriter, items []notification.Envelope, next string, read []bool, unread int) {
+func writeHistory(w http.ResponseWriter, items []notification.Envelope, next, prev string, st pageState) {
 	size := 48
 	for _, e := range items {
 		size += len(e.Data) + 16
@@ -127,10 +152,18 @@ func writeHistory(w http.ResponseWriter, items []notification.Envelope, next str
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = appendRead(out, e.Data, i < len(read) && read[i])
+		out = appendState(out, e.Data, st, i)
 	}
-	out = append(append(append(out, `],"next":"`...), next...), `","unread":`...)
-	out = append(strconv.AppendInt(out, int64(unread), 10), '}')
+	out = append(append(append(out, `],"next":"`...), next...), '"')
+	if prev != "" {
+		out = append(append(append(out, `,"prev":"`...), prev...), '"')
+	}
+	out = append(out, `,"unread":`...)
+	out = strconv.AppendInt(out, int64(st.unread), 10)
+	if st.inbox {
+		out = strconv.AppendInt(append(out, `,"unseen":`...), int64(st.unseen), 10)
+	}
+	out = append(out, '}')
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")

@@ -66,6 +66,15 @@ func (f *inFlight) leave(user string) {
 // as many) only while its oldest entry read could still be among the newest limit.
 // It reads what the page needs, not limit from every log.
 func (s *Server) latestMerge(ctx context.Context, sources []string, keyOf func(string) string, limit int) ([]notification.Envelope, cursor.Cursor, error) {
+	return s.newestMerge(ctx, sources, keyOf, limit, func(ctx context.Context, source string, n int) ([]notification.Envelope, error) {
+		return s.broker.Latest(ctx, source, n)
+	})
+}
+
+// newestMerge is latestMerge over what fetch returns: the newest n entries of a
+// source's log (or of the part of it before= names; history_before.go).
+func (s *Server) newestMerge(ctx context.Context, sources []string, keyOf func(string) string, limit int,
+	fetch func(ctx context.Context, source string, n int) ([]notification.Envelope, error)) ([]notification.Envelope, cursor.Cursor, error) {
 	type logRead struct {
 		n     int                     // entries asked for
 		items []notification.Envelope // the newest n, oldest first
@@ -83,7 +92,7 @@ func (s *Server) latestMerge(ctx context.Context, sources []string, keyOf func(s
 		for i, source := range sources {
 			r := &reads[i]
 			if r.items == nil && !r.done {
-				items, err := s.broker.Latest(ctx, source, r.n)
+				items, err := fetch(ctx, source, r.n)
 				if err != nil {
 					return nil, nil, err
 				}

@@ -25,19 +25,24 @@ func (s *Server) preferences(w http.ResponseWriter, r *http.Request, id auth.Ide
 }
 
 // setPreferences serves PUT /api/v1/notifications/preferences (under api) with the
-// whole document, both fields required: 200 with what was stored (muted_types sorted,
+// whole document, muted_types and push required; push_muted_types (default []) and
+// quiet_hours (default null: none) are optional, so an old client's document stays
+// valid: 200 with what was stored (muted_types sorted,
 // duplicates removed). 400 for unknown fields, a missing field, a muted type that is
-// no type name ([a-z][a-z0-9_]{0,39}) or is a stream event (reset, read), or more than
-// 50 types; 413 over 64 KiB. Any well-formed type may be muted, not only today's: other
+// no type name ([a-z][a-z0-9_]{0,39}) or is a stream event (reset, read), more than
+// 50 types, quiet hours that are not HH:MM or not in an IANA time zone; 413 over 64 KiB. Any well-formed type may be muted, not only today's: other
 // services publish types of their own. Open streams of the user apply the change to
 // the next notification (conn.control); Web Push reads it per message.
 func (s *Server) setPreferences(w http.ResponseWriter, r *http.Request, id auth.Identity) {
 	ctx := logging.WithTrace(r.Context(), r.Header)
 	var doc struct {
-		MutedTypes *[]string `json:"muted_types"`
-		Push       *bool     `json:"push"`
+		MutedTypes     *[]string          `json:"muted_types"`
+		Push           *bool              `json:"push"`
+		PushMutedTypes []string           `json:"push_muted_types"`
+		QuietHours     *broker.QuietHours `json:"quiet_hours"`
 	}
-	const shape = `body must be {"muted_types":["…"],"push":true|false}`
+	const shape = `body must be {"muted_types":["…"],"push":true|false,"push_muted_types":["…"],` +
+		`"quiet_hours":{"start":"HH:MM","end":"HH:MM","time_zone":"<IANA name>"}|null}`
 	if !decodeBody(w, r, &doc, shape) {
 		return
 	}
@@ -45,7 +50,8 @@ func (s *Server) setPreferences(w http.ResponseWriter, r *http.Request, id auth.
 		writeError(w, http.StatusBadRequest, `"muted_types" and "push" are both required`, 0)
 		return
 	}
-	p, err := s.broker.SetPreferences(ctx, id.UserID, broker.Prefs{MutedTypes: *doc.MutedTypes, Push: *doc.Push})
+	p, err := s.broker.SetPreferences(ctx, id.UserID, broker.Prefs{MutedTypes: *doc.MutedTypes, Push: *doc.Push,
+		PushMutedTypes: doc.PushMutedTypes, QuietHours: doc.QuietHours})
 	if errors.Is(err, broker.ErrInvalid) {
 		writeError(w, http.StatusBadRequest, err.Error(), 0)
 		return
@@ -58,7 +64,8 @@ func (s *Server) setPreferences(w http.ResponseWriter, r *http.Request, id auth.
 }
 
 // PushPreferences gives the Web Push worker the users' preferences from b: push off
-// when "push" is false, and the muted types, which are not pushed either. A user
+// when "push" is false, the muted and push-muted types, which are not pushed, and the
+// quiet hours, during which pushes are held. A user
 // without stored preferences gets push on, nothing muted.
 func PushPreferences(b Broker) webpush.Preferences {
 	return webpush.PreferencesFunc(func(ctx context.Context, user string) (webpush.PushPrefs, error) {
@@ -66,6 +73,6 @@ func PushPreferences(b Broker) webpush.Preferences {
 		if err != nil {
 			return webpush.PushPrefs{}, err
 		}
-		return webpush.PushPrefs{Off: !p.Push, Muted: p.MutedTypes}, nil
+		return webpush.PushPrefs{Off: !p.Push, Muted: p.MutedTypes, PushMuted: p.PushMutedTypes, Quiet: p.QuietHours}, nil
 	})
 }

@@ -41,10 +41,10 @@ func (e *env) wantPrefs(user, want string) {
 func TestPreferencesRoundTrip(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	const defaults = `{"muted_types":[],"push":true}`
+	const defaults = `{"muted_types":[],"push":true,"push_muted_types":[],"quiet_hours":null}`
 	e.wantPrefs("pra", defaults)
-	stored := `{"muted_types":["announcement","video_failed"],"push":false}`
-	e.putPrefs("pra", `{"muted_types":["video_failed","announcement","video_failed"],"push":false}`, stored)
+	stored := `{"muted_types":["announcement","video_failed"],"push":false,"push_muted_types":[],"quiet_hours":null}`
+	e.putPrefs("pra", `{"muted_types":["video_failed","announcement","video_failed"],"push":false,"push_muted_types":[],"quiet_hours":null}`, stored)
 	e.wantPrefs("pra", stored)
 	e.wantPrefs("prb", defaults)
 	e.shutdown()
@@ -60,7 +60,7 @@ func TestPreferencesRoundTrip(t *testing.T) {
 func TestPreferencesValidation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	stored := `{"muted_types":["video_failed"],"push":true}`
+	stored := `{"muted_types":["video_failed"],"push":true,"push_muted_types":[],"quiet_hours":null}`
 	e.putPrefs("prc", stored, stored)
 	fifty := `"t_` + strings.Join(strings.Split(strings.Repeat("x", 50), ""), `","t_`) + `"`
 	for name, body := range map[string]string{
@@ -68,16 +68,16 @@ func TestPreferencesValidation(t *testing.T) {
 		"not JSON":       "muted_types=",
 		"unknown field":  `{"muted_types":[],"push":true,"email":true}`,
 		"no push":        `{"muted_types":[]}`,
-		"no muted_types": `{"push":true}`,
-		"null types":     `{"muted_types":null,"push":true}`,
+		"no muted_types": `{"push":true,"push_muted_types":[],"quiet_hours":null}`,
+		"null types":     `{"muted_types":null,"push":true,"push_muted_types":[],"quiet_hours":null}`,
 		"push not bool":  `{"muted_types":[],"push":"yes"}`,
-		"upper case":     `{"muted_types":["Video_failed"],"push":true}`,
-		"digit first":    `{"muted_types":["1video"],"push":true}`,
-		"too long":       `{"muted_types":["` + strings.Repeat("a", 41) + `"],"push":true}`,
-		"reserved read":  `{"muted_types":["read"],"push":true}`,
-		"reserved reset": `{"muted_types":["reset"],"push":true}`,
-		"too many":       `{"muted_types":[` + fifty + `,"one_more"],"push":true}`,
-		"not a list":     `{"muted_types":"video_failed","push":true}`,
+		"upper case":     `{"muted_types":["Video_failed"],"push":true,"push_muted_types":[],"quiet_hours":null}`,
+		"digit first":    `{"muted_types":["1video"],"push":true,"push_muted_types":[],"quiet_hours":null}`,
+		"too long":       `{"muted_types":["` + strings.Repeat("a", 41) + `"],"push":true,"push_muted_types":[],"quiet_hours":null}`,
+		"reserved read":  `{"muted_types":["read"],"push":true,"push_muted_types":[],"quiet_hours":null}`,
+		"reserved reset": `{"muted_types":["reset"],"push":true,"push_muted_types":[],"quiet_hours":null}`,
+		"too many":       `{"muted_types":[` + fifty + `,"one_more"],"push":true,"push_muted_types":[],"quiet_hours":null}`,
+		"not a list":     `{"muted_types":"video_failed","push":true,"push_muted_types":[],"quiet_hours":null}`,
 		"trailing data":  stored + `x`,
 	} {
 		status, got, _ := e.request(http.MethodPut, prefsPath, "prc", body)
@@ -86,7 +86,7 @@ func TestPreferencesValidation(t *testing.T) {
 		}
 	}
 	e.wantPrefs("prc", stored)
-	big := `{"muted_types":["` + strings.Repeat("a", 70<<10) + `"],"push":true}`
+	big := `{"muted_types":["` + strings.Repeat("a", 70<<10) + `"],"push":true,"push_muted_types":[],"quiet_hours":null}`
 	if status, _, _ := e.request(http.MethodPut, prefsPath, "prc", big); status != http.StatusRequestEntityTooLarge {
 		t.Errorf("70 KiB body: %d, want 413", status)
 	}
@@ -94,7 +94,7 @@ func TestPreferencesValidation(t *testing.T) {
 		t.Errorf("no credential: %d, want 401", status)
 	}
 	// 50 types is the limit, any well-formed name is accepted.
-	if status, got, _ := e.request(http.MethodPut, prefsPath, "prc", `{"muted_types":[`+fifty+`],"push":true}`); status != http.StatusOK {
+	if status, got, _ := e.request(http.MethodPut, prefsPath, "prc", `{"muted_types":[`+fifty+`],"push":true,"push_muted_types":[],"quiet_hours":null}`); status != http.StatusOK {
 		t.Errorf("50 types: %d %s", status, got)
 	}
 	// A browser on an allowed origin may PUT (CORS preflight).
@@ -115,7 +115,7 @@ func TestMutedTypeIsNotSentLive(t *testing.T) {
 	c := e.open("prd", "", "")
 	start := e.publish("prd")
 	c.events(1)
-	e.putPrefs("prd", `{"muted_types":["video_failed"],"push":true}`, `{"muted_types":["video_failed"],"push":true}`)
+	e.putPrefs("prd", `{"muted_types":["video_failed"],"push":true,"push_muted_types":[],"quiet_hours":null}`, `{"muted_types":["video_failed"],"push":true,"push_muted_types":[],"quiet_hours":null}`)
 	failed := e.publishFailed("prd")
 	// The muted notification is no event, but its id reaches the client.
 	for f := c.next(); f.id != failed; f = c.next() {
@@ -139,7 +139,7 @@ func TestMutedTypeIsNotSentLive(t *testing.T) {
 		t.Fatalf("resume got %+v, want only %s", f, done)
 	}
 	// Unmuted: the next one arrives on the open stream.
-	e.putPrefs("prd", `{"muted_types":[],"push":true}`, `{"muted_types":[],"push":true}`)
+	e.putPrefs("prd", `{"muted_types":[],"push":true,"push_muted_types":[],"quiet_hours":null}`, `{"muted_types":[],"push":true,"push_muted_types":[],"quiet_hours":null}`)
 	again := e.publishFailed("prd")
 	if f := c.events(1)[0]; f.id != again || f.event != "video_failed" {
 		t.Fatalf("after unmuting got %+v, want %s", f, again)
@@ -150,7 +150,7 @@ func TestMutedTypeIsNotSentLive(t *testing.T) {
 func TestMutedAtOpen(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	e.putPrefs("pre", `{"muted_types":["video_failed"],"push":true}`, `{"muted_types":["video_failed"],"push":true}`)
+	e.putPrefs("pre", `{"muted_types":["video_failed"],"push":true,"push_muted_types":[],"quiet_hours":null}`, `{"muted_types":["video_failed"],"push":true,"push_muted_types":[],"quiet_hours":null}`)
 	c := e.open("pre", "", "")
 	e.publishFailed("pre")
 	done := e.publish("pre")
@@ -169,10 +169,34 @@ func TestMuteHoldsAcrossPubSubLoss(t *testing.T) {
 	if err := e.rdb.Do(context.Background(), "CLIENT", "KILL", "TYPE", "pubsub").Err(); err != nil {
 		t.Fatal(err)
 	}
-	e.putPrefs("prf", `{"muted_types":["video_failed"],"push":true}`, `{"muted_types":["video_failed"],"push":true}`)
+	e.putPrefs("prf", `{"muted_types":["video_failed"],"push":true,"push_muted_types":[],"quiet_hours":null}`, `{"muted_types":["video_failed"],"push":true,"push_muted_types":[],"quiet_hours":null}`)
 	e.publishFailed("prf")
 	done := e.publish("prf")
 	if f := c.events(1)[0]; f.id != done {
 		t.Fatalf("got %+v, want only %s", f, done)
 	}
+}
+
+// TestPreferencesQuietHoursAndPushMuted: the extended document round-trips, the new
+// fields are optional (an old client's document stores their defaults), and quiet
+// hours with an unknown zone, a bad time or unknown fields are 400.
+func TestPreferencesQuietHoursAndPushMuted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	full := `{"muted_types":[],"push":true,"push_muted_types":["grade"],` +
+		`"quiet_hours":{"start":"21:00","end":"07:00","time_zone":"Europe/Berlin"}}`
+	e.putPrefs("pqa", full, full)
+	e.wantPrefs("pqa", full)
+	for name, body := range map[string]string{
+		"unknown zone":   `{"muted_types":[],"push":true,"quiet_hours":{"start":"21:00","end":"07:00","time_zone":"Europe/Nowhere"}}`,
+		"bad time":       `{"muted_types":[],"push":true,"quiet_hours":{"start":"9pm","end":"07:00","time_zone":"UTC"}}`,
+		"extra field":    `{"muted_types":[],"push":true,"quiet_hours":{"start":"21:00","end":"07:00","time_zone":"UTC","days":[1]}}`,
+		"bad push muted": `{"muted_types":[],"push":true,"push_muted_types":["Grade"]}`,
+	} {
+		if status, got, _ := e.request(http.MethodPut, prefsPath, "pqa", body); status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", name, status, got)
+		}
+	}
+	e.wantPrefs("pqa", full)
+	e.putPrefs("pqa", `{"muted_types":[],"push":true}`, `{"muted_types":[],"push":true,"push_muted_types":[],"quiet_hours":null}`)
 }

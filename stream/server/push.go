@@ -160,5 +160,9 @@ func registerPushMetrics(reg prometheus.Registerer, w *webpush.Worker) {
 			func(s webpush.Stats) uint64 { return s.SkippedOnline }),
 		counter("push_sent_previous_key_total", "Pushes signed with the previous VAPID key of a rotation (VAPID_PREVIOUS_*).",
 			func(s webpush.Stats) uint64 { return s.SentPreviousKey }),
+		counter("push_quiet_held_total", "Pushes held for the user's quiet hours.",
+			func(s webpush.Stats) uint64 { return s.QuietHeld }),
+		counter("push_quiet_summaries_total", "Summaries of held pushes sent when a user's quiet hours ended.",
+			func(s webpush.Stats) uint64 { return s.QuietSummary }),
 	)
 }

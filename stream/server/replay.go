@@ -133,7 +133,7 @@ func (c *conn) sendLive(items []hub.Item) error {
 }
 
 // queue writes e's frame unless it is not newer than the stream's position in its log,
-// or it is muted or expired (skipped: the position moves past it); it reports whether
+// or it is muted (and not mandatory) or expired (skipped: the position moves past it); it reports whether
 // it wrote a frame. The frame's id is the stream's whole cursor.
 func (c *conn) queue(e notification.Envelope) (bool, error) {
 	source, pos, own, err := broker.SplitItemID(e.ID)
@@ -144,7 +144,7 @@ func (c *conn) queue(e notification.Envelope) (bool, error) {
 	if err != nil || !ours || pos.Compare(last) <= 0 {
 		return false, nil // already sent (replay and live overlap), or not ours to trust
 	}
-	if c.prefs.Muted(string(e.Type)) || e.Expired(time.Now()) {
+	if c.prefs.Muted(string(e.Type)) && !e.Mandatory || e.Expired(time.Now()) {
 		c.skip(source, pos)
 		return false, nil
 	}

@@ -55,6 +55,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	pushCtx, stopPush := context.WithCancel(context.Background())
 	defer stopPush()
 	background.Go(func() { s.runPush(pushCtx) })
+	// So does the releaser of scheduled notifications: what it claimed and did not
+	// finish goes to another instance when its lease (400 ms) runs out.
+	background.Go(func() { s.runRelease(pushCtx) })
 
 	srv := &http.Server{
 		Handler:           s.Handler(),

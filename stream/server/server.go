@@ -21,6 +21,7 @@ import (
 	"github.com/vividly-edu/notifications/stream/internal/auth"
 	"github.com/vividly-edu/notifications/stream/internal/hub"
 	"github.com/vividly-edu/notifications/stream/internal/presence"
+	"github.com/vividly-edu/notifications/stream/internal/release"
 	"github.com/vividly-edu/notifications/stream/internal/rooms"
 	"github.com/vividly-edu/notifications/stream/internal/ticket"
 )
@@ -35,6 +36,7 @@ type Server struct {
 	tickets  *ticket.Issuer
 	presence Presence
 	push     *pusher            // Web Push; nil when off
+	release  *release.Releaser  // releases scheduled notifications; nil when off
 	rooms    *rooms.Hub         // room sockets; nil when off
 	privacy  Privacy            // receipts, membership, export; nil when off
 	failures *admission.Limiter // failed authentication, per client address
@@ -109,7 +111,7 @@ func New(cfg Config, d Deps, v *auth.Verifier, log *slog.Logger, reg *prometheus
 		}
 	}
 	return &Server{rooms: rh, cfg: cfg, log: log, broker: d.Broker, hub: h, verifier: v,
-		tickets: is, presence: d.Presence, push: push, privacy: d.Privacy,
+		tickets: is, presence: d.Presence, push: push, privacy: d.Privacy, release: newReleaser(d, log, reg),
 		failures: admission.NewLimiter(cfg.RateLimitPerIP, cfg.RateLimitBurst, 0, time.Now),
 		users:    admission.NewLimiter(cfg.RateLimitPerUser, cfg.RateLimitUserBurst, 0, time.Now),
 		origins:  origins, metrics: m, gatherer: reg, draining: make(chan struct{}),

@@ -158,12 +158,19 @@ export function connect(opts) {
     isUnread: (id) => !!(c.s && c.s.unreadIds && c.s.unreadIds.has(String(id))),
     markRead: (ids) => markRead(c, ids),
     markAllRead: () => markAllRead(c),
-    // getPreferences → {muted_types, push}. setPreferences(p) stores the whole document
-    // (fields left out keep their current value) and returns what the server stored.
+    // getPreferences → {muted_types, push, push_muted_types, quiet_hours}. setPreferences(p)
+    // stores the whole document (fields left out keep their current value; quiet_hours:
+    // null turns quiet hours off) and returns what the server stored.
     getPreferences: () => req("GET", "/preferences"),
     async setPreferences(p) {
-      const cur = p && "muted_types" in p && "push" in p ? {} : await req("GET", "/preferences");
-      return req("PUT", "/preferences", { muted_types: p.muted_types ?? cur.muted_types ?? [], push: p.push ?? cur.push ?? true });
+      const all = ["muted_types", "push", "push_muted_types", "quiet_hours"];
+      const cur = p && all.every((k) => k in p) ? {} : await req("GET", "/preferences");
+      return req("PUT", "/preferences", {
+        muted_types: p.muted_types ?? cur.muted_types ?? [],
+        push: p.push ?? cur.push ?? true,
+        push_muted_types: p.push_muted_types ?? cur.push_muted_types ?? [],
+        quiet_hours: "quiet_hours" in p ? p.quiet_hours : cur.quiet_hours ?? null,
+      });
     },
     enablePush: (o = {}) => enablePush({ ...o, request: req }),
     disablePush: (o = {}) => disablePush({ ...o, request: req }),

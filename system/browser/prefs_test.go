@@ -17,7 +17,7 @@ func TestPreferencesRoundTripAndMute(t *testing.T) {
 	page := openTab(t, newBrowser(t), sys.url()+"/demo/?user=prefs")
 	page.waitState(live, "open", func(s pageState) bool { return s.Status.State == "open" })
 	waitFor(t, live, "preferences panel", func() bool { return evalJS[bool](page, `!document.getElementById("prefs").hidden`) })
-	if got := evalAsync[string](page, `window.vividlyDemo.handle.getPreferences().then(JSON.stringify)`); got != `{"muted_types":[],"push":true}` {
+	if got := evalAsync[string](page, `window.vividlyDemo.handle.getPreferences().then(JSON.stringify)`); got != `{"muted_types":[],"push":true,"push_muted_types":[],"quiet_hours":null}` {
 		t.Errorf("default preferences %s", got)
 	}
 
@@ -58,7 +58,7 @@ func TestPreferencesRoundTripAndMute(t *testing.T) {
 	}
 
 	// Unmute through the client API: live again.
-	if got := evalAsync[string](page, `window.vividlyDemo.handle.setPreferences({muted_types: []}).then(JSON.stringify)`); got != `{"muted_types":[],"push":false}` {
+	if got := evalAsync[string](page, `window.vividlyDemo.handle.setPreferences({muted_types: []}).then(JSON.stringify)`); got != `{"muted_types":[],"push":false,"push_muted_types":[],"quiet_hours":null}` {
 		t.Errorf("setPreferences kept push? got %s", got)
 	}
 	pub.send("prefs", "video_failed", "unmuted-0")

@@ -42,8 +42,9 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		log.Info("GOGC set to the stream's measured default", "gogc", memlimit.GCPercent)
 	}
 	redisbroker.RouteClientLogs(log)
-	// The stream only reads the log; the limits matter to the function's writes.
-	b, err := redisbroker.Open(cfg.Redis, broker.DefaultLimits, redisbroker.Options{Log: log})
+	// The stream reads the log, and writes only scheduled notifications it releases
+	// (queued for Web Push, as the function's writes are, when push is configured).
+	b, err := redisbroker.Open(cfg.Redis, broker.DefaultLimits, redisbroker.Options{Log: log, EnqueuePush: cfg.Push.Enabled()})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/vividly-edu/notifications/shared/broker"
 )
 
 // Presence reports whether a user has an open stream on any instance.
@@ -27,8 +29,12 @@ func (f PresenceFunc) Online(ctx context.Context, user string) (bool, error) { r
 // PushPrefs is the part of a user's preferences push obeys. The zero value (nothing
 // stored) means push on, nothing muted.
 type PushPrefs struct {
-	Off   bool     // "push": false
-	Muted []string // "muted_types": kept in history, not streamed, not pushed
+	Off       bool     // "push": false
+	Muted     []string // "muted_types": kept in history, not streamed, not pushed
+	PushMuted []string // "push_muted_types": streamed, not pushed
+	// Quiet, when set, holds pushes during the user's quiet hours; one summary goes
+	// out when they end (quiet.go).
+	Quiet *broker.QuietHours
 }
 
 // Preferences returns a user's push preferences.
@@ -58,6 +64,8 @@ type Stats struct {
 	Retries       uint64 // attempts repeated after 429/5xx/network errors
 	Reclaimed     uint64 // entries taken over from a dead consumer
 	Invalid       uint64 // entries dropped as malformed
+	QuietHeld     uint64 // held for the user's quiet hours
+	QuietSummary  uint64 // summaries of quiet hours sent (to one user's subscriptions)
 	// SentPreviousKey counts the pushes of Sent signed with VAPID_PREVIOUS_*: a
 	// rotation is over when it stops growing (docs/RUNBOOK.md).
 	SentPreviousKey uint64
@@ -65,7 +73,7 @@ type Stats struct {
 
 type counters struct {
 	handled, online, prefs, noSubs, held, summaries, sent, gone, failed, retries, reclaimed, invalid atomic.Uint64
-	previousKey                                                                                      atomic.Uint64
+	previousKey, quietHeld, quietSummary                                                             atomic.Uint64
 }
 
 // Stats returns the counters so far.
@@ -74,7 +82,8 @@ func (w *Worker) Stats() Stats {
 	return Stats{Handled: c.handled.Load(), SkippedOnline: c.online.Load(), SkippedPrefs: c.prefs.Load(),
 		NoSubs: c.noSubs.Load(), Held: c.held.Load(), Summaries: c.summaries.Load(), Sent: c.sent.Load(),
 		Gone: c.gone.Load(), Failed: c.failed.Load(), Retries: c.retries.Load(),
-		Reclaimed: c.reclaimed.Load(), Invalid: c.invalid.Load(), SentPreviousKey: c.previousKey.Load()}
+		Reclaimed: c.reclaimed.Load(), Invalid: c.invalid.Load(), SentPreviousKey: c.previousKey.Load(),
+		QuietHeld: c.quietHeld.Load(), QuietSummary: c.quietSummary.Load()}
 }
 
 // job is an entry that is to be sent.
@@ -161,8 +170,17 @@ func (w *Worker) prepare(hctx context.Context, log *slog.Logger, e entry, prefs 
 	}
 	var live bool
 	msg.TTL, live = pushTTL(w.opts.TTL, md.ExpiresAt, now)
-	if !live || slices.Contains(prefs.Muted, md.Type) {
+	muted := slices.Contains(prefs.Muted, md.Type) || slices.Contains(prefs.PushMuted, md.Type)
+	if !live || muted && !md.Mandatory {
 		w.stats.prefs.Add(1)
+		return msg, false, true
+	}
+	if quiet, end := prefs.quietUntil(now); quiet && !md.Mandatory {
+		if err := w.hold(hctx, e.user, md.ID, now, end); err != nil {
+			log.Warn("push: hold for quiet hours", slog.Any("error", err))
+			return msg, false, false
+		}
+		w.stats.quietHeld.Add(1)
 		return msg, false, true
 	}
 	first, start, err := w.admit(hctx, e.user, md.ID, now)

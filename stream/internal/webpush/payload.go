@@ -23,6 +23,9 @@ type meta struct {
 	Type      string    `json:"type"`
 	Severity  string    `json:"severity"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Mandatory notifications (severity warning or error only) ignore mutes and quiet
+	// hours (docs/PUBLISHING.md).
+	Mandatory bool `json:"mandatory"`
 }
 
 func parseMeta(data []byte) (meta, error) {

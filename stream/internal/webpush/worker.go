@@ -13,24 +13,27 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
 // WorkerOptions tune a Worker. Queue is required; zero values get the defaults shown.
 type WorkerOptions struct {
-	Queue       string        // the Redis Stream the function writes to, e.g. "notifications:{push}"
-	Group       string        // consumer group: "push"
-	Consumer    string        // this instance's name in the group: hostname + random suffix
-	Window      time.Duration // coalescing window (Config.Window): 60s
-	TTL         time.Duration // push TTL (Config.TTL): 24h
-	Concurrency int           // requests to push services in flight (Config.Concurrency): 256
-	PerOrigin   int           // of which to one push service (origin): Concurrency/2
-	MaxInFlight int           // queue entries handled at once: 1024
-	ClaimIdle   time.Duration // a pending entry idle this long belongs to a dead consumer: 30s
-	RetryFor    time.Duration // how long one push is retried on 429/5xx/timeouts: 5m
-	Backoff     time.Duration // first retry delay, doubling up to a minute: 1s
-	Tick        time.Duration // how often ended windows are summarised: 500ms
-	Block       time.Duration // XREADGROUP BLOCK, which also bounds how long Run takes to stop: 1s
-	Drain       time.Duration // on shutdown, how long running requests may finish: 3s
+	Queue       string         // the Redis Stream the function writes to, e.g. "notifications:{push}"
+	Names       rediskey.Names // names of the quiet-hours keys: the prefix of Queue (before ":{push}")
+	Group       string         // consumer group: "push"
+	Consumer    string         // this instance's name in the group: hostname + random suffix
+	Window      time.Duration  // coalescing window (Config.Window): 60s
+	TTL         time.Duration  // push TTL (Config.TTL): 24h
+	Concurrency int            // requests to push services in flight (Config.Concurrency): 256
+	PerOrigin   int            // of which to one push service (origin): Concurrency/2
+	MaxInFlight int            // queue entries handled at once: 1024
+	ClaimIdle   time.Duration  // a pending entry idle this long belongs to a dead consumer: 30s
+	RetryFor    time.Duration  // how long one push is retried on 429/5xx/timeouts: 5m
+	Backoff     time.Duration  // first retry delay, doubling up to a minute: 1s
+	Tick        time.Duration  // how often ended windows are summarised: 500ms
+	Block       time.Duration  // XREADGROUP BLOCK, which also bounds how long Run takes to stop: 1s
+	Drain       time.Duration  // on shutdown, how long running requests may finish: 3s
 	Log         *slog.Logger
 	Now         func() time.Time
 }
@@ -84,6 +87,9 @@ func NewWorker(rdb redis.UniversalClient, store Store, sender *Sender, presence 
 	def(&opts.Tick, 500*time.Millisecond)
 	def(&opts.Block, time.Second)
 	def(&opts.Drain, 3*time.Second)
+	if opts.Names.Prefix == "" {
+		opts.Names.Prefix = strings.TrimSuffix(opts.Queue, ":{push}")
+	}
 	if opts.Group == "" {
 		opts.Group = "push"
 	}
@@ -173,7 +179,7 @@ func (w *Worker) readLoop(ctx, hctx context.Context, handlers *sync.WaitGroup) {
 	}
 }
 
-// maintainLoop summarises ended windows every Tick and, every ClaimIdle/3, renews the
+// maintainLoop summarises ended windows and ended quiet hours every Tick and, every ClaimIdle/3, renews the
 // claim on entries still being handled here and takes over those of dead consumers.
 func (w *Worker) maintainLoop(ctx, hctx context.Context, handlers *sync.WaitGroup) {
 	tick := time.NewTicker(w.opts.Tick)
@@ -187,6 +193,9 @@ func (w *Worker) maintainLoop(ctx, hctx context.Context, handlers *sync.WaitGrou
 		}
 		if err := w.flushDue(ctx, w.opts.Now()); err != nil && ctx.Err() == nil {
 			w.log.WarnContext(ctx, "push windows", slog.Any("error", err))
+		}
+		if err := w.flushQuiet(ctx, hctx, handlers, w.opts.Now()); err != nil && ctx.Err() == nil {
+			w.log.WarnContext(ctx, "push quiet hours", slog.Any("error", err))
 		}
 		if !w.groupReady.Load() || time.Since(lastClaim) < w.opts.ClaimIdle/3 {
 			continue

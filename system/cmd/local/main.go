@@ -107,7 +107,9 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ph, err := notifier.NewPublish(b, log, metrics, time.Now, 24*time.Hour)
+	// Scheduled announcements (send_at) wait in the stream's schedule, in memory or in
+	// Redis, and the stream releases them.
+	ph, err := notifier.NewPublish(b, log, metrics, time.Now, 24*time.Hour, notifier.WithSchedule(deps.Schedule))
 	if err != nil {
 		return err
 	}

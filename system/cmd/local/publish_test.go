@@ -37,7 +37,7 @@ func TestLocalSystemProcess(t *testing.T) {
 // function port and says so in its banner; an announcement posted there as Eventarc
 // would (binary mode) reaches the development user's history — a broadcast and one to a
 // user list naming them — while one for a group they are not in, or a refused one, does
-// not.
+// not; a scheduled one appears only after its send_at, a cancelled one never.
 func TestLocalPublish(t *testing.T) {
 	port, fnPort := freePort(t), freePort(t)
 	const secret = "local-publish-test-secret-0123456789abcdef"
@@ -100,29 +100,45 @@ func TestLocalPublish(t *testing.T) {
 	send("a-3", `{"type":"announcement","audience":{"groups":["teachers"]},"title":"Staff meeting"}`)
 	send("a-4", `{"type":"reset","audience":{"users":["student-7"]},"title":"refused"}`)
 
+	// Scheduled (send_at): kept by the local system's schedule, released by its stream.
+	soon := time.Now().Add(1500 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+	send("a-5", `{"type":"deadline","severity":"warning","audience":{"users":["student-7"]},"title":"Homework due","send_at":"`+soon+`","schedule_key":"hw"}`)
+	send("a-6", `{"type":"deadline","audience":{"users":["student-7"]},"title":"Withdrawn","send_at":"`+soon+`","schedule_key":"bye"}`)
+	send("a-7", `{"type":"cancel","schedule_key":"bye"}`)
+
 	token, err := devToken(secret, "student-7", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/notifications", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var page struct {
-		Notifications []struct{ Type, Title, Severity string } `json:"notifications"`
-	}
-	if err := json.NewDecoder(bufio.NewReader(resp.Body)).Decode(&page); err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, n := range page.Notifications {
-		got = append(got, n.Type+"/"+n.Severity+"/"+n.Title)
+	history := func() string {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/notifications", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var page struct {
+			Notifications []struct{ Type, Title, Severity string } `json:"notifications"`
+		}
+		if err := json.NewDecoder(bufio.NewReader(resp.Body)).Decode(&page); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, n := range page.Notifications {
+			got = append(got, n.Type+"/"+n.Severity+"/"+n.Title)
+		}
+		return strings.Join(got, ",")
 	}
 	want := "announcement/warning/Maintenance tonight,grade_posted/success/Quiz 3 graded"
-	if strings.Join(got, ",") != want {
-		t.Errorf("history of student-7: %q, want %q", got, want)
+	if got := history(); got != want {
+		t.Errorf("history of student-7: %q, want %q (nothing scheduled yet)", got, want)
+	}
+	want += ",deadline/warning/Homework due"
+	for deadline := time.Now().Add(5 * time.Second); history() != want; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("history of student-7 after send_at: %q, want %q (the cancelled one never)", history(), want)
+		}
 	}
 }

@@ -11,13 +11,8 @@ PKGS = $$($(GO) list -m -f '{{.Path}}/...')
 SHORT_PKGS = $(foreach m,shared functions stream,./$(m)/...)
 FUZZTIME ?= 20s
 
-<<<<<<< HEAD
 .PHONY: all help deps-redis actionlint build run test test-short test-e2e test-go test-terraform test-faults test-cluster test-load test-security \
-	deps lint vet fmt-check staticcheck tidy-check tracked-check cover bench fuzz loadtest load-broadcast compare soak function-zip clean
-=======
-.PHONY: all help deps-redis actionlint build run test test-short test-e2e test-go test-terraform test-faults test-load test-security \
 	deps lint vet fmt-check staticcheck tidy-check tracked-check cover bench fuzz loadtest load-broadcast compare rooms-compare soak function-zip clean
->>>>>>> rooms
 
 all: build
 

@@ -46,6 +46,10 @@ func (n Names) PresenceInstances() string { return n.Prefix + ":{presence}:insta
 // value: the subscription JSON).
 func (n Names) PushSubscriptions(user string) string { return n.Prefix + ":{" + user + "}:push" }
 
+// PushDevices is the hash of a user's FCM devices (field: registration token, value:
+// the device JSON {"token","platform"}), under the user's hash tag.
+func (n Names) PushDevices(user string) string { return n.Prefix + ":{" + user + "}:fcm" }
+
 // PushQueue is the Redis Stream of notifications to send as Web Push: the function
 // XADDs each new notification there (fields user, n) and the stream instances consume
 // it in one consumer group. The push worker names its coalescing keys after it

@@ -57,6 +57,18 @@ func (n Names) PushDevices(user string) string { return n.Prefix + ":{" + user +
 // is also the tag of a user named "push", whose keys (…:log, …:conns …) never clash.
 func (n Names) PushQueue() string { return n.Prefix + ":{push}" }
 
+// FCMQueue is the Redis Stream of decided FCM pushes: the push worker decides once
+// per notification (presence, preferences, coalescing) and hands what FCM is to send
+// here (fields user, m), where a sender of its own drains it, so a slow FCM never
+// holds Web Push up. Same hash tag as PushQueue: the hand-off and the queue's keys
+// share a slot.
+func (n Names) FCMQueue() string { return n.PushQueue() + ":fcm" }
+
+// PushCollapseKey holds the random key that names coalescing windows (FCM collapse
+// keys) when there is no VAPID private key to derive them from, so every instance
+// names a window alike.
+func (n Names) PushCollapseKey() string { return n.PushQueue() + ":collapsekey" }
+
 // The fields of a push queue entry the function writes, and the queue's cap (XADD
 // MAXLEN ~): handled entries are deleted, so the cap matters only when no worker runs,
 // and then the oldest pushes are dropped, not the memory.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vividly-edu/notifications/shared/config"
+	"github.com/vividly-edu/notifications/stream/internal/fcm"
 	"github.com/vividly-edu/notifications/stream/internal/webpush"
 )
 
@@ -88,6 +89,8 @@ type Config struct {
 	DrainTime time.Duration `env:"DRAIN_TIME, default=3s"`
 	// Push is Web Push (VAPID_*, PUSH_*): off when no VAPID variable is set.
 	Push webpush.Config
+	// FCM is Firebase Cloud Messaging (FCM_*): off when FCM_PROJECT_ID is unset.
+	FCM fcm.Config
 }
 
 // LogValue implements slog.LogValuer for the start-up log: each variable by its name,
@@ -174,6 +177,9 @@ func LoadConfig(ctx context.Context, getenv config.Getenv) (Config, error) {
 		bad("DRAIN_TIME", "must be between 0 and 8s (Cloud Run allows 10s), got %s", c.DrainTime)
 	}
 	if err := c.Push.Validate(); err != nil { // names the variable, never the key
+		errs = append(errs, err)
+	}
+	if err := c.FCM.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return c, errors.Join(errs...)

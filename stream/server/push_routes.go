@@ -27,7 +27,7 @@ func (s *Server) pushKey(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.gate(w, r); !ok {
 		return
 	}
-	if s.push == nil {
+	if s.push == nil || s.push.sender == nil {
 		writeError(w, http.StatusNotFound, pushOff, 0)
 		return
 	}
@@ -94,7 +94,7 @@ func (s *Server) unsubscribePush(w http.ResponseWriter, r *http.Request, id auth
 // one that is not JSON of a subscription's shape; its values are checked by the store.
 func (s *Server) readSubscription(w http.ResponseWriter, r *http.Request) (webpush.Subscription, bool) {
 	var sub webpush.Subscription
-	if s.push == nil {
+	if s.push == nil || s.push.sender == nil {
 		writeError(w, http.StatusNotFound, pushOff, 0)
 		return sub, false
 	}

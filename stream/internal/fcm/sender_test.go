@@ -152,3 +152,22 @@ func TestMessageRoundTrip(t *testing.T) {
 		t.Fatalf("round trip: %+v %v", got, err)
 	}
 }
+
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		c  Config
+		ok bool
+	}{
+		"off":                {Config{}, true},
+		"on":                 {Config{ProjectID: "vividly-prod", Concurrency: 1}, true},
+		"endpoint alone":     {Config{Endpoint: "http://127.0.0.1:1/"}, false},
+		"bad project":        {Config{ProjectID: "Vividly/x", Concurrency: 1}, false},
+		"no concurrency":     {Config{ProjectID: "p"}, false},
+		"endpoint with proj": {Config{ProjectID: "p", Endpoint: "http://127.0.0.1:1/", Concurrency: 4}, true},
+	} {
+		if err := tc.c.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: Validate = %v, want ok=%v", name, err, tc.ok)
+		}
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/vividly-edu/notifications/stream/internal/fcm"
 )
 
 // Presence reports whether a user has an open stream on any instance.
@@ -61,11 +63,13 @@ type Stats struct {
 	// SentPreviousKey counts the pushes of Sent signed with VAPID_PREVIOUS_*: a
 	// rotation is over when it stops growing (docs/RUNBOOK.md).
 	SentPreviousKey uint64
+	// HandedOff counts pushes decided here and queued for the FCM Worker.
+	HandedOff uint64
 }
 
 type counters struct {
 	handled, online, prefs, noSubs, held, summaries, sent, gone, failed, retries, reclaimed, invalid atomic.Uint64
-	previousKey                                                                                      atomic.Uint64
+	previousKey, handedOff                                                                           atomic.Uint64
 }
 
 // Stats returns the counters so far.
@@ -74,7 +78,8 @@ func (w *Worker) Stats() Stats {
 	return Stats{Handled: c.handled.Load(), SkippedOnline: c.online.Load(), SkippedPrefs: c.prefs.Load(),
 		NoSubs: c.noSubs.Load(), Held: c.held.Load(), Summaries: c.summaries.Load(), Sent: c.sent.Load(),
 		Gone: c.gone.Load(), Failed: c.failed.Load(), Retries: c.retries.Load(),
-		Reclaimed: c.reclaimed.Load(), Invalid: c.invalid.Load(), SentPreviousKey: c.previousKey.Load()}
+		Reclaimed: c.reclaimed.Load(), Invalid: c.invalid.Load(), SentPreviousKey: c.previousKey.Load(),
+		HandedOff: c.handedOff.Load()}
 }
 
 // job is an entry that is to be sent.
@@ -83,6 +88,9 @@ type job struct {
 	log  *slog.Logger
 	subs []Subscription
 	msg  Message
+	// FCM Worker only: the user's devices and the decided message.
+	devices []fcm.Device
+	mobile  fcm.Message
 }
 
 // decide runs the checks for one queue entry, in queue order per user: presence,
@@ -90,6 +98,9 @@ type job struct {
 // otherwise done reports whether the entry is finished. It is not when Redis failed:
 // the entry then stays pending and is reclaimed after ClaimIdle.
 func (w *Worker) decide(hctx context.Context, m redis.XMessage) (j job, send, done bool) {
+	if w.fcm != nil {
+		return w.decideDelivery(hctx, m)
+	}
 	e, err := parseEntry(m)
 	if err != nil {
 		w.stats.invalid.Add(1)
@@ -113,15 +124,33 @@ func (w *Worker) decide(hctx context.Context, m redis.XMessage) (j job, send, do
 		w.stats.prefs.Add(1)
 		return j, false, true
 	}
-	if j.subs, err = w.store.List(hctx, e.user); err != nil {
-		j.log.Warn("push: subscriptions", slog.Any("error", err))
+	if w.store != nil {
+		if j.subs, err = w.store.List(hctx, e.user); err != nil {
+			j.log.Warn("push: subscriptions", slog.Any("error", err))
+			return j, false, false
+		}
+	}
+	devices, err := w.hasDevices(hctx, e.user)
+	if err != nil {
+		j.log.Warn("push: devices", slog.Any("error", err))
 		return j, false, false
 	}
-	if len(j.subs) == 0 {
+	if len(j.subs) == 0 && !devices {
 		w.stats.noSubs.Add(1)
 		return j, false, true
 	}
 	j.msg, send, done = w.prepare(hctx, j.log, e, prefs)
+	if send && devices {
+		// Decided once for both senders: FCM gets its copy on its own queue.
+		if err := w.handOff(hctx, e.user, j.msg); err != nil {
+			j.log.Warn("push: hand off to fcm", slog.Any("error", err))
+			return j, false, false
+		}
+		w.stats.handedOff.Add(1)
+	}
+	if send && len(j.subs) == 0 {
+		return j, false, true
+	}
 	return j, send, done
 }
 
@@ -138,6 +167,13 @@ func (w *Worker) deliver(ctx, hctx context.Context, j job) bool {
 			}
 		})
 	}
+	for _, d := range j.devices {
+		wg.Go(func() {
+			if w.sendFCMWithRetry(ctx, hctx, j.log, j.user, d, j.mobile) != nil {
+				interrupted.Store(true)
+			}
+		})
+	}
 	wg.Wait()
 	return !interrupted.Load()
 }
@@ -148,7 +184,7 @@ func (w *Worker) prepare(hctx context.Context, log *slog.Logger, e entry, prefs 
 	now := w.opts.Now()
 	if e.data == nil {
 		return Message{Payload: summaryPayload(e.count, e.lastID, now), Urgency: UrgencyNormal,
-			Topic: topicFor(w.sender.keys.raw, e.user, e.topicStart), TTL: w.opts.TTL}, true, false
+			Topic: topicFor(w.opts.CollapseKey, e.user, e.topicStart), TTL: w.opts.TTL}, true, false
 	}
 	md, err := parseMeta(e.data)
 	if err == nil {
@@ -174,7 +210,7 @@ func (w *Worker) prepare(hctx context.Context, log *slog.Logger, e entry, prefs 
 		w.stats.held.Add(1)
 		return msg, false, true
 	}
-	msg.Urgency, msg.Topic = urgencyOf(md.Type, md.Severity), topicFor(w.sender.keys.raw, e.user, start)
+	msg.Urgency, msg.Topic = urgencyOf(md.Type, md.Severity), topicFor(w.opts.CollapseKey, e.user, start)
 	return msg, true, false
 }
 

@@ -128,6 +128,9 @@ func (w *Worker) admit(ctx context.Context, user, id string, now time.Time) (fir
 // flushDue queues the summaries of every window that has ended. Every Worker runs it;
 // the ZREM in the script makes sure one of them does each user.
 func (w *Worker) flushDue(ctx context.Context, now time.Time) error {
+	if w.fcm != nil { // a delivery Worker has no windows
+		return nil
+	}
 	users, err := w.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: dueKey(w.opts.Queue), ByScore: true,
 		Start: "-inf", Stop: strconv.FormatInt(now.UnixMilli(), 10), Count: 100}).Result()
 	if err != nil {

@@ -69,6 +69,30 @@ func (n Names) FCMQueue() string { return n.PushQueue() + ":fcm" }
 // names a window alike.
 func (n Names) PushCollapseKey() string { return n.PushQueue() + ":collapsekey" }
 
+// UserGroups is the sorted set of the logs a user was last seen to read besides their
+// own (member: a group's source "@<group>", and "!all"; score: last seen, unix ms),
+// under the user's hash tag: what push membership last recorded for them.
+func (n Names) UserGroups(user string) string { return n.Prefix + ":{" + user + "}:groups" }
+
+// Members is the sorted set of a group's (or, for source "!all", everyone's) members
+// for push fan-out, all at score 0 so it is walked in user id order (ZRANGE BYLEX)
+// without missing or repeating anyone; MembersSeen scores the same members by last
+// seen (unix ms) so those not seen for 30 days are forgotten. Both are under the
+// source's hash tag ({@<group>}, {!all}), like its log.
+func (n Names) Members(source string) string { return n.Prefix + ":{" + source + "}:members" }
+
+// MembersSeen: see Members.
+func (n Names) MembersSeen(source string) string { return n.Prefix + ":{" + source + "}:memberseen" }
+
+// Fanouts is the sorted set of group and broadcast pushes being fanned out (member:
+// the job id, score: when its current lease ends, unix ms); FanoutJob is one job's
+// hash {source, n, cursor}. Both are under {push}, like the queue the fan-out writes
+// to, so a batch is queued and its cursor advanced in one script.
+func (n Names) Fanouts() string { return n.PushQueue() + ":fanouts" }
+
+// FanoutJob: see Fanouts.
+func (n Names) FanoutJob(id string) string { return n.PushQueue() + ":fanout:" + id }
+
 // The fields of a push queue entry the function writes, and the queue's cap (XADD
 // MAXLEN ~): handled entries are deleted, so the cap matters only when no worker runs,
 // and then the oldest pushes are dropped, not the memory.

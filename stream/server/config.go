@@ -91,6 +91,9 @@ type Config struct {
 	Push webpush.Config
 	// FCM is Firebase Cloud Messaging (FCM_*): off when FCM_PROJECT_ID is unset.
 	FCM fcm.Config
+	// PushFanoutRate paces a group's or everyone's push: members queued per second per
+	// instance.
+	PushFanoutRate float64 `env:"PUSH_FANOUT_RATE, default=1000"`
 }
 
 // LogValue implements slog.LogValuer for the start-up log: each variable by its name,
@@ -181,6 +184,9 @@ func LoadConfig(ctx context.Context, getenv config.Getenv) (Config, error) {
 	}
 	if err := c.FCM.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.PushFanoutRate < 1 || c.PushFanoutRate > 100000 {
+		bad("PUSH_FANOUT_RATE", "must be between 1 and 100000 users per second")
 	}
 	return c, errors.Join(errs...)
 }

@@ -95,7 +95,11 @@ func (c *conn) open(w http.ResponseWriter, r *http.Request) bool {
 		s.refuse(w, http.StatusInternalServerError, "no_flush", "streaming unsupported", 0)
 		return false
 	}
-	return c.acquirePresence(w) && c.subscribe(w, r) && c.startResponse(w, r)
+	if !c.acquirePresence(w) {
+		return false
+	}
+	s.recordMembership(c.ctx, id) // push to groups: who is in which (push_members.go)
+	return c.subscribe(w, r) && c.startResponse(w, r)
 }
 
 // acquirePresence takes a place under the user's connection cap.

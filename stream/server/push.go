@@ -11,6 +11,7 @@ import (
 
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/rediskey"
+	"github.com/vividly-edu/notifications/stream/internal/audience"
 	"github.com/vividly-edu/notifications/stream/internal/fcm"
 	"github.com/vividly-edu/notifications/stream/internal/presence"
 	"github.com/vividly-edu/notifications/stream/internal/webpush"
@@ -35,6 +36,9 @@ type PushDeps struct {
 	Devices         fcm.Store
 	FCMQueue        string
 	CollapseKeyName string
+	// Members records who is in which group; Names names the fan-out's keys.
+	Members *audience.Members
+	Names   rediskey.Names
 	// Online reports whether a user has an open stream on any instance: no push then.
 	Online webpush.Presence
 	// Prefs are the users' push preferences (push off, muted types).
@@ -68,6 +72,7 @@ func redisPushDeps(cfg Config, rdb *redis.Client, names rediskey.Names, prefs we
 		Prefs:  prefs,
 		// Devices are kept even with FCM off, so turning it on finds them.
 		Devices: fcm.NewRedisStore(pc, names), FCMQueue: names.FCMQueue(), CollapseKeyName: names.PushCollapseKey(),
+		Members: audience.NewMembers(pc, names, time.Now), Names: names,
 	}
 }
 
@@ -85,6 +90,7 @@ type pusher struct {
 	sender    *webpush.Sender
 	store     webpush.Store
 	devices   fcm.Store
+	members   *audience.Members
 	worker    *webpush.Worker       // decides, sends Web Push, hands FCM pushes over
 	fcmWorker *webpush.Worker       // sends decided FCM pushes
 	rdb       redis.UniversalClient // PushDeps.Redis: closed when Serve returns
@@ -102,9 +108,13 @@ func newPusher(cfg Config, d *PushDeps, log *slog.Logger, reg prometheus.Registe
 		return nil, nil
 	}
 	log = log.With(logging.KeyComponent, "push")
-	p := &pusher{rdb: d.Redis, done: make(chan struct{})}
+	p := &pusher{rdb: d.Redis, members: d.Members, done: make(chan struct{})}
 	opts := webpush.WorkerOptions{Queue: d.Queue, Window: cfg.Push.Window, TTL: cfg.Push.TTL,
 		Concurrency: cfg.Push.Concurrency, Log: log}
+	if d.Members != nil {
+		opts.Fanout = audience.NewFanout(d.Redis, d.Names, d.Members,
+			audience.FanoutOptions{Rate: cfg.PushFanoutRate, Log: log.With("part", "fanout")})
+	}
 	if cfg.Push.Enabled() {
 		var err error
 		if p.sender, err = webpush.NewSender(cfg.Push, nil); err != nil {

@@ -39,6 +39,7 @@ func (s *Server) registerDevice(w http.ResponseWriter, r *http.Request, id auth.
 		s.unavailable(ctx, w, id.UserID, "push device register", err)
 		return
 	}
+	s.recordMembership(ctx, id)
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated

@@ -24,8 +24,9 @@ func newFCMEnv(t *testing.T, withWeb bool) (*pushEnv, *fcmtest.Server) {
 	t.Cleanup(srv.Close)
 	p := newPushEnv(t, func(c *Config) {
 		c.FCM = fcm.Config{ProjectID: "vividly-test", Endpoint: srv.Endpoint(), Concurrency: 8}
+		c.Push.Window = 500 * time.Millisecond // short, so a burst's summary comes within a test
 		if !withWeb {
-			c.Push = webpush.Config{TTL: 24 * time.Hour, Window: time.Minute, Concurrency: 16}
+			c.Push = webpush.Config{TTL: 24 * time.Hour, Window: 500 * time.Millisecond, Concurrency: 16}
 		}
 	})
 	return p, srv

@@ -65,6 +65,7 @@ func (s *Server) subscribePush(w http.ResponseWriter, r *http.Request, id auth.I
 		s.unavailable(ctx, w, id.UserID, "push subscribe", err)
 		return
 	}
+	s.recordMembership(ctx, id)
 	s.log.InfoContext(ctx, "push subscription added", logging.KeyUserID, id.UserID, "origin", sub.Origin())
 	writeJSON(w, http.StatusCreated, map[string]string{"public_key": sub.PublicKey})
 }

@@ -65,11 +65,13 @@ type Stats struct {
 	SentPreviousKey uint64
 	// HandedOff counts pushes decided here and queued for the FCM Worker.
 	HandedOff uint64
+	// Fanouts counts group and broadcast entries turned into fan-out jobs.
+	Fanouts uint64
 }
 
 type counters struct {
 	handled, online, prefs, noSubs, held, summaries, sent, gone, failed, retries, reclaimed, invalid atomic.Uint64
-	previousKey, handedOff                                                                           atomic.Uint64
+	previousKey, handedOff, fanouts                                                                  atomic.Uint64
 }
 
 // Stats returns the counters so far.
@@ -79,7 +81,7 @@ func (w *Worker) Stats() Stats {
 		NoSubs: c.noSubs.Load(), Held: c.held.Load(), Summaries: c.summaries.Load(), Sent: c.sent.Load(),
 		Gone: c.gone.Load(), Failed: c.failed.Load(), Retries: c.retries.Load(),
 		Reclaimed: c.reclaimed.Load(), Invalid: c.invalid.Load(), SentPreviousKey: c.previousKey.Load(),
-		HandedOff: c.handedOff.Load()}
+		HandedOff: c.handedOff.Load(), Fanouts: c.fanouts.Load()}
 }
 
 // job is an entry that is to be sent.
@@ -100,6 +102,9 @@ type job struct {
 func (w *Worker) decide(hctx context.Context, m redis.XMessage) (j job, send, done bool) {
 	if w.fcm != nil {
 		return w.decideDelivery(hctx, m)
+	}
+	if send, done, ok := w.fanOut(hctx, m); ok {
+		return j, send, done
 	}
 	e, err := parseEntry(m)
 	if err != nil {

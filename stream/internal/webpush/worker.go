@@ -33,6 +33,9 @@ type WorkerOptions struct {
 	Drain       time.Duration // on shutdown, how long running requests may finish: 3s
 	// Mobile adds FCM to the decision (mobile.go); nil for Web Push alone.
 	Mobile *Mobile
+	// Fanout takes group and broadcast entries (user field "@<group>" or "!all") and
+	// queues one entry per member; nil drops them as malformed.
+	Fanout Fanout
 	// CollapseKey keys the HMAC that names a coalescing window (Web Push Topic, FCM
 	// collapse key). Nil: the VAPID private key, or, without Web Push, a random key kept
 	// in Redis at Mobile.KeyName so every instance names windows alike.
@@ -142,6 +145,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	var handlers, loops sync.WaitGroup
 	loops.Go(func() { w.readLoop(ctx, hctx, &handlers) })
 	loops.Go(func() { w.maintainLoop(ctx, hctx, &handlers) })
+	if w.opts.Fanout != nil && w.fcm == nil {
+		loops.Go(func() { w.opts.Fanout.Run(ctx) })
+	}
 	loops.Wait()
 	handlers.Wait()
 	return nil

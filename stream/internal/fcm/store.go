@@ -141,3 +141,6 @@ func (m *MemoryStore) List(_ context.Context, user string) ([]Device, error) {
 	}
 	return devs, nil
 }
+
+// Names is the key naming the store uses.
+func (r *RedisStore) Names() rediskey.Names { return r.names }

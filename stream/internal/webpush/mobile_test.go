@@ -22,7 +22,7 @@ type mobileEnv struct {
 
 // newMobileEnv builds a deciding Worker with FCM (and Web Push unless fcmOnly) and an
 // FCM Worker on the env's queues; tune adjusts both Workers' options.
-func newMobileEnv(t *testing.T, fcmOnly bool, tune func(*WorkerOptions)) *mobileEnv {
+func newMobileEnv(t testing.TB, fcmOnly bool, tune func(*WorkerOptions)) *mobileEnv {
 	t.Helper()
 	e := newEnv(t, tune)
 	_, names := newRedis(t)

@@ -59,6 +59,8 @@ type Server struct {
 	*httptest.Server
 	Project     string
 	RequireAuth bool // a request without "Authorization: Bearer …" is refused with 401
+	// CountOnly keeps no accepted message, only their number (Accepted): load tests.
+	CountOnly bool
 
 	mu         sync.Mutex
 	got        []Received
@@ -68,6 +70,7 @@ type Server struct {
 	delay      time.Duration
 	arrived    chan struct{}
 	attempts   map[string]int
+	accepted   int
 }
 
 // New starts a stand-in for project; Close it when done (t.Cleanup).
@@ -107,6 +110,13 @@ func (s *Server) Received() []Received {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Received(nil), s.got...)
+}
+
+// Accepted is how many messages were accepted.
+func (s *Server) Accepted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accepted
 }
 
 // Attempts is how many requests named token, accepted or not.
@@ -186,8 +196,11 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.got = append(s.got, Received{Token: m.Token, Auth: auth, Message: m, At: time.Now()})
+	s.accepted++
+	if !s.CountOnly {
+		s.got = append(s.got, Received{Token: m.Token, Auth: auth, Message: m, At: time.Now()})
+		s.arrived <- struct{}{}
+	}
 	s.mu.Unlock()
-	s.arrived <- struct{}{}
 	fmt.Fprintf(w, `{"name":"projects/%s/messages/%d"}`, s.Project, time.Now().UnixNano())
 }

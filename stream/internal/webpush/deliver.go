@@ -2,6 +2,7 @@ package webpush
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -144,13 +145,16 @@ func (w *Worker) decide(hctx context.Context, m redis.XMessage) (j job, send, do
 		w.stats.noSubs.Add(1)
 		return j, false, true
 	}
-	j.msg, send, done = w.prepare(hctx, j.log, e, prefs)
-	if send && devices {
-		// Decided once for both senders: FCM gets its copy on its own queue.
+	j.msg, send, done = w.prepare(hctx, j.log, e, prefs, devices)
+	if send && devices && e.data == nil {
+		// A summary: decided once for both senders, FCM gets its copy on its own
+		// queue (a notification's was handed off by the window check itself).
 		if err := w.handOff(hctx, e.user, j.msg); err != nil {
 			j.log.Warn("push: hand off to fcm", slog.Any("error", err))
 			return j, false, false
 		}
+	}
+	if send && devices {
 		w.stats.handedOff.Add(1)
 	}
 	if send && len(j.subs) == 0 {
@@ -185,7 +189,7 @@ func (w *Worker) deliver(ctx, hctx context.Context, j job) bool {
 
 // prepare builds the push for an entry. send is false when there is nothing to send
 // now (held for the window, muted, expired, malformed: done; Redis failed: not done).
-func (w *Worker) prepare(hctx context.Context, log *slog.Logger, e entry, prefs PushPrefs) (msg Message, send, done bool) {
+func (w *Worker) prepare(hctx context.Context, log *slog.Logger, e entry, prefs PushPrefs, devices bool) (msg Message, send, done bool) {
 	now := w.opts.Now()
 	if e.data == nil {
 		return Message{Payload: summaryPayload(e.count, e.lastID, now), Urgency: UrgencyNormal,
@@ -206,7 +210,16 @@ func (w *Worker) prepare(hctx context.Context, log *slog.Logger, e entry, prefs 
 		w.stats.prefs.Add(1)
 		return msg, false, true
 	}
-	first, start, err := w.admit(hctx, e.user, md.ID, now)
+	// The window opened now starts now: its name is known before the check, so the
+	// FCM copy can be handed off by the check itself.
+	msg.Urgency, msg.Topic = urgencyOf(md.Type, md.Severity), topicFor(w.opts.CollapseKey, e.user, now.UnixMilli())
+	var handoff []byte
+	if devices {
+		if handoff, err = json.Marshal(mobileMessage(msg)); err != nil {
+			return msg, false, true // plain fields: cannot happen
+		}
+	}
+	first, _, err := w.admit(hctx, e.user, md.ID, now, handoff)
 	if err != nil {
 		log.Warn("push: window", slog.Any("error", err))
 		return msg, false, false
@@ -215,7 +228,6 @@ func (w *Worker) prepare(hctx context.Context, log *slog.Logger, e entry, prefs 
 		w.stats.held.Add(1)
 		return msg, false, true
 	}
-	msg.Urgency, msg.Topic = urgencyOf(md.Type, md.Severity), topicFor(w.opts.CollapseKey, e.user, start)
 	return msg, true, false
 }
 

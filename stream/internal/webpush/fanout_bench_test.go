@@ -43,7 +43,7 @@ func BenchmarkBroadcastFanout(b *testing.B) {
 		m.worker.opts.Fanout = audience.NewFanout(m.rdb, names, members, audience.FanoutOptions{Rate: float64(rate), Tick: 50 * time.Millisecond})
 		load(b, m, users)
 
-		cmds0, rcpu0 := redisStats(b, m.rdb)
+		cmds0, rcpu0, per0 := redisCommandStats(b, m.rdb)
 		cpu0 := processCPU()
 		start := time.Now()
 		if _, err := Enqueue(ctx, m.rdb, m.queue, broker.Everyone,
@@ -61,7 +61,12 @@ func BenchmarkBroadcastFanout(b *testing.B) {
 		}
 		took := time.Since(start)
 		cpu := processCPU() - cpu0
-		cmds1, rcpu1 := redisStats(b, m.rdb)
+		cmds1, rcpu1, per1 := redisCommandStats(b, m.rdb)
+		for name, n := range per1 {
+			if d := n - per0[name]; d >= int64(users)/10 {
+				b.Logf("%-16s %5.2f per user", name, float64(d)/float64(users))
+			}
+		}
 		if got := m.fcmSrv.Accepted(); got != users {
 			b.Fatalf("%d pushes for %d users", got, users)
 		}
@@ -111,6 +116,13 @@ func load(tb testing.TB, m *mobileEnv, n int) {
 // redisStats returns the commands redis-server has run (INFO commandstats) and its CPU
 // seconds (INFO cpu).
 func redisStats(tb testing.TB, rdb *redis.Client) (calls int64, cpu float64) {
+	calls, cpu, _ = redisCommandStats(tb, rdb)
+	return calls, cpu
+}
+
+// redisCommandStats is redisStats with the calls per command.
+func redisCommandStats(tb testing.TB, rdb *redis.Client) (calls int64, cpu float64, per map[string]int64) {
+	per = map[string]int64{}
 	text, err := rdb.Info(context.Background(), "commandstats", "cpu").Result()
 	if err != nil {
 		tb.Fatal(err)
@@ -119,11 +131,12 @@ func redisStats(tb testing.TB, rdb *redis.Client) (calls int64, cpu float64) {
 	for sc.Scan() {
 		line := sc.Text()
 		if rest, ok := strings.CutPrefix(line, "cmdstat_"); ok {
-			_, stats, _ := strings.Cut(rest, ":")
+			name, stats, _ := strings.Cut(rest, ":")
 			for f := range strings.SplitSeq(stats, ",") {
 				if v, ok := strings.CutPrefix(f, "calls="); ok {
 					n, _ := strconv.ParseInt(v, 10, 64)
 					calls += n
+					per[name] = n
 				}
 			}
 		}
@@ -134,7 +147,7 @@ func redisStats(tb testing.TB, rdb *redis.Client) (calls int64, cpu float64) {
 			}
 		}
 	}
-	return calls, cpu
+	return calls, cpu, per
 }
 
 func processCPU() time.Duration {

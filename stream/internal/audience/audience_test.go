@@ -86,7 +86,7 @@ func TestMembership(t *testing.T) {
 	}
 	c.add(20 * 24 * time.Hour)
 	must(m.Record(ctx, "ada", []string{"chess"})) // seen again: renewed (over the refresh age)
-	c.add(11 * 24 * time.Hour)                   // bob last seen 31 days ago
+	c.add(11 * 24 * time.Hour)                    // bob last seen 31 days ago
 	if got := of(broker.Everyone); !slices.Equal(got, []string{"ada"}) {
 		t.Fatalf("everyone after 31 days = %v, want bob forgotten", got)
 	}

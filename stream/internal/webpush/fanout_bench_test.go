@@ -113,14 +113,8 @@ func load(tb testing.TB, m *mobileEnv, n int) {
 	}
 }
 
-// redisStats returns the commands redis-server has run (INFO commandstats) and its CPU
-// seconds (INFO cpu).
-func redisStats(tb testing.TB, rdb *redis.Client) (calls int64, cpu float64) {
-	calls, cpu, _ = redisCommandStats(tb, rdb)
-	return calls, cpu
-}
-
-// redisCommandStats is redisStats with the calls per command.
+// redisCommandStats returns the commands redis-server has run (INFO commandstats), in
+// all and per command, and its CPU seconds (INFO cpu).
 func redisCommandStats(tb testing.TB, rdb *redis.Client) (calls int64, cpu float64, per map[string]int64) {
 	per = map[string]int64{}
 	text, err := rdb.Info(context.Background(), "commandstats", "cpu").Result()

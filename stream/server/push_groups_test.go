@@ -100,3 +100,34 @@ func TestGroupAndBroadcastPush(t *testing.T) {
 		t.Fatal(v)
 	}
 }
+
+// TestGroupPushReachesBothSenders: a group notification goes to a member's browser by
+// Web Push and to another member's app by FCM, from one decision path.
+func TestGroupPushReachesBothSenders(t *testing.T) {
+	p, srv := newFCMEnv(t, true)
+	sub := p.ps.Subscribe("/sub/web", p.cfg.Push.PublicKey)
+	req, _ := http.NewRequest(http.MethodPost, p.url+subsPath, strings.NewReader(subJSON(sub, "")))
+	req.Header.Set("Authorization", "Bearer "+groupToken(t, "w", time.Hour, "7b"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("subscribe: %d", resp.StatusCode)
+	}
+	p.registerWithGroups("f", "tok-f", "7b")
+	p.publishTo(broker.GroupSource("7b"))
+	got, ok := p.ps.Next(5 * time.Second)
+	if !ok || got.Path != "/sub/web" || !strings.Contains(string(got.Plain), `"id":"@7b:`) {
+		t.Fatalf("web push: %v %+v", ok, got)
+	}
+	select {
+	case <-srv.Arrived():
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no FCM push: %+v", p.stats())
+	}
+	if r := srv.Received(); len(r) != 1 || r[0].Token != "tok-f" {
+		t.Fatalf("FCM got %+v", r)
+	}
+}

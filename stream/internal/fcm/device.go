@@ -71,4 +71,7 @@ type Store interface {
 	Remove(ctx context.Context, user, token string) error
 	// List returns the user's devices in no particular order and renews the TTL.
 	List(ctx context.Context, user string) ([]Device, error)
+	// Count returns how many devices the user has (the push decision only needs to
+	// know whether there are any; the sender Lists them and renews the TTL).
+	Count(ctx context.Context, user string) (int, error)
 }

@@ -88,6 +88,15 @@ func (r *RedisStore) List(ctx context.Context, user string) ([]Device, error) {
 	return devs, nil
 }
 
+// Count implements Store.
+func (r *RedisStore) Count(ctx context.Context, user string) (int, error) {
+	n, err := r.rdb.HLen(ctx, r.names.PushDevices(user)).Result()
+	if err != nil {
+		return 0, fmt.Errorf("count push devices: %w", err)
+	}
+	return int(n), nil
+}
+
 // MemoryStore keeps devices in this process, for local runs and tests. It does not
 // expire them.
 type MemoryStore struct {
@@ -140,6 +149,13 @@ func (m *MemoryStore) List(_ context.Context, user string) ([]Device, error) {
 		devs = append(devs, d)
 	}
 	return devs, nil
+}
+
+// Count implements Store.
+func (m *MemoryStore) Count(_ context.Context, user string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.devs[user]), nil
 }
 
 // Names is the key naming the store uses.

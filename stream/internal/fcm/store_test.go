@@ -104,6 +104,12 @@ func TestStoreContract(t *testing.T) {
 			if _, err := s.Add(ctx, user, Device{tok(99), "ios"}); err != nil {
 				t.Fatalf("after a removal there is room again: %v", err)
 			}
+			if n, err := s.Count(ctx, user); err != nil || n != MaxDevices {
+				t.Fatalf("Count = %d, %v; want %d", n, err, MaxDevices)
+			}
+			if n, err := s.Count(ctx, "nobody"); err != nil || n != 0 {
+				t.Fatalf("Count of a user without devices = %d, %v", n, err)
+			}
 		})
 	}
 }

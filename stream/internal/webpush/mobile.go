@@ -72,8 +72,8 @@ func (w *Worker) hasDevices(ctx context.Context, user string) (bool, error) {
 	if w.opts.Mobile == nil || w.opts.Mobile.Queue == "" {
 		return false, nil
 	}
-	devs, err := w.opts.Mobile.Devices.List(ctx, user)
-	return len(devs) > 0, err
+	n, err := w.opts.Mobile.Devices.Count(ctx, user)
+	return n > 0, err
 }
 
 // handOff queues the decided push for the FCM Worker (same hash tag as the push queue).

@@ -53,8 +53,10 @@ func (p *Privacy) EraseUser(ctx context.Context, userID string) (Erased, error) 
 			}
 			cmds = append(cmds, pl.HDel(ctx, p.names.GroupReceipts(source, pos.String()), userID))
 		}
-		for _, g := range groups {
-			cmds = append(cmds, pl.ZRem(ctx, p.names.GroupMembers(g), userID))
+		for _, source := range groups { // "@<group>" and "!all" (Members)
+			if broker.ValidSource(source) && !broker.IsUserSource(source) {
+				cmds = append(cmds, pl.ZRem(ctx, p.names.Members(source), userID), pl.ZRem(ctx, p.names.MembersSeen(source), userID))
+			}
 		}
 		cmds = append(cmds, pl.Del(ctx, p.names.PushWindow(userID)), pl.ZRem(ctx, p.names.PushDue(), userID),
 			pl.ZRem(ctx, p.names.QuietDue(), userID))

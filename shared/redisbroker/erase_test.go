@@ -221,7 +221,7 @@ func TestEraseUserOnCluster(t *testing.T) {
 	if left := naming(t, rdb, names.Prefix, user); len(left) > 0 {
 		t.Errorf("left after erasure: %v", left)
 	}
-	if n := rdb.ZCard(ctx, names.GroupMembers("ga")).Val(); n != 1 {
+	if n := rdb.ZCard(ctx, names.Members("@ga")).Val(); n != 1 {
 		t.Errorf("ga has %d members, want 1 (other)", n)
 	}
 }

@@ -83,9 +83,11 @@ var exportedKinds = map[string]string{
 	"Archived":      "archived",
 	"Receipts":      "receipts",
 	"GroupReceipts": "receipts (the same times, kept per group notification)",
-	"GroupMembers":  "groups (the same memberships, kept per group)",
+	"Members":       "groups (the same memberships, kept per group)",
+	"MembersSeen":   "groups (the same memberships, kept per group)",
 	"UserGroups":    "groups",
-	"Devices":       "devices (platforms)",
+	"PushDevices":   "devices (platforms)",
+	"FCMQueue":      "not exported: app pushes under way, deleted once sent (seconds)",
 	"PushWindow":    "not exported: a push coalescing window (counts, a few minutes)",
 	"PushDue":       "not exported: when a held push summary is due",
 	"QuietHeld":     "not exported: pushes held during quiet hours (a count and ids, until the hours end)",
@@ -191,7 +193,7 @@ func (p *Privacy) exportKey(ctx context.Context, ex *Export, user, rest string) 
 		eps, err := p.rdb.HKeys(ctx, key).Result()
 		ex.PushSubscriptions = append(ex.PushSubscriptions, eps...)
 		return err
-	case "devices":
+	case "fcm":
 		vals, err := p.rdb.HVals(ctx, key).Result()
 		for _, v := range vals {
 			var d ExportDevice
@@ -212,7 +214,10 @@ func (p *Privacy) exportKey(ctx context.Context, ex *Export, user, rest string) 
 	case "groups":
 		zs, err := p.rdb.ZRangeWithScores(ctx, key, 0, -1).Result()
 		for _, z := range zs {
-			ex.Groups = append(ex.Groups, ExportGroup{Group: fmt.Sprint(z.Member), LastSeen: msStamp(int64(z.Score))})
+			// Members lists sources: "@<group>", and "!all" (everyone, not a group).
+			if g, ok := strings.CutPrefix(fmt.Sprint(z.Member), "@"); ok {
+				ex.Groups = append(ex.Groups, ExportGroup{Group: g, LastSeen: msStamp(int64(z.Score))})
+			}
 		}
 		return err
 	case "conns":

@@ -51,7 +51,7 @@ func fillUser(t *testing.T, f *privacyFixture, user, group string) (ownIDs, grou
 	must(err)
 	must(f.rdb.HSet(ctx, f.names.PushSubscriptions(user), "https://push.example/"+user,
 		`{"endpoint":"https://push.example/`+user+`","keys":{"p256dh":"SECRET-P256DH","auth":"SECRET-AUTH"}}`).Err())
-	must(f.rdb.HSet(ctx, f.names.Devices(user), "SECRET-FCM-TOKEN-"+user, `{"platform":"android","token":"SECRET-FCM-TOKEN"}`).Err())
+	must(f.rdb.HSet(ctx, f.names.PushDevices(user), "SECRET-FCM-TOKEN-"+user, `{"platform":"android","token":"SECRET-FCM-TOKEN"}`).Err())
 	must(f.rdb.ZAdd(ctx, f.names.Presence(user), redis.Z{Score: 1, Member: "inst/1"}).Err())
 	return ownIDs, groupIDs
 }

@@ -1,6 +1,7 @@
 package redisbroker
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -10,12 +11,8 @@ import (
 	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
-// MembershipTTL is how long a group membership is remembered after a token last showed
-// it (DESIGN.md "Push for groups and everyone").
-const MembershipTTL = 30 * 24 * time.Hour
-
 // Privacy keeps what DESIGN.md "Receipts and privacy" adds beside the broker: first
-// seen/read times (receipts.go), group membership (membership.go), a user's export
+// seen/read times (receipts.go), group membership (members.go), a user's export
 // (export.go) and erasure (erase.go). It takes a redis.UniversalClient, so it runs on
 // one server and on a cluster alike: every script touches one hash tag. Safe for
 // concurrent use.
@@ -43,3 +40,9 @@ func NewPrivacy(rdb redis.UniversalClient, names rediskey.Names, limits broker.L
 // Limits are the log limits b was built with (the privacy store's receipts live as
 // long as the notifications).
 func (b *Broker) Limits() broker.Limits { return b.limits }
+
+// RecordMembership records the groups userID's token shows (Members.Record): the
+// audience receipts count.
+func (p *Privacy) RecordMembership(ctx context.Context, userID string, groups []string) error {
+	return NewMembers(p.rdb, p.names, p.now).Record(ctx, userID, groups)
+}

@@ -88,7 +88,10 @@ func (b *Broker) publish(ctx context.Context, userID, messageID string, n notifi
 		return "", false, err
 	}
 	replicas := b.repl.need(ctx, node)
-	if !b.opts.EnqueuePush || !broker.IsUserSource(userID) {
+	// A group's or the broadcast log's notification is queued too, under its source
+	// name (user field "@<group>" or "!all"): the push worker fans it out to the
+	// members (stream/internal/audience), one write here whatever the audience size.
+	if !b.opts.EnqueuePush {
 		id, dup, err := b.store(ctx, node, node, replicas, userID, messageID, body)
 		if err == nil {
 			b.repl.done(ctx, replicas)

@@ -62,3 +62,39 @@ func TestPublishEnqueuesPush(t *testing.T) {
 		})
 	}
 }
+
+// TestPublishEnqueuesGroupPush: a group's and the broadcast log's notifications are
+// queued once each under their source name, for the push worker to fan out.
+func TestPublishEnqueuesGroupPush(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb, err := redisbroker.NewClient(config.Redis{Addr: server.Addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	names := rediskey.Names{Prefix: fmt.Sprintf("t%d", prefix.Add(1))}
+	b, err := redisbroker.New(rdb, names, broker.DefaultLimits, redisbroker.Options{PingInterval: 100 * time.Millisecond, EnqueuePush: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, src := range []string{broker.GroupSource("class-7b"), broker.Everyone} {
+		n := brokertest.Sample(i + 1)
+		id, _, err := b.Publish(ctx, src, "m-g", n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, dup, err := b.Publish(ctx, src, "m-g", n); err != nil || !dup {
+			t.Fatalf("redelivery: dup %v, err %v", dup, err)
+		}
+		entries, err := rdb.XRange(ctx, names.PushQueue(), "-", "+").Result()
+		if err != nil || len(entries) != i+1 {
+			t.Fatalf("%d entries after %s (%v), want %d", len(entries), src, err, i+1)
+		}
+		body, _ := n.Body()
+		v := entries[i].Values
+		if v[rediskey.PushFieldUser] != src || v[rediskey.PushFieldNotification] != string(notification.WithID(id, body)) {
+			t.Fatalf("queued %v for %s", v, src)
+		}
+	}
+}

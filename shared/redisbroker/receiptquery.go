@@ -68,7 +68,7 @@ func (p *Privacy) Receipts(ctx context.Context, itemID, after string, limit int)
 	_, _ = p.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
 		held = pl.XRange(ctx, p.names.Log(source), pos.String(), pos.String())
 		all = pl.HGetAll(ctx, p.names.GroupReceipts(source, pos.String()))
-		audience = pl.ZCount(ctx, p.names.GroupMembers(group), fmt.Sprint(since), "+inf")
+		audience = pl.ZCount(ctx, p.names.MembersSeen(source), fmt.Sprint(since), "+inf")
 		return nil
 	})
 	entries, err := held.Result()

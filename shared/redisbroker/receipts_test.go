@@ -203,11 +203,11 @@ func TestMembershipFollowsTheToken(t *testing.T) {
 	if err := f.p.RecordMembership(ctx, "amy", []string{"g2"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.rdb.ZRange(ctx, f.names.GroupMembers("g1"), 0, -1).Val(); fmt.Sprint(got) != "[bob]" {
+	if got := f.rdb.ZRange(ctx, f.names.Members("@g1"), 0, -1).Val(); fmt.Sprint(got) != "[bob]" {
 		t.Errorf("g1 members %v, want [bob]", got)
 	}
-	if got := f.rdb.ZRange(ctx, f.names.UserGroups("amy"), 0, -1).Val(); fmt.Sprint(got) != "[g2]" {
-		t.Errorf("amy's groups %v, want [g2]", got)
+	if got := f.rdb.ZRange(ctx, f.names.UserGroups("amy"), 0, -1).Val(); fmt.Sprint(got) != "[!all @g2]" {
+		t.Errorf("amy's groups %v, want [!all @g2]", got)
 	}
 	id := f.publish(t, "@g1", 1)[0]
 	f.clock.Add((redisbroker.MembershipTTL + time.Hour).Milliseconds())

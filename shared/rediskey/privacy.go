@@ -16,22 +16,6 @@ func (n Names) GroupReceipts(source, pos string) string {
 	return n.Prefix + ":{" + source + "}:rcpt:" + pos
 }
 
-// GroupMembers is the sorted set of the users a group's tokens named (member: user,
-// score: when a token last showed it, unix ms): the audience of a receipt. It shares
-// the group log's hash tag ({@group}). Members not seen for 30 days are forgotten.
-func (n Names) GroupMembers(group string) string {
-	return n.Prefix + ":{@" + group + "}:members"
-}
-
-// UserGroups is the sorted set of the groups a user's tokens named (member: group id,
-// score: when last seen, unix ms), under the user's hash tag: what export lists and
-// what erasure follows to the GroupMembers sets.
-func (n Names) UserGroups(user string) string { return n.Prefix + ":{" + user + "}:groups" }
-
-// Devices is the hash of a user's FCM devices (field: registration token, value: its
-// record), under the user's hash tag.
-func (n Names) Devices(user string) string { return n.Prefix + ":{" + user + "}:devices" }
-
 // KeyKind is one kind of Redis name, as listed by Kinds.
 type KeyKind struct {
 	// Method is the Names method that builds it.
@@ -68,9 +52,14 @@ func Kinds() []KeyKind {
 		{Method: "Archived", User: true},
 		{Method: "Receipts", User: true},
 		{Method: "GroupReceipts", PersonalShared: true},
-		{Method: "GroupMembers", PersonalShared: true},
+		{Method: "Members", PersonalShared: true},
+		{Method: "MembersSeen", PersonalShared: true},
 		{Method: "UserGroups", User: true},
-		{Method: "Devices", User: true},
+		{Method: "PushDevices", User: true},
+		{Method: "FCMQueue", PersonalShared: true}, // a decided push and its user until sent
+		{Method: "PushCollapseKey"},                // one random key
+		{Method: "Fanouts"},                        // job ids and leases
+		{Method: "FanoutJob"},                      // a job's source, notification and cursor
 		{Method: "PushWindow", PersonalShared: true},
 		{Method: "PushDue", PersonalShared: true},
 		{Method: "QuietHeld", User: true},

@@ -57,12 +57,52 @@ func (n Names) PresenceInstances() string { return n.Prefix + ":{presence}:insta
 // value: the subscription JSON).
 func (n Names) PushSubscriptions(user string) string { return n.Prefix + ":{" + user + "}:push" }
 
+// PushDevices is the hash of a user's FCM devices (field: registration token, value:
+// the device JSON {"token","platform"}), under the user's hash tag.
+func (n Names) PushDevices(user string) string { return n.Prefix + ":{" + user + "}:fcm" }
+
 // PushQueue is the Redis Stream of notifications to send as Web Push: the function
 // XADDs each new notification there (fields user, n) and the stream instances consume
 // it in one consumer group. The push worker names its coalescing keys after it
 // (<queue>:due, <queue>:w:<user>), so the hash tag {push} keeps them in one slot; it
 // is also the tag of a user named "push", whose keys (…:log, …:conns …) never clash.
 func (n Names) PushQueue() string { return n.Prefix + ":{push}" }
+
+// FCMQueue is the Redis Stream of decided FCM pushes: the push worker decides once
+// per notification (presence, preferences, coalescing) and hands what FCM is to send
+// here (fields user, m), where a sender of its own drains it, so a slow FCM never
+// holds Web Push up. Same hash tag as PushQueue: the hand-off and the queue's keys
+// share a slot.
+func (n Names) FCMQueue() string { return n.PushQueue() + ":fcm" }
+
+// PushCollapseKey holds the random key that names coalescing windows (FCM collapse
+// keys) when there is no VAPID private key to derive them from, so every instance
+// names a window alike.
+func (n Names) PushCollapseKey() string { return n.PushQueue() + ":collapsekey" }
+
+// UserGroups is the sorted set of the logs a user was last seen to read besides their
+// own (member: a group's source "@<group>", and "!all"; score: last seen, unix ms),
+// under the user's hash tag: what push membership last recorded for them.
+func (n Names) UserGroups(user string) string { return n.Prefix + ":{" + user + "}:groups" }
+
+// Members is the sorted set of a group's (or, for source "!all", everyone's) members
+// for push fan-out, all at score 0 so it is walked in user id order (ZRANGE BYLEX)
+// without missing or repeating anyone; MembersSeen scores the same members by last
+// seen (unix ms) so those not seen for 30 days are forgotten. Both are under the
+// source's hash tag ({@<group>}, {!all}), like its log.
+func (n Names) Members(source string) string { return n.Prefix + ":{" + source + "}:members" }
+
+// MembersSeen: see Members.
+func (n Names) MembersSeen(source string) string { return n.Prefix + ":{" + source + "}:memberseen" }
+
+// Fanouts is the sorted set of group and broadcast pushes being fanned out (member:
+// the job id, score: when its current lease ends, unix ms); FanoutJob is one job's
+// hash {source, n, cursor}. Both are under {push}, like the queue the fan-out writes
+// to, so a batch is queued and its cursor advanced in one script.
+func (n Names) Fanouts() string { return n.PushQueue() + ":fanouts" }
+
+// FanoutJob: see Fanouts.
+func (n Names) FanoutJob(id string) string { return n.PushQueue() + ":fanout:" + id }
 
 // The fields of a push queue entry the function writes, and the queue's cap (XADD
 // MAXLEN ~): handled entries are deleted, so the cap matters only when no worker runs,

@@ -161,9 +161,9 @@ func TestPrivacyNames(t *testing.T) {
 	for got, want := range map[string]string{
 		n.Receipts("u-42"):                    "notifications:{u-42}:rcpt",
 		n.GroupReceipts("@g1", "5-0"):         "notifications:{@g1}:rcpt:5-0",
-		n.GroupMembers("g1"):                  "notifications:{@g1}:members",
+		n.Members("@g1"):                      "notifications:{@g1}:members",
 		n.UserGroups("u-42"):                  "notifications:{u-42}:groups",
-		n.Devices("u-42"):                     "notifications:{u-42}:devices",
+		n.PushDevices("u-42"):                 "notifications:{u-42}:fcm",
 		n.UserPattern("u-42"):                 "notifications:{u-42}:*",
 		Names{Prefix: "a*b"}.UserPattern("u"): `a\*b:{u}:*`,
 	} {
@@ -171,7 +171,7 @@ func TestPrivacyNames(t *testing.T) {
 			t.Errorf("got %q, want %q", got, want)
 		}
 	}
-	if n.GroupMembers("g1")[:len("notifications:{@g1}")] != n.Log("@g1")[:len("notifications:{@g1}")] {
-		t.Error("GroupMembers must share the group log's hash tag")
+	if n.Members("@g1")[:len("notifications:{@g1}")] != n.Log("@g1")[:len("notifications:{@g1}")] {
+		t.Error("Members must share the group log's hash tag")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vividly-edu/notifications/shared/config"
+	"github.com/vividly-edu/notifications/stream/internal/fcm"
 	"github.com/vividly-edu/notifications/stream/internal/webpush"
 )
 
@@ -88,6 +89,11 @@ type Config struct {
 	DrainTime time.Duration `env:"DRAIN_TIME, default=3s"`
 	// Push is Web Push (VAPID_*, PUSH_*): off when no VAPID variable is set.
 	Push webpush.Config
+	// FCM is Firebase Cloud Messaging (FCM_*): off when FCM_PROJECT_ID is unset.
+	FCM fcm.Config
+	// PushFanoutRate paces a group's or everyone's push: members queued per second per
+	// instance.
+	PushFanoutRate float64 `env:"PUSH_FANOUT_RATE, default=1000"`
 }
 
 // LogValue implements slog.LogValuer for the start-up log: each variable by its name,
@@ -175,6 +181,12 @@ func LoadConfig(ctx context.Context, getenv config.Getenv) (Config, error) {
 	}
 	if err := c.Push.Validate(); err != nil { // names the variable, never the key
 		errs = append(errs, err)
+	}
+	if err := c.FCM.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.PushFanoutRate < 1 || c.PushFanoutRate > 100000 {
+		bad("PUSH_FANOUT_RATE", "must be between 1 and 100000 users per second")
 	}
 	return c, errors.Join(errs...)
 }

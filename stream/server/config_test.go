@@ -20,6 +20,9 @@ func TestLoadConfig(t *testing.T) {
 		c.MetricsAddr != "127.0.0.1:9090" {
 		t.Fatalf("admission and metrics defaults: %+v", c)
 	}
+	if c.FCM.Enabled() || c.FCM.Concurrency != 128 || c.PushFanoutRate != 1000 {
+		t.Fatalf("push defaults: FCM %+v, fan-out rate %v", c.FCM, c.PushFanoutRate)
+	}
 	for name, tc := range map[string]struct{ env map[string]string }{
 		"HEARTBEAT_INTERVAL":    {map[string]string{"HEARTBEAT_INTERVAL": "1ms"}},
 		"MAX_CONN_AGE":          {map[string]string{"MAX_CONN_AGE": "10ms"}},
@@ -34,6 +37,10 @@ func TestLoadConfig(t *testing.T) {
 		"RATE_LIMIT_USER_BURST": {map[string]string{"RATE_LIMIT_USER_BURST": "0"}},
 		"METRICS_ADDR":          {map[string]string{"METRICS_ADDR": "9090"}},
 		"LOG_LEVEL":             {map[string]string{"LOG_LEVEL": "loud"}},
+		"PUSH_FANOUT_RATE":      {map[string]string{"PUSH_FANOUT_RATE": "0"}},
+		"FCM_PROJECT_ID":        {map[string]string{"FCM_PROJECT_ID": "Not/AProject"}},
+		"FCM_ENDPOINT":          {map[string]string{"FCM_ENDPOINT": "http://127.0.0.1:9/"}},
+		"FCM_CONCURRENCY":       {map[string]string{"FCM_PROJECT_ID": "p", "FCM_CONCURRENCY": "0"}},
 	} {
 		_, err := LoadConfig(context.Background(), get(tc.env))
 		if err == nil || !strings.Contains(err.Error(), name) {

@@ -41,9 +41,12 @@ type Deps struct {
 	Push *PushDeps
 	// Rooms are the WebSocket rooms; nil leaves them off.
 	Rooms *RoomsDeps
-	// Privacy keeps receipts and membership and serves export (receipts.go); nil
-	// leaves receipts and export off (501).
+	// Privacy keeps receipts and serves export (receipts.go); nil leaves receipts and
+	// export off (501).
 	Privacy Privacy
+	// Members records the groups each token shows (push_members.go): the audience of
+	// group push and of receipts; nil records nothing.
+	Members MemberRecorder
 	// Schedule holds notifications published with send_at; this instance releases
 	// them when due (schedule.go). nil leaves releasing to others.
 	Schedule broker.Schedule
@@ -86,7 +89,7 @@ func RedisDeps(ctx context.Context, cfg Config, b *redisbroker.Broker) (Deps, er
 	names := b.Names()
 	d := Deps{Broker: b, Tickets: ticket.NewRedisStore(b.Client(), names), Presence: presence.NewRedis(b.Client(), names, time.Now),
 		Push: redisPushDeps(cfg, b.Client(), names, PushPreferences(b)), Rooms: RedisRooms(b.Client(), names.Prefix),
-		Schedule: redisbroker.NewSchedule(b.Client(), names)}
+		Schedule: redisbroker.NewSchedule(b.Client(), names), Members: redisbroker.NewMembers(b.Client(), names, time.Now)}
 	p, err := redisbroker.NewPrivacy(b.Client(), names, b.Limits())
 	if err != nil {
 		return Deps{}, err

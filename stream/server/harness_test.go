@@ -126,7 +126,8 @@ func (e *env) start(mutate func(*Config)) {
 	}
 	deps.Rooms = e.rooms
 	deps.Privacy = e.privacy
-	deps.Schedule = redisbroker.NewSchedule(b.Client(), e.names) // under the env's prefix: its own
+	deps.Members = redisbroker.NewMembers(b.Client(), e.names, time.Now) // as RedisDeps
+	deps.Schedule = redisbroker.NewSchedule(b.Client(), e.names)         // under the env's prefix: its own
 	srv, _, err := Build(cfg, deps, e.logger())
 	if err != nil {
 		e.t.Fatal(err)

@@ -27,7 +27,7 @@ func (s *Server) pushKey(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.gate(w, r); !ok {
 		return
 	}
-	if s.push == nil {
+	if s.push == nil || s.push.sender == nil {
 		writeError(w, http.StatusNotFound, pushOff, 0)
 		return
 	}
@@ -65,6 +65,7 @@ func (s *Server) subscribePush(w http.ResponseWriter, r *http.Request, id auth.I
 		s.unavailable(ctx, w, id.UserID, "push subscribe", err)
 		return
 	}
+	s.recordMembership(ctx, id)
 	s.log.InfoContext(ctx, "push subscription added", logging.KeyUserID, id.UserID, "origin", sub.Origin())
 	writeJSON(w, http.StatusCreated, map[string]string{"public_key": sub.PublicKey})
 }
@@ -94,7 +95,7 @@ func (s *Server) unsubscribePush(w http.ResponseWriter, r *http.Request, id auth
 // one that is not JSON of a subscription's shape; its values are checked by the store.
 func (s *Server) readSubscription(w http.ResponseWriter, r *http.Request) (webpush.Subscription, bool) {
 	var sub webpush.Subscription
-	if s.push == nil {
+	if s.push == nil || s.push.sender == nil {
 		writeError(w, http.StatusNotFound, pushOff, 0)
 		return sub, false
 	}

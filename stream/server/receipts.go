@@ -15,12 +15,11 @@ import (
 	"github.com/vividly-edu/notifications/stream/internal/auth"
 )
 
-// Privacy is what the server needs of the privacy store (redisbroker.Privacy): receipts,
-// membership, export. nil turns receipts and export off (501): the in-process broker of
+// Privacy is what the server needs of the privacy store (redisbroker.Privacy): receipts
+// and export (membership: Deps.Members). nil turns receipts and export off (501): the in-process broker of
 // the local system keeps none.
 type Privacy interface {
 	RecordReceipts(ctx context.Context, userID string, m broker.ReadMark, read bool) error
-	RecordMembership(ctx context.Context, userID string, groups []string) error
 	Receipts(ctx context.Context, itemID, after string, limit int) (redisbroker.ReceiptReport, error)
 	Export(ctx context.Context, userID string, logs []string) (redisbroker.Export, error)
 }
@@ -38,18 +37,6 @@ func (s *Server) recordReceipts(ctx context.Context, id auth.Identity, m broker.
 	}
 	if err := s.privacy.RecordReceipts(ctx, id.UserID, m, read); err != nil {
 		s.log.WarnContext(ctx, "receipts not recorded", logging.KeyUserID, id.UserID, logging.KeyError, err.Error())
-	}
-}
-
-// recordMembership records the groups the token of an opening stream shows (the
-// audience of receipts and group pushes). Best effort, like receipts: the stream opens
-// anyway.
-func (s *Server) recordMembership(ctx context.Context, id auth.Identity) {
-	if s.privacy == nil {
-		return
-	}
-	if err := s.privacy.RecordMembership(ctx, id.UserID, id.Groups); err != nil {
-		s.log.WarnContext(ctx, "membership not recorded", logging.KeyUserID, id.UserID, logging.KeyError, err.Error())
 	}
 }
 

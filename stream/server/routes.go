@@ -31,6 +31,8 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/notifications/push/key", s.pushKey) // public key: gate only
 	api.HandleFunc("POST /api/v1/notifications/push/subscriptions", s.api(s.subscribePush))
 	api.HandleFunc("DELETE /api/v1/notifications/push/subscriptions", s.api(s.unsubscribePush))
+	api.HandleFunc("POST /api/v1/notifications/push/devices", s.api(s.registerDevice))
+	api.HandleFunc("DELETE /api/v1/notifications/push/devices", s.api(s.unregisterDevice))
 	api.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

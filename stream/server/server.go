@@ -38,7 +38,8 @@ type Server struct {
 	push     *pusher            // Web Push; nil when off
 	release  *release.Releaser  // releases scheduled notifications; nil when off
 	rooms    *rooms.Hub         // room sockets; nil when off
-	privacy  Privacy            // receipts, membership, export; nil when off
+	privacy  Privacy            // receipts, export; nil when off
+	members  MemberRecorder     // who is in which group; nil when off
 	failures *admission.Limiter // failed authentication, per client address
 	users    *admission.Limiter // API requests, per authenticated user
 	// historyBusy counts each user's history requests running here (maxHistoryInFlight).
@@ -111,7 +112,7 @@ func New(cfg Config, d Deps, v *auth.Verifier, log *slog.Logger, reg *prometheus
 		}
 	}
 	return &Server{rooms: rh, cfg: cfg, log: log, broker: d.Broker, hub: h, verifier: v,
-		tickets: is, presence: d.Presence, push: push, privacy: d.Privacy, release: newReleaser(d, log, reg),
+		tickets: is, presence: d.Presence, push: push, privacy: d.Privacy, members: d.Members, release: newReleaser(d, log, reg),
 		failures: admission.NewLimiter(cfg.RateLimitPerIP, cfg.RateLimitBurst, 0, time.Now),
 		users:    admission.NewLimiter(cfg.RateLimitPerUser, cfg.RateLimitUserBurst, 0, time.Now),
 		origins:  origins, metrics: m, gatherer: reg, draining: make(chan struct{}),

@@ -2,6 +2,7 @@ package webpush
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -13,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vividly-edu/notifications/shared/broker"
+	"github.com/vividly-edu/notifications/stream/internal/fcm"
 )
 
 // Presence reports whether a user has an open stream on any instance.
@@ -69,11 +71,15 @@ type Stats struct {
 	// SentPreviousKey counts the pushes of Sent signed with VAPID_PREVIOUS_*: a
 	// rotation is over when it stops growing (docs/RUNBOOK.md).
 	SentPreviousKey uint64
+	// HandedOff counts pushes decided here and queued for the FCM Worker.
+	HandedOff uint64
+	// Fanouts counts group and broadcast entries turned into fan-out jobs.
+	Fanouts uint64
 }
 
 type counters struct {
 	handled, online, prefs, noSubs, held, summaries, sent, gone, failed, retries, reclaimed, invalid atomic.Uint64
-	previousKey, quietHeld, quietSummary                                                             atomic.Uint64
+	previousKey, quietHeld, quietSummary, handedOff, fanouts                                         atomic.Uint64
 }
 
 // Stats returns the counters so far.
@@ -83,7 +89,8 @@ func (w *Worker) Stats() Stats {
 		NoSubs: c.noSubs.Load(), Held: c.held.Load(), Summaries: c.summaries.Load(), Sent: c.sent.Load(),
 		Gone: c.gone.Load(), Failed: c.failed.Load(), Retries: c.retries.Load(),
 		Reclaimed: c.reclaimed.Load(), Invalid: c.invalid.Load(), SentPreviousKey: c.previousKey.Load(),
-		QuietHeld: c.quietHeld.Load(), QuietSummary: c.quietSummary.Load()}
+		QuietHeld: c.quietHeld.Load(), QuietSummary: c.quietSummary.Load(),
+		HandedOff: c.handedOff.Load(), Fanouts: c.fanouts.Load()}
 }
 
 // job is an entry that is to be sent.
@@ -92,6 +99,9 @@ type job struct {
 	log  *slog.Logger
 	subs []Subscription
 	msg  Message
+	// FCM Worker only: the user's devices and the decided message.
+	devices []fcm.Device
+	mobile  fcm.Message
 }
 
 // decide runs the checks for one queue entry, in queue order per user: presence,
@@ -99,6 +109,12 @@ type job struct {
 // otherwise done reports whether the entry is finished. It is not when Redis failed:
 // the entry then stays pending and is reclaimed after ClaimIdle.
 func (w *Worker) decide(hctx context.Context, m redis.XMessage) (j job, send, done bool) {
+	if w.fcm != nil {
+		return w.decideDelivery(hctx, m)
+	}
+	if send, done, ok := w.fanOut(hctx, m); ok {
+		return j, send, done
+	}
 	e, err := parseEntry(m)
 	if err != nil {
 		w.stats.invalid.Add(1)
@@ -122,15 +138,36 @@ func (w *Worker) decide(hctx context.Context, m redis.XMessage) (j job, send, do
 		w.stats.prefs.Add(1)
 		return j, false, true
 	}
-	if j.subs, err = w.store.List(hctx, e.user); err != nil {
-		j.log.Warn("push: subscriptions", slog.Any("error", err))
+	if w.store != nil {
+		if j.subs, err = w.store.List(hctx, e.user); err != nil {
+			j.log.Warn("push: subscriptions", slog.Any("error", err))
+			return j, false, false
+		}
+	}
+	devices, err := w.hasDevices(hctx, e.user)
+	if err != nil {
+		j.log.Warn("push: devices", slog.Any("error", err))
 		return j, false, false
 	}
-	if len(j.subs) == 0 {
+	if len(j.subs) == 0 && !devices {
 		w.stats.noSubs.Add(1)
 		return j, false, true
 	}
-	j.msg, send, done = w.prepare(hctx, j.log, e, prefs)
+	j.msg, send, done = w.prepare(hctx, j.log, e, prefs, devices)
+	if send && devices && e.data == nil {
+		// A summary: decided once for both senders, FCM gets its copy on its own
+		// queue (a notification's was handed off by the window check itself).
+		if err := w.handOff(hctx, e.user, j.msg); err != nil {
+			j.log.Warn("push: hand off to fcm", slog.Any("error", err))
+			return j, false, false
+		}
+	}
+	if send && devices {
+		w.stats.handedOff.Add(1)
+	}
+	if send && len(j.subs) == 0 {
+		return j, false, true
+	}
 	return j, send, done
 }
 
@@ -147,17 +184,24 @@ func (w *Worker) deliver(ctx, hctx context.Context, j job) bool {
 			}
 		})
 	}
+	for _, d := range j.devices {
+		wg.Go(func() {
+			if w.sendFCMWithRetry(ctx, hctx, j.log, j.user, d, j.mobile) != nil {
+				interrupted.Store(true)
+			}
+		})
+	}
 	wg.Wait()
 	return !interrupted.Load()
 }
 
 // prepare builds the push for an entry. send is false when there is nothing to send
 // now (held for the window, muted, expired, malformed: done; Redis failed: not done).
-func (w *Worker) prepare(hctx context.Context, log *slog.Logger, e entry, prefs PushPrefs) (msg Message, send, done bool) {
+func (w *Worker) prepare(hctx context.Context, log *slog.Logger, e entry, prefs PushPrefs, devices bool) (msg Message, send, done bool) {
 	now := w.opts.Now()
 	if e.data == nil {
 		return Message{Payload: summaryPayload(e.count, e.lastID, now), Urgency: UrgencyNormal,
-			Topic: topicFor(w.sender.keys.raw, e.user, e.topicStart), TTL: w.opts.TTL}, true, false
+			Topic: topicFor(w.opts.CollapseKey, e.user, e.topicStart), TTL: w.opts.TTL}, true, false
 	}
 	md, err := parseMeta(e.data)
 	if err == nil {
@@ -183,7 +227,16 @@ func (w *Worker) prepare(hctx context.Context, log *slog.Logger, e entry, prefs 
 		w.stats.quietHeld.Add(1)
 		return msg, false, true
 	}
-	first, start, err := w.admit(hctx, e.user, md.ID, now)
+	// The window opened now starts now: its name is known before the check, so the
+	// FCM copy can be handed off by the check itself.
+	msg.Urgency, msg.Topic = urgencyOf(md.Type, md.Severity), topicFor(w.opts.CollapseKey, e.user, now.UnixMilli())
+	var handoff []byte
+	if devices {
+		if handoff, err = json.Marshal(mobileMessage(msg)); err != nil {
+			return msg, false, true // plain fields: cannot happen
+		}
+	}
+	first, _, err := w.admit(hctx, e.user, md.ID, now, handoff)
 	if err != nil {
 		log.Warn("push: window", slog.Any("error", err))
 		return msg, false, false
@@ -192,7 +245,6 @@ func (w *Worker) prepare(hctx context.Context, log *slog.Logger, e entry, prefs 
 		w.stats.held.Add(1)
 		return msg, false, true
 	}
-	msg.Urgency, msg.Topic = urgencyOf(md.Type, md.Severity), topicFor(w.sender.keys.raw, e.user, start)
 	return msg, true, false
 }
 

@@ -90,3 +90,35 @@ func (w *Worker) ack(id string) {
 		w.log.Warn("ack push queue entry", slog.String("entry_id", id), slog.Any("error", err))
 	}
 }
+
+// takeSlots blocks for one free handler slot, then takes up to 99 more without waiting.
+func (w *Worker) takeSlots(ctx context.Context) int {
+	select {
+	case w.slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0
+	}
+	n := 1
+	for n < 100 && w.tryTakeSlot() {
+		n++
+	}
+	return n
+}
+
+func (w *Worker) tryTakeSlot() bool {
+	select {
+	case w.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// pause logs a Redis failure and waits a second before the loop tries again.
+func (w *Worker) pause(ctx context.Context, what string, err error) {
+	w.log.WarnContext(ctx, what, slog.Any("error", err))
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Second):
+	}
+}

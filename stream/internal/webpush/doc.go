@@ -18,6 +18,17 @@
 // that failed on a Redis error) are taken over by XAUTOCLAIM after ClaimIdle. Delivery
 // is therefore at least once: a crash between sending and acknowledging repeats a push.
 //
+// # FCM: one decision, two senders
+//
+// With WorkerOptions.Mobile set, the same decision (presence, preferences, expiry,
+// coalescing) also covers the user's FCM devices: a push decided for a user who has
+// any is handed, as an fcm.Message, to a second Redis Stream (rediskey FCMQueue, same
+// {push} hash tag), drained by a Worker made with NewFCMWorker in a consumer group of
+// its own. Each queue has its own slots and request limit (PUSH_CONCURRENCY,
+// FCM_CONCURRENCY), so a slow or failing FCM never holds Web Push up, nor the
+// reverse. The Worker runs when either sender is configured; without VAPID keys the
+// windows' names (FCM collapse keys) are keyed with a random key kept in Redis.
+//
 // # Coalescing
 //
 // Per user, a window of Window (60 s) opens with the first pushed notification, which is

@@ -71,8 +71,11 @@ func parseEntry(m redis.XMessage) (entry, error) {
 func windowKey(queue, user string) string { return queue + ":w:" + user }
 func dueKey(queue string) string          { return queue + ":due" }
 
-// admitScript: KEYS window, due. ARGV user, now ms, window ms, notification id.
-// Returns {1, start} when the notification opens a window (send it now) and {0, start}
+// admitScript: KEYS window, due, FCM queue. ARGV user, now ms, window ms, notification
+// id, and the FCM hand-off (an fcm.Message as JSON, "" when the user has no device) and
+// the FCM queue's cap. A notification that opens a window is handed to FCM in the same
+// script: a crash can never open the window without the hand-off (which would turn
+// the first push into a late summary). Returns {1, start} when the notification opens a window (send it now) and {0, start}
 // when it is held for the window's summary. A window that ended but still holds
 // notifications not yet summarised keeps counting: its summary is due now anyway, and
 // opening a new window would lose the held count.
@@ -84,6 +87,9 @@ if ends <= now and held == 0 then
   redis.call('DEL', KEYS[1])
   redis.call('HSET', KEYS[1], 'start', now, 'end', now + w, 'c', 1, 'h', 0, 'id', ARGV[4])
   redis.call('PEXPIRE', KEYS[1], 2 * w + 60000)
+  if ARGV[5] ~= '' then
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'user', ARGV[1], 'm', ARGV[5])
+  end
   return {1, now}
 end
 redis.call('HINCRBY', KEYS[1], 'c', 1)
@@ -112,10 +118,15 @@ redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'user', ARGV[1], 'summa
 return 1
 `)
 
-// admit runs the window check for one notification.
-func (w *Worker) admit(ctx context.Context, user, id string, now time.Time) (first bool, start int64, err error) {
-	res, err := admitScript.Run(ctx, w.rdb, []string{windowKey(w.opts.Queue, user), dueKey(w.opts.Queue)},
-		user, now.UnixMilli(), w.opts.Window.Milliseconds(), id).Int64Slice()
+// admit runs the window check for one notification and, when it opens a window and
+// handoff is not empty, hands it to FCM.
+func (w *Worker) admit(ctx context.Context, user, id string, now time.Time, handoff []byte) (first bool, start int64, err error) {
+	fcmQueue := w.opts.Queue + ":fcm" // unused by the script without a hand-off; same slot
+	if w.opts.Mobile != nil && w.opts.Mobile.Queue != "" {
+		fcmQueue = w.opts.Mobile.Queue
+	}
+	res, err := admitScript.Run(ctx, w.rdb, []string{windowKey(w.opts.Queue, user), dueKey(w.opts.Queue), fcmQueue},
+		user, now.UnixMilli(), w.opts.Window.Milliseconds(), id, handoff, QueueMaxLen).Int64Slice()
 	if err != nil {
 		return false, 0, fmt.Errorf("push window: %w", err)
 	}
@@ -128,6 +139,9 @@ func (w *Worker) admit(ctx context.Context, user, id string, now time.Time) (fir
 // flushDue queues the summaries of every window that has ended. Every Worker runs it;
 // the ZREM in the script makes sure one of them does each user.
 func (w *Worker) flushDue(ctx context.Context, now time.Time) error {
+	if w.fcm != nil { // a delivery Worker has no windows
+		return nil
+	}
 	users, err := w.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: dueKey(w.opts.Queue), ByScore: true,
 		Start: "-inf", Stop: strconv.FormatInt(now.UnixMilli(), 10), Count: 100}).Result()
 	if err != nil {

@@ -34,6 +34,15 @@ type WorkerOptions struct {
 	Tick        time.Duration  // how often ended windows are summarised: 500ms
 	Block       time.Duration  // XREADGROUP BLOCK, which also bounds how long Run takes to stop: 1s
 	Drain       time.Duration  // on shutdown, how long running requests may finish: 3s
+	// Mobile adds FCM to the decision (mobile.go); nil for Web Push alone.
+	Mobile *Mobile
+	// Fanout takes group and broadcast entries (user field "@<group>" or "!all") and
+	// queues one entry per member; nil drops them as malformed.
+	Fanout Fanout
+	// CollapseKey keys the HMAC that names a coalescing window (Web Push Topic, FCM
+	// collapse key). Nil: the VAPID private key, or, without Web Push, a random key kept
+	// in Redis at Mobile.KeyName so every instance names windows alike.
+	CollapseKey []byte
 	Log         *slog.Logger
 	Now         func() time.Time
 }
@@ -46,8 +55,9 @@ const perUserSends = 2
 // Worker consumes the push queue. Run it once per instance; instances share the work.
 type Worker struct {
 	rdb      redis.UniversalClient
-	store    Store
-	sender   *Sender
+	store    Store        // nil without Web Push
+	sender   *Sender      // nil without Web Push
+	fcm      *fcmDelivery // set on a Worker that only sends decided FCM pushes (mobile.go)
 	presence Presence
 	prefs    Preferences
 	opts     WorkerOptions
@@ -68,8 +78,11 @@ type Worker struct {
 
 // NewWorker returns a Worker; it does nothing until Run.
 func NewWorker(rdb redis.UniversalClient, store Store, sender *Sender, presence Presence, prefs Preferences, opts WorkerOptions) (*Worker, error) {
-	if rdb == nil || store == nil || sender == nil || presence == nil || prefs == nil {
-		return nil, errors.New("webpush: NewWorker needs a redis client, store, sender, presence and preferences")
+	if rdb == nil || (store == nil || sender == nil) && opts.Mobile == nil || presence == nil || prefs == nil {
+		return nil, errors.New("webpush: NewWorker needs a redis client, a store and sender or Mobile, presence and preferences")
+	}
+	if opts.CollapseKey == nil && sender != nil {
+		opts.CollapseKey = sender.keys.raw
 	}
 	if opts.Queue == "" {
 		return nil, errors.New("webpush: WorkerOptions.Queue is required")
@@ -128,6 +141,9 @@ func NewWorker(rdb redis.UniversalClient, store Store, sender *Sender, presence 
 // another instance reclaims them after ClaimIdle. Run returns nil after ctx ends; a
 // Redis outage is logged and retried, not returned.
 func (w *Worker) Run(ctx context.Context) error {
+	if !w.ensureCollapseKey(ctx) {
+		return nil
+	}
 	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(w.opts.Drain, cancel) })
 	defer stop()
@@ -135,6 +151,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	var handlers, loops sync.WaitGroup
 	loops.Go(func() { w.readLoop(ctx, hctx, &handlers) })
 	loops.Go(func() { w.maintainLoop(ctx, hctx, &handlers) })
+	if w.opts.Fanout != nil && w.fcm == nil {
+		loops.Go(func() { w.opts.Fanout.Run(ctx) })
+	}
 	loops.Wait()
 	handlers.Wait()
 	return nil
@@ -273,36 +292,4 @@ func (w *Worker) pruneConsumers(ctx context.Context, staleAfter time.Duration) e
 		}
 	}
 	return nil
-}
-
-// takeSlots blocks for one free handler slot, then takes up to 99 more without waiting.
-func (w *Worker) takeSlots(ctx context.Context) int {
-	select {
-	case w.slots <- struct{}{}:
-	case <-ctx.Done():
-		return 0
-	}
-	n := 1
-	for n < 100 && w.tryTakeSlot() {
-		n++
-	}
-	return n
-}
-
-func (w *Worker) tryTakeSlot() bool {
-	select {
-	case w.slots <- struct{}{}:
-		return true
-	default:
-		return false
-	}
-}
-
-// pause logs a Redis failure and waits a second before the loop tries again.
-func (w *Worker) pause(ctx context.Context, what string, err error) {
-	w.log.WarnContext(ctx, what, slog.Any("error", err))
-	select {
-	case <-ctx.Done():
-	case <-time.After(time.Second):
-	}
 }

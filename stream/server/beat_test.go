@@ -103,12 +103,14 @@ func TestBeatSlots(t *testing.T) {
 	})
 }
 
-// TestIdleStreamPingsWithinInterval: over several intervals, an idle stream never goes
-// more than HEARTBEAT_INTERVAL without a frame, and a ping follows a notification at
-// most one interval later.
+// TestIdleStreamPingsWithinInterval: over several intervals an idle stream keeps
+// pinging, and a ping follows a notification. The exact bound (one interval) is the
+// beat's, checked on a fake clock by TestBeatClock and TestBeatSlots; on the wall clock of a
+// busy machine a frame may come late, so a gap is a failure only past two intervals
+// more — a heartbeat that stopped, not a slow scheduler.
 func TestIdleStreamPingsWithinInterval(t *testing.T) {
 	t.Parallel()
-	const interval, slack = 300 * time.Millisecond, 100 * time.Millisecond
+	const interval, slack = 300 * time.Millisecond, 600 * time.Millisecond
 	e := newEnv(t, func(c *Config) { c.Heartbeat = interval })
 	c := e.open("ivy", "", "")
 	c.next() // the fresh stream's id-only frame

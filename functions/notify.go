@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	"github.com/prometheus/client_golang/prometheus"
@@ -84,22 +83,17 @@ func newHandlers(ctx context.Context, getenv config.Getenv, reg prometheus.Regis
 	// GOMAXPROCS shows what Go made of the instance's CPU limit (docs/PERFORMANCE.md
 	// measures the function at 1, as on a 1-vCPU instance).
 	log.Info("notify function configured", "config", slog.AnyValue(cfg), "gomaxprocs", runtime.GOMAXPROCS(0))
-	m := notifier.NewMetrics(reg)
-	var h handlers
-	if h.notify, err = notifier.New(b, log, m, time.Now, cfg.MaxEventAge,
-		notifier.WithSummaryInterval(cfg.LogSummaryInterval)); err != nil {
-		return handlers{}, err
-	}
 	privacy, err := redisbroker.NewPrivacy(b.Client(), b.Names(), cfg.Limits())
 	if err != nil {
 		return handlers{}, err
 	}
 	// Announcements with send_at wait in Redis until a stream instance releases them.
 	sched := redisbroker.NewSchedule(b.Client(), b.Names())
-	if h.publish, err = notifier.NewPublish(b, log, m, time.Now, cfg.MaxEventAge,
-		notifier.WithSummaryInterval(cfg.LogSummaryInterval), notifier.WithEraser(privacy), notifier.WithSchedule(sched)); err != nil {
+	built, err := notifier.Build(cfg, b, log, notifier.NewMetrics(reg), notifier.WithEraser(privacy), notifier.WithSchedule(sched))
+	if err != nil {
 		return handlers{}, err
 	}
+	h := handlers{notify: built.Notify, publish: built.Publish}
 	return h, nil
 }
 

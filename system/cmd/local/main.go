@@ -74,11 +74,18 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 	log := logging.New(out, cfg.Logging.Level, cfg.Logging.Project)
 	redisbroker.RouteClientLogs(log)
 
+	// The function's settings (log limits, event age, summary interval, push), read as
+	// the deployed function reads them.
+	fcfg, err := notifier.LoadConfig(ctx, getenv)
+	if err != nil {
+		return err
+	}
 	var b fullBroker
 	var deps server.Deps
+	var publishOpts []notifier.Option
 	brokerName := "in-memory broker"
 	if cfg.Redis.Addr == "" {
-		mem, merr := broker.NewMemory(broker.DefaultLimits, time.Now)
+		mem, merr := broker.NewMemory(fcfg.Limits(), time.Now)
 		if merr != nil {
 			return merr
 		}
@@ -86,13 +93,18 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 		deps, err = server.MemoryDeps(ctx, cfg, mem)
 	} else {
 		brokerName = "Redis (" + string(cfg.Redis.Mode) + ") at " + cfg.Redis.Addr
-		rb, oerr := redisbroker.Open(cfg.Redis, broker.DefaultLimits, redisbroker.Options{Log: log})
+		rb, oerr := redisbroker.Open(cfg.Redis, fcfg.Limits(), redisbroker.Options{Log: log, EnqueuePush: fcfg.PushEnabled})
 		if oerr != nil {
 			return oerr
 		}
 		defer rb.Close()
 		b = rb
 		deps, err = server.RedisDeps(ctx, cfg, rb)
+		if err == nil {
+			privacy, perr := redisbroker.NewPrivacy(rb.Client(), rb.Names(), fcfg.Limits())
+			err = perr
+			publishOpts = append(publishOpts, notifier.WithEraser(privacy))
+		}
 	}
 	if err != nil {
 		return err
@@ -102,17 +114,13 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	metrics := notifier.NewMetrics(reg)
-	h, err := notifier.New(b, log, metrics, time.Now, 24*time.Hour)
-	if err != nil {
-		return err
-	}
 	// Scheduled announcements (send_at) wait in the stream's schedule, in memory or in
 	// Redis, and the stream releases them.
-	ph, err := notifier.NewPublish(b, log, metrics, time.Now, 24*time.Hour, notifier.WithSchedule(deps.Schedule))
+	fn, err := notifier.Build(fcfg, b, log, notifier.NewMetrics(reg), append(publishOpts, notifier.WithSchedule(deps.Schedule))...)
 	if err != nil {
 		return err
 	}
+	h, ph := fn.Notify, fn.Publish
 	// Serve the function through the Functions Framework, as Cloud Functions does: both
 	// entry points, Notify at "/" and Publish at publishPath (production deploys each as
 	// its own function at "/"; here one port serves both).

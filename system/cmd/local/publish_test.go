@@ -37,13 +37,15 @@ func TestLocalSystemProcess(t *testing.T) {
 // function port and says so in its banner; an announcement posted there as Eventarc
 // would (binary mode) reaches the development user's history — a broadcast and one to a
 // user list naming them — while one for a group they are not in, or a refused one, does
-// not; a scheduled one appears only after its send_at, a cancelled one never.
+// not; a scheduled one appears only after its send_at, a cancelled one never. The
+// function's settings apply as deployed: with MAX_EVENT_AGE=1h an event published 2 h
+// ago is dropped (the local system once wired the function with a fixed 24 h).
 func TestLocalPublish(t *testing.T) {
 	port, fnPort := freePort(t), freePort(t)
 	const secret = "local-publish-test-secret-0123456789abcdef"
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLocalSystemProcess$", "-test.v")
 	cmd.Env = append(os.Environ(), "LOCAL_SYSTEM_CHILD=1", "PORT="+port, "FUNCTION_PORT="+fnPort,
-		"LOCAL_JWT_SECRET="+secret, "DEV_USER=student-7", "LOG_LEVEL=warn", "REDIS_ADDR=")
+		"LOCAL_JWT_SECRET="+secret, "DEV_USER=student-7", "LOG_LEVEL=warn", "REDIS_ADDR=", "MAX_EVENT_AGE=1h")
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -77,9 +79,9 @@ func TestLocalPublish(t *testing.T) {
 		t.Errorf("the banner does not show %s with a curl example:\n%s", publishURL, out.String())
 	}
 
-	send := func(id, data string) {
+	sendAt := func(id, data string, published time.Time) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, publishURL, bytes.NewReader(eventarc.PushBody([]byte(data), "", time.Time{})))
+		req, _ := http.NewRequest(http.MethodPost, publishURL, bytes.NewReader(eventarc.PushBody([]byte(data), "", published)))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("ce-id", id)
 		req.Header.Set("ce-specversion", "1.0")
@@ -94,11 +96,13 @@ func TestLocalPublish(t *testing.T) {
 			t.Fatalf("POST %s (%s): %d", publishPath, id, resp.StatusCode)
 		}
 	}
+	send := func(id, data string) { t.Helper(); sendAt(id, data, time.Time{}) }
 	send("a-1", `{"type":"announcement","severity":"warning","audience":{"all":true},"title":"Maintenance tonight"}`)
 	send("a-1", `{"type":"announcement","severity":"warning","audience":{"all":true},"title":"Maintenance tonight"}`) // redelivered
 	send("a-2", `{"type":"grade_posted","severity":"success","audience":{"users":["student-7","student-8"]},"title":"Quiz 3 graded"}`)
 	send("a-3", `{"type":"announcement","audience":{"groups":["teachers"]},"title":"Staff meeting"}`)
 	send("a-4", `{"type":"reset","audience":{"users":["student-7"]},"title":"refused"}`)
+	sendAt("a-8", `{"type":"grade_posted","audience":{"users":["student-7"]},"title":"Too old"}`, time.Now().Add(-2*time.Hour))
 
 	// Scheduled (send_at): kept by the local system's schedule, released by its stream.
 	soon := time.Now().Add(1500 * time.Millisecond).UTC().Format(time.RFC3339Nano)

@@ -14,8 +14,8 @@ import (
 	"github.com/vividly-edu/notifications/shared/redisbroker"
 )
 
-// EraseType is the type of the message that erases a user (DESIGN.md "Receipts and
-// privacy"): {"type":"erase_user","user_id":"…"} on the notifications topic.
+// EraseType is the type of the message that erases a user (docs/PRIVACY.md):
+// {"type":"erase_user","user_id":"…"} on the notifications topic.
 const EraseType = "erase_user"
 
 // Eraser removes everything stored about a user and closes their connections

@@ -45,7 +45,7 @@ type Redis struct {
 	// KeyPrefix starts every key and channel name, so environments can share a Redis.
 	KeyPrefix KeyPrefix `env:"KEY_PREFIX, default=notifications"`
 	// ReplicaAcks is how many replicas must hold a notification before the function
-	// acknowledges it (Redis WAIT); 0 never waits. DESIGN.md "Durability through a
+	// acknowledges it (Redis WAIT); 0 never waits. docs/RELIABILITY.md "Durability through a
 	// Redis failover".
 	ReplicaAcks ReplicaAcks `env:"REPLICA_ACKS, default=1"`
 	// ReplicaAckTimeout bounds that wait; past it the function answers 5xx.

@@ -21,7 +21,7 @@ type Erased struct {
 	Keys, GroupEntries int
 }
 
-// EraseUser removes every key of userID (DESIGN.md "Receipts and privacy") and then
+// EraseUser removes every key of userID (docs/PRIVACY.md) and then
 // tells every instance to close the user's streams and room sockets. Idempotent: a
 // second call finds nothing and says so.
 //

@@ -1,6 +1,6 @@
 package redisbroker
 
-// Membership (DESIGN "Push for groups and everyone", "Receipts and privacy") is a user's
+// Membership (docs/PROTOCOL.md "Web Push", "FCM", "Receipts and export") is a user's
 // groups as their token last showed them, recorded when a stream opens and when a
 // subscription or device is registered, and forgotten 30 days after last seen: the
 // audience of group push (stream/internal/audience fans out over it) and of read

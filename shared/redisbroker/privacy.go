@@ -11,7 +11,7 @@ import (
 	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
-// Privacy keeps what DESIGN.md "Receipts and privacy" adds beside the broker: first
+// Privacy keeps what docs/PRIVACY.md adds beside the broker: first
 // seen/read times (receipts.go), group membership (members.go), a user's export
 // (export.go) and erasure (erase.go). It takes a redis.UniversalClient, so it runs on
 // one server and on a cluster alike: every script touches one hash tag. Safe for

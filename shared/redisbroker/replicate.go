@@ -30,7 +30,7 @@ const unreplicatedLogEvery = time.Minute
 var ErrNotReplicated = errors.New("write not acknowledged by a replica in time")
 
 // replication decides how many replicas a write waits for, and counts the writes that
-// could not wait (DESIGN.md "Durability through a Redis failover").
+// could not wait (docs/RELIABILITY.md "Durability through a Redis failover").
 type replication struct {
 	acks    int // 0: never wait
 	timeout time.Duration

@@ -2,8 +2,8 @@ package rediskey
 
 import "strings"
 
-// Receipts is the hash of a user's first seen and read times (DESIGN.md "Receipts and
-// privacy"): field the notification id (broker.ItemID: a plain position for the user's
+// Receipts is the hash of a user's first seen and read times (docs/PRIVACY.md):
+// field the notification id (broker.ItemID: a plain position for the user's
 // own log, "<source>:<position>" for a group's or the broadcast log), value
 // "<seen ms> <read ms>" (0 for not yet). One key per user, under the user's hash tag.
 func (n Names) Receipts(user string) string { return n.Prefix + ":{" + user + "}:rcpt" }

@@ -208,7 +208,7 @@ func (id StreamID) Next() StreamID {
 	return StreamID{id.Ms, id.Seq + 1}
 }
 
-// SeenIDs and SeenUpTo are the user's seen state of a log (DESIGN.md "The inbox"),
+// SeenIDs and SeenUpTo are the user's seen state of a log (docs/PROTOCOL.md "Seen and archived"),
 // shaped like ReadIDs and ReadUpTo: a watermark "<id> <added>" and a sorted set of ids
 // seen one by one after it. source is the log's source (the user's own id for their
 // own log). They are under the user's hash tag, so a mark writes one slot.

@@ -19,7 +19,7 @@ func newEraser() eraser {
 }
 
 // closeErased ends every stream and room socket of user on this instance (a
-// broker.ControlErase: the user's data was erased, DESIGN.md "Receipts and privacy").
+// broker.ControlErase: the user's data was erased, docs/PRIVACY.md).
 // Only connections with a presence entry are considered: their user is set before it,
 // under connsMu, and every open stream and room socket has one.
 func (s *Server) closeErased(user string) {

@@ -8,7 +8,7 @@ import (
 )
 
 // export serves GET /api/v1/notifications/export (Bearer): everything stored about the
-// caller (DESIGN.md "Receipts and privacy") — the token's user, never another: nothing
+// caller (docs/PRIVACY.md) — the token's user, never another: nothing
 // in the request names a user. The notifications of the group and broadcast logs the
 // token reads are included with the caller's own.
 func (s *Server) export(w http.ResponseWriter, r *http.Request, id auth.Identity) {

@@ -10,7 +10,7 @@ import (
 	"github.com/vividly-edu/notifications/stream/internal/cursor"
 )
 
-// Paging backwards (DESIGN.md "The inbox": before=<cursor>). A page lists the newest
+// Paging backwards (docs/PROTOCOL.md "Endpoints": before=<cursor>). A page lists the newest
 // limit notifications older than the cursor, oldest first, and its "prev" is the
 // cursor of the next older page; the newest page (no after, no before) has one too,
 // so "load older" starts there.

@@ -11,7 +11,7 @@ import (
 	"github.com/vividly-edu/notifications/stream/internal/cursor"
 )
 
-// The inbox's history filters (DESIGN.md "The inbox"): unread=true lists only unread
+// The inbox's history filters (docs/PROTOCOL.md "Seen and archived"): unread=true lists only unread
 // notifications, type=a,b only those types, archived=true only archived ones; archived
 // ones are left out otherwise.
 

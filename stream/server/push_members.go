@@ -14,7 +14,7 @@ type MemberRecorder interface {
 }
 
 // recordMembership notes the groups id's token shows — the audience of group and
-// broadcast push (DESIGN "Push for groups and everyone") and of read receipts — when a
+// broadcast push (docs/PROTOCOL.md "Web Push") and of read receipts — when a
 // stream opens and when a subscription or device is registered. A failure only delays
 // that until the next time, so it is logged and the request goes on.
 func (s *Server) recordMembership(ctx context.Context, id auth.Identity) {

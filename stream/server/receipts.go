@@ -41,7 +41,7 @@ func (s *Server) recordReceipts(ctx context.Context, id auth.Identity, m broker.
 }
 
 // receipts serves GET /api/v1/receipts?notification=<id>[&after=<user>][&limit=<n>]
-// (DESIGN.md "Receipts and privacy"): to a teacher (roles claim) whose token names the
+// (docs/PRIVACY.md): to a teacher (roles claim) whose token names the
 // notification's group, who saw and read it. Anyone else 403 — checked before the id
 // is looked up, so a student learns nothing of which ids exist; a group notification
 // the log does not hold (or an id of no group) 404.

@@ -17,7 +17,7 @@ import (
 // roomsProtocol is the WebSocket subprotocol of the rooms contract.
 const roomsProtocol = "vividly.rooms.v1"
 
-// roomSocket serves GET /api/v1/rooms/{room}/ws (DESIGN.md, "Rooms"). What can be
+// roomSocket serves GET /api/v1/rooms/{room}/ws (docs/PROTOCOL.md "Rooms over WebSockets"). What can be
 // refused before the upgrade gets an HTTP status as for streams (draining, the
 // address's gate, a bad room id, the instance ceiling, a foreign Origin); what a
 // browser must be able to see gets a close code after it (4401, 4403, 4429), because

@@ -1,4 +1,4 @@
-// Package rooms is real-time collaboration over WebSockets (DESIGN.md, "Rooms"): a
+// Package rooms is real-time collaboration over WebSockets (docs/PROTOCOL.md "Rooms over WebSockets"): a
 // room's members, its kept messages and its versioned shared state live in a Store
 // shared by every instance; a Fanout carries each event to the instances with members
 // in the room; a Hub hands them to this instance's sockets.

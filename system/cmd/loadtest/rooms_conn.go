@@ -18,7 +18,7 @@ import (
 )
 
 // A room socket of the system under test (-mode rooms): ours (the rooms contract,
-// DESIGN.md "Rooms") or Centrifugo's bidirectional WebSocket with its JSON protocol.
+// docs/PROTOCOL.md "Rooms over WebSockets") or Centrifugo's bidirectional WebSocket with its JSON protocol.
 // Every measured frame carries a sequence number: a message's text is "m<seq>", a
 // state carries {"seq": <seq>}; onFrame gets ('m' | 's', seq) for each one received.
 

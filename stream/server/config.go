@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/config"
 	"github.com/vividly-edu/notifications/stream/internal/fcm"
 	"github.com/vividly-edu/notifications/stream/internal/webpush"
@@ -19,6 +20,12 @@ import (
 type Config struct {
 	Port         string       `env:"PORT, default=8080"`
 	Redis        config.Redis `env:", prefix=REDIS_"`
+	// LogMaxEntries, LogRetention and DedupeTTL are the function's log limits, read
+	// under the same names with the same defaults: the stream writes the scheduled
+	// notifications it releases into the logs, which must not follow other rules.
+	LogMaxEntries int64         `env:"LOG_MAX_ENTRIES, default=1000"`
+	LogRetention  time.Duration `env:"LOG_RETENTION, default=720h"`
+	DedupeTTL     time.Duration `env:"DEDUPE_TTL, default=25h"`
 	Logging      config.Logging
 	JWTSecret    config.Secret `env:"JWT_SECRET"`
 	JWTIssuer    string        `env:"JWT_ISSUER"`
@@ -100,6 +107,11 @@ type Config struct {
 // durations as 15s rather than nanoseconds, secrets redacted.
 func (c Config) LogValue() slog.Value { return config.LogValue(c) }
 
+// Limits are the log limits the configuration sets (as the function's: notifier.Config).
+func (c Config) Limits() broker.Limits {
+	return broker.Limits{MaxLen: c.LogMaxEntries, Retention: c.LogRetention, DedupeTTL: c.DedupeTTL}
+}
+
 // LoadConfig reads and checks the configuration. It reports every bad variable at once
 // (errors.Join), each error naming its variable; none repeats a raw value.
 func LoadConfig(ctx context.Context, getenv config.Getenv) (Config, error) {
@@ -128,6 +140,9 @@ func LoadConfig(ctx context.Context, getenv config.Getenv) (Config, error) {
 	// bin/stream on one host (two instances behind a local balancer) then starts
 	// instead of dying on "address already in use". Set explicitly, it must be free.
 	c.metricsFallback = getenv("METRICS_ADDR") == ""
+	if err := c.Limits().Validate(); err != nil {
+		bad("LOG_MAX_ENTRIES, LOG_RETENTION, DEDUPE_TTL", "%v", err)
+	}
 	if c.TicketTTL < time.Second || c.TicketTTL > 10*time.Minute {
 		bad("TICKET_TTL", "must be between 1s and 10m, got %s", c.TicketTTL)
 	}

@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/config"
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
@@ -44,7 +43,7 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 	redisbroker.RouteClientLogs(log)
 	// The stream reads the log, and writes only scheduled notifications it releases
 	// (queued for Web Push, as the function's writes are, when push is configured).
-	b, err := redisbroker.Open(cfg.Redis, broker.DefaultLimits, redisbroker.Options{Log: log, EnqueuePush: cfg.Push.Enabled()})
+	b, err := redisbroker.Open(cfg.Redis, cfg.Limits(), redisbroker.Options{Log: log, EnqueuePush: cfg.Push.Enabled() || cfg.FCM.Enabled()})
 	if err != nil {
 		return err
 	}

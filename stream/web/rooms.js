@@ -176,6 +176,7 @@ export function join(room, opts = {}) {
     } else {
       for (const m of f.messages) deliver(m);
     }
+    if (f.reset) r.lastId = ""; // what the room keeps now, not what this page saw, is the position
     if (f.messages.length) r.lastId = f.messages[f.messages.length - 1].id;
     if (!r.lastId || compareIds(f.cursor, r.lastId) > 0) r.lastId = f.cursor;
     for (const m of f.messages) r.pending.delete(m.client_id);

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/redis/go-redis/v9"
 )
 
 // Issue 27: rooms.js reconnects and resumes. The room page is open while bin/local is
@@ -142,4 +143,37 @@ func waitQuestionSet(t *testing.T, p page, want []string) []string {
 		return len(got) == len(want)
 	})
 	return got
+}
+
+// Issue 27: a resume the server cannot serve (the room's kept messages are gone while
+// the page is away) comes back as a welcome with "reset": rooms.js replaces the list
+// (onMessages) with what the room keeps, and takes its position from there: a question
+// sent after it shows, once.
+func TestRoomResetReplacesTheList(t *testing.T) {
+	redisAddr := newRedis(t)
+	sys := startLocal(t, redisAddr)
+	page := openTab(t, newBrowser(t), sys.url()+"/demo/room.html?room=class-z&user=kim")
+	waitMembers(t, "Chromium student", page, "kim")
+	teacher := dialRoom(t, sys, "class-z", "ms-t")
+	teacher.ask(t, "old-1")
+	teacher.ask(t, "old-2")
+	waitQuestions(t, page, "ms-t: old-1", "ms-t: old-2")
+
+	sys.kill()
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	defer rdb.Close()
+	ctx := context.Background()
+	keys, err := rdb.Keys(ctx, "*{#room:class-z}:msgs").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("the room's message stream: %v %v", keys, err)
+	}
+	if err := rdb.Del(ctx, keys...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	sys.start()
+	waitFor(t, live, "the page open again", func() bool { return page.evalString(`window.vividlyRoom.status`) == "open" })
+	waitQuestions(t, page) // replaced by the room's (empty) list
+	teacher = dialRoom(t, sys, "class-z", "ms-t")
+	teacher.ask(t, "new-1")
+	waitQuestions(t, page, "ms-t: new-1")
 }

@@ -64,7 +64,8 @@ export function socketURL(base, room, { ticket, after } = {}) {
  *   onError     ({code, message}) => void: a refused frame, or a failure to connect
  *               (code "closed-<close code>", "ticket-<HTTP status>", "network")
  *   onStatus    ({state, attempt, delayMs, code}) => void: connecting | open |
- *               reconnecting | refused (terminal: not a member) | closed
+ *               reconnecting | refused (until reconnect(): not a member, or the
+ *               credentials refused twice) | closed
  *   backoff     {baseMs, maxMs} (default 500, 15000)
  *   pingMs      a ping this often; a socket silent for two periods is reopened (20000)
  * Returns {send(text) → client_id, setState(state, version), close(), reconnect(),
@@ -116,6 +117,10 @@ export function join(room, opts = {}) {
       url = socketURL(base, room, { ticket: opts.cookie ? "" : await ticket(), after: r.lastId });
     } catch (e) {
       call("onError", { code: e.code || "token-error", message: String(e.message || e) });
+      // Signed out, or the token refused twice: wait for reconnect().
+      if (e.code === "no-token" || (e.status === 401 && (r.authFailures = (r.authFailures || 0) + 1) >= 2)) {
+        return status("refused", { code: e.code });
+      }
       return retry(e.status === 429 ? 5000 : 0, e.code);
     }
     if (r.closed) return;
@@ -142,7 +147,10 @@ export function join(room, opts = {}) {
       r.ws = null;
       r.welcomed = false;
       if (r.closed) return;
-      if (TERMINAL.has(ev.code)) {
+      // Refused credentials twice in a row (a fresh ticket each time): the token is bad,
+      // not late; stop until reconnect() (the notification client parks the same way).
+      r.authFailures = ev.code === 4401 ? (r.authFailures || 0) + 1 : 0;
+      if (TERMINAL.has(ev.code) || r.authFailures >= 2) {
         call("onError", { code: `closed-${ev.code}`, message: ev.reason });
         return status("refused", { code: ev.code });
       }
@@ -160,6 +168,7 @@ export function join(room, opts = {}) {
 
   function welcome(f) {
     r.attempt = 0;
+    r.authFailures = 0;
     r.members = new Map(f.members.map((m) => [m.user, m.teacher]));
     const first = !r.lastId;
     if (first || f.reset) {
@@ -167,6 +176,7 @@ export function join(room, opts = {}) {
     } else {
       for (const m of f.messages) deliver(m);
     }
+    if (f.reset) r.lastId = ""; // what the room keeps now, not what this page saw, is the position
     if (f.messages.length) r.lastId = f.messages[f.messages.length - 1].id;
     if (!r.lastId || compareIds(f.cursor, r.lastId) > 0) r.lastId = f.cursor;
     for (const m of f.messages) r.pending.delete(m.client_id);
@@ -243,6 +253,7 @@ export function join(room, opts = {}) {
     // reconnect opens a new socket now (after "refused", or instead of a backoff wait).
     reconnect() {
       if (r.closed) return;
+      r.authFailures = 0;
       clearTimeout(r.timer);
       r.timer = null;
       if (r.ws) r.ws.close(4000, "reconnect");

@@ -11,11 +11,13 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/vividly-edu/notifications/system/browser/bidi"
 )
 
 // Issue 27: the "Watch together" page (demo/room.html) in Chromium and Firefox ESR in
-// one room. The teacher (keyboard only: Tab to a control, Enter) moves the class
-// forward and seeks; the other browser's <video>.currentTime follows; a student's
+// one room. The teacher (keyboard only: Tab to a control, Enter — in each browser)
+// moves the class forward and seeks; the other browser's <video>.currentTime follows; a student's
 // question reaches the teacher; both see both members; axe finds no violation in
 // either view. Then the roles swap browsers in a second room. The lesson is the
 // page's generated track (room-media.js), so nothing leaves the machine.
@@ -64,6 +66,12 @@ func TestWatchTogetherChromiumAndFirefox(t *testing.T) {
 	teacher2 := openFirefoxTab(t, ff, roomURL("class-b", "mr-f", true))
 	student2 := openTab(t, chromium, roomURL("class-b", "lee-c", false))
 	waitMembers(t, "Chromium student", student2, "lee-c", "mr-f")
+	// Keyboard in Firefox too: Tab to "Forward 10 seconds", Enter — twice.
+	ffKeyboardTo(t, teacher2, "forward")
+	for range 2 {
+		ffPress(t, teacher2, bidi.KeyEnter)
+	}
+	waitCurrentTime(t, "Chromium student after two forwards", student2, 20)
 	teacher2.run(`(() => { const s = document.getElementById("seek"); s.value = "30"; s.dispatchEvent(new Event("change")); })()`)
 	waitCurrentTime(t, "Chromium student after seek", student2, 30)
 	teacher2.run(`document.getElementById("play").click()`)
@@ -130,4 +138,25 @@ func checkAxe(t *testing.T, who string, p page, src []byte) {
 		t.Errorf("%s: axe: %s (%s): %s at %s", who, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, ", "))
 	}
 	t.Logf("%s: axe-core %s, %d violations", who, axeVersion, len(vs))
+}
+
+// ffKeyboardTo presses Tab in Firefox until the element id has the focus (at most 20).
+func ffKeyboardTo(t *testing.T, ft *ffTab, id string) {
+	t.Helper()
+	for range 20 {
+		if ft.evalString(`document.activeElement ? document.activeElement.id : ""`) == id {
+			return
+		}
+		ffPress(t, ft, bidi.KeyTab)
+	}
+	t.Fatalf("Tab never reached #%s in Firefox", id)
+}
+
+func ffPress(t *testing.T, ft *ffTab, keys ...string) {
+	t.Helper()
+	ctx, cancel := ffCtx()
+	defer cancel()
+	if err := ft.tab.PressKeys(ctx, keys...); err != nil {
+		t.Fatalf("keys in Firefox: %v", err)
+	}
 }

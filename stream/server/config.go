@@ -18,19 +18,19 @@ import (
 
 // Config is the stream service's configuration, read from the environment.
 type Config struct {
-	Port         string       `env:"PORT, default=8080"`
-	Redis        config.Redis `env:", prefix=REDIS_"`
+	Port  string       `env:"PORT, default=8080"`
+	Redis config.Redis `env:", prefix=REDIS_"`
 	// LogMaxEntries, LogRetention and DedupeTTL are the function's log limits, read
 	// under the same names with the same defaults: the stream writes the scheduled
 	// notifications it releases into the logs, which must not follow other rules.
 	LogMaxEntries int64         `env:"LOG_MAX_ENTRIES, default=1000"`
 	LogRetention  time.Duration `env:"LOG_RETENTION, default=720h"`
 	DedupeTTL     time.Duration `env:"DEDUPE_TTL, default=25h"`
-	Logging      config.Logging
-	JWTSecret    config.Secret `env:"JWT_SECRET"`
-	JWTIssuer    string        `env:"JWT_ISSUER"`
-	JWTAudience  string        `env:"JWT_AUDIENCE"`
-	JWTUserClaim string        `env:"JWT_USER_CLAIM, default=sub"`
+	Logging       config.Logging
+	JWTSecret     config.Secret `env:"JWT_SECRET"`
+	JWTIssuer     string        `env:"JWT_ISSUER"`
+	JWTAudience   string        `env:"JWT_AUDIENCE"`
+	JWTUserClaim  string        `env:"JWT_USER_CLAIM, default=sub"`
 	// JWTGroupsClaim names the token claim listing the user's groups.
 	JWTGroupsClaim string `env:"JWT_GROUPS_CLAIM, default=groups"`
 	// JWTRolesClaim names the token claim listing the user's roles ("teacher" steers a room).

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,6 +135,25 @@ var metricsLine = regexp.MustCompile(`metrics listening.*?addr[=":]+([0-9.]+:[0-
 // returns its public address and the metrics address it logs.
 func startStream(t *testing.T, redisAddr string) (public, metrics string) {
 	t.Helper()
+	// The public port is picked free and then bound by the child: on a busy machine
+	// another process may take it in between, so a start that fails on that is retried.
+	for attempt := 1; ; attempt++ {
+		public, metrics, out := launchStream(t, redisAddr)
+		switch {
+		case metrics != "":
+			return public, metrics
+		case attempt < 3 && strings.Contains(out, "address already in use"):
+			continue
+		default:
+			t.Fatalf("bin/stream did not serve metrics; its output:\n%s", out)
+		}
+	}
+}
+
+// launchStream starts one bin/stream and returns its public and metrics addresses, or
+// empty ones and what it printed when it exited (or logged no metrics address in 20 s).
+func launchStream(t *testing.T, redisAddr string) (public, metrics, output string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -163,10 +183,15 @@ func startStream(t *testing.T, redisAddr string) (public, metrics string) {
 	}
 	exited := make(chan struct{})
 	found := make(chan string, 1)
+	var mu sync.Mutex
+	var out strings.Builder
 	go func() {
 		defer close(exited)
 		sc := bufio.NewScanner(logs)
 		for sc.Scan() {
+			mu.Lock()
+			out.WriteString(sc.Text() + "\n")
+			mu.Unlock()
 			if m := metricsLine.FindStringSubmatch(sc.Text()); m != nil {
 				select {
 				case found <- m[1]:
@@ -179,13 +204,16 @@ func startStream(t *testing.T, redisAddr string) (public, metrics string) {
 	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
 	select {
 	case addr := <-found:
-		return net.JoinHostPort("127.0.0.1", port), addr
+		return net.JoinHostPort("127.0.0.1", port), addr, ""
 	case <-exited:
-		t.Fatal("bin/stream exited before serving metrics")
+		mu.Lock()
+		defer mu.Unlock()
+		return "", "", out.String()
 	case <-time.After(20 * time.Second):
-		t.Fatal("bin/stream logged no metrics address in 20s")
+		mu.Lock()
+		defer mu.Unlock()
+		return "", "", out.String() + "(no metrics address logged in 20 s)\n"
 	}
-	return "", ""
 }
 
 // refuse asks the history API without credentials until the server answers (it may

@@ -134,13 +134,19 @@ func flowResetWithLiveNotificationsAndFollower(t *testing.T, r *resetSetup) {
 	live3 := titlesN("live", 0, 3)
 	var streamed atomic.Bool
 	var once atomic.Bool
+	// The refetch after the reset is held until the follower's page is open (and then
+	// 1.5 s more), so the follower is there to receive what the leader recovers: a fixed
+	// hold lost that race when a loaded machine opened the follower late.
+	followerUp := make(chan struct{})
 	r.app.setHook(func(w http.ResponseWriter, req *http.Request) bool {
 		if strings.HasSuffix(req.URL.Path, "/stream") {
 			streamed.Store(true)
-		} else if req.URL.Path == "/api/v1/notifications" && streamed.Load() {
+		} else if req.URL.Path == "/api/v1/notifications" && streamed.Load() && once.CompareAndSwap(false, true) {
 			// The refetch after the reset: live notifications arrive meanwhile.
-			if once.CompareAndSwap(false, true) {
-				r.pub.jobs(r.user, live3)
+			r.pub.jobs(r.user, live3)
+			select {
+			case <-followerUp:
+			case <-time.After(30 * time.Second):
 			}
 			time.Sleep(1500 * time.Millisecond)
 		}
@@ -150,6 +156,7 @@ func flowResetWithLiveNotificationsAndFollower(t *testing.T, r *resetSetup) {
 	leader := r.open(r.app.page(r.user, nil))
 	waitFor(t, live, "the leader's stream", func() bool { return streamed.Load() })
 	follower := r.open(r.app.page(r.user, nil))
+	close(followerUp)
 	want := append(append([]string{}, r.held...), live3...)
 	for _, tb := range []page{leader, follower} {
 		tb.waitApp(2*live, "every notification", hasTitles(want...))

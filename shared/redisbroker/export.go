@@ -93,6 +93,7 @@ var exportedKinds = map[string]string{
 	"QuietHeld":     "not exported: pushes held during quiet hours (a count and ids, until the hours end)",
 	"QuietDue":      "not exported: when a quiet-hours summary is due",
 	"ScheduleItems": "not exported: scheduled announcements, whose audience may name the user (sent within 30 days)",
+	"Room":          "not exported: a room's members and messages (messages kept 24 h; PRIVACY.md)",
 }
 
 // Export gathers everything stored about userID; logs are the group and broadcast

@@ -67,6 +67,8 @@ func Kinds() []KeyKind {
 		{Method: "ScheduleDue"},                         // item keys and due times only
 		{Method: "ScheduleLease"},                       // item keys and lease ends only
 		{Method: "ScheduleItems", PersonalShared: true}, // an announcement's audience may name users
+		{Method: "Room", PersonalShared: true},          // members and their messages
+		{Method: "RoomChannel"},                         // a pub/sub channel, nothing stored
 	}
 }
 
@@ -91,3 +93,12 @@ func (n Names) PushWindow(user string) string { return n.PushQueue() + ":w:" + u
 
 // PushDue: see PushWindow.
 func (n Names) PushDue() string { return n.PushQueue() + ":due" }
+
+// Room is one part of room's state (what: its messages stream, state hash, member
+// leases …; stream/internal/rooms names the parts) and RoomChannel its pub/sub channel,
+// all under the hash tag {#room:<room>}, so each of a room's scripts runs in one slot.
+// "#" is outside the user and group id charset: no user's or group's tag is a room's.
+func (n Names) Room(room, what string) string { return n.Prefix + ":{#room:" + room + "}:" + what }
+
+// RoomChannel: see Room.
+func (n Names) RoomChannel(room string) string { return n.Room(room, "events") }

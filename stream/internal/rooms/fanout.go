@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
 // RedisFanout carries frames between instances over Redis pub/sub on each room's
@@ -38,7 +40,9 @@ func NewRedisFanout(rdb redis.UniversalClient, prefix string) *RedisFanout {
 // SetDeliver sets where incoming frames go (the hub); set it before Subscribe.
 func (f *RedisFanout) SetDeliver(fn func(room string, frame []byte)) { f.deliver = fn }
 
-func (f *RedisFanout) channel(room string) string { return f.prefix + ":{#room:" + room + "}:events" }
+func (f *RedisFanout) channel(room string) string {
+	return rediskey.Names{Prefix: f.prefix}.RoomChannel(room)
+}
 
 func (f *RedisFanout) Publish(ctx context.Context, room string, frame []byte) error {
 	var err error

@@ -34,7 +34,9 @@ func NewRedis(rdb redis.UniversalClient, prefix string, now func() time.Time) *R
 	return &Redis{rdb: rdb, prefix: prefix, now: now}
 }
 
-func (s *Redis) key(room, what string) string { return s.prefix + ":{#room:" + room + "}:" + what }
+func (s *Redis) key(room, what string) string {
+	return rediskey.Names{Prefix: s.prefix}.Room(room, what)
+}
 
 // appendScript adds a message, keeps the last 500 and the last 24 h, and keeps the
 // stream 24 h past its last message. KEYS[1] stream; ARGV user, text, client id,

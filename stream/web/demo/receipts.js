@@ -17,7 +17,7 @@ const pageSize = Math.min(1000, Math.max(1, Number(params.get("page")) || 50));
 const base = (params.get("base") || location.origin).replace(/\/+$/, "");
 
 // What the page shows, for anyone (and the browser tests) to inspect.
-const shown = { status: "loading", user: "", classes: [], announcements: [], selected: "", report: null, errors: [] };
+const shown = { status: "loading", user: "", classes: [], announcements: [], selected: "", report: null, errors: [], refreshes: 0 };
 window.vividlyReceipts = shown;
 
 // --- Credentials ---------------------------------------------------------------
@@ -134,7 +134,16 @@ function renderReport() {
     tr.append(th, cell(x.seen_at ? when(x.seen_at) : "not yet", !x.seen_at), cell(x.read_at ? when(x.read_at) : "not yet", !x.read_at));
     return tr;
   }));
+  const hadFocus = document.activeElement === $("more");
   $("more").hidden = !r.next;
+  if (hadFocus && !r.next) {
+    // The button is gone with the last page: keep the keyboard's place, on the last reader.
+    const last = $("readers").lastElementChild?.querySelector("th");
+    if (last) {
+      last.tabIndex = -1;
+      last.focus();
+    }
+  }
   $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}; refreshes every ${refreshMs / 1000} s.`;
 }
 
@@ -159,33 +168,36 @@ function receiptsPath(after, limit) {
   return `/api/v1/receipts?${q}`;
 }
 
-// loadReceipts refreshes the selected announcement's report from the first reader,
-// keeping as many readers as were loaded ("load more" adds pages after them).
+// want is how many readers the teacher asked to see: a page, and one more page for
+// each "Load more". Each refresh loads that many again from the first reader (whole
+// pages of up to 1000, following next), so a refresh never undoes a "Load more" and a
+// click never races a refresh.
+let want = pageSize;
+
+// loadReceipts refreshes the selected announcement's report.
 async function loadReceipts() {
-  if (!shown.selected) {
+  const id = shown.selected;
+  if (!id) {
     shown.report = null;
     renderReport();
     return;
   }
-  const id = shown.selected;
-  const loaded = shown.report && shown.report.id === id ? shown.report.readers.length : 0;
-  const r = await api(receiptsPath("", Math.min(1000, Math.max(pageSize, loaded))));
+  let r = null;
+  const readers = [];
+  let after = "";
+  do {
+    r = await api(receiptsPath(after, Math.min(1000, want - readers.length)));
+    readers.push(...r.readers);
+    after = r.next;
+  } while (after && readers.length < want);
   if (id !== shown.selected) return; // the teacher picked another meanwhile
-  shown.report = { id, audience: r.audience, seen: r.seen, read: r.read, readers: r.readers, next: r.next };
+  shown.report = { id, audience: r.audience, seen: r.seen, read: r.read, readers, next: r.next };
   renderReport();
 }
 
-async function loadMore() {
-  const r0 = shown.report;
-  if (!r0 || !r0.next) return;
-  try {
-    const r = await api(receiptsPath(r0.next, pageSize));
-    if (shown.report !== r0) return;
-    shown.report = { ...r0, audience: r.audience, seen: r.seen, read: r.read, readers: r0.readers.concat(r.readers), next: r.next };
-    renderReport();
-  } catch (e) {
-    failed(e);
-  }
+function loadMore() {
+  want += pageSize;
+  refresh();
 }
 
 // failed shows why the page cannot report: 501 means this system keeps no receipts
@@ -214,15 +226,26 @@ function failed(e) {
 
 let timer = 0;
 let busy = false;
+let again = false;
 
-async function refresh() {
-  if (busy) return; // a slow answer: skip this tick rather than pile requests up
+// refresh reloads the announcements and the report. One at a time: a tick that finds
+// one running is dropped (no pile-up behind a slow server), a click that does runs
+// once more after it (its change is not lost).
+async function refresh(fromTimer) {
+  if (busy) {
+    again ||= !fromTimer;
+    return;
+  }
   busy = true;
   try {
-    await loadAnnouncements();
-    await loadReceipts();
-    $("notice").hidden = true;
-    setStatus("live", "Up to date");
+    do {
+      again = false;
+      await loadAnnouncements();
+      await loadReceipts();
+      $("notice").hidden = true;
+      setStatus("live", "Up to date");
+      shown.refreshes++;
+    } while (again);
   } catch (e) {
     failed(e);
   } finally {
@@ -238,6 +261,7 @@ function stop() {
 function select(id) {
   shown.selected = id;
   shown.report = null;
+  want = pageSize;
   renderAnnouncements();
   renderReport();
   refresh();
@@ -256,6 +280,7 @@ async function main() {
   $("class").addEventListener("change", () => {
     shown.selected = "";
     shown.report = null;
+    want = pageSize;
     renderReport();
     refresh();
   });
@@ -276,7 +301,7 @@ async function main() {
     if (e.status === 501) return failed(e);
   }
   await refresh();
-  if (shown.status !== "off") timer = setInterval(refresh, refreshMs);
+  if (shown.status !== "off") timer = setInterval(() => refresh(true), refreshMs);
 }
 
 main().catch((e) => setStatus("error", String(e.message || e)));

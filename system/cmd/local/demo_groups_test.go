@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// LOCAL_DEMO_GROUPS puts the demo centre's students (whose page asks the token helper
+// for no groups) in a class, so the teacher's receipts page counts them; a request
+// that names its groups (the room and receipts pages) keeps its own.
+func TestDevTokenDefaultGroups(t *testing.T) {
+	const secret = "groups-secret"
+	h := devTokenHandler(secret, "student-1", "demo-class")
+	groupsOf := func(query string) string {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/demo/dev-token?"+query, nil))
+		var body struct{ Token string }
+		_ = json.NewDecoder(rec.Body).Decode(&body)
+		c := jwt.MapClaims{}
+		if _, err := jwt.ParseWithClaims(body.Token, c, func(*jwt.Token) (any, error) { return []byte(secret), nil }); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		got, _ := json.Marshal(c["groups"])
+		return string(got)
+	}
+	for query, want := range map[string]string{
+		"user=kim":                               `["demo-class"]`,
+		"user=ms-c&groups=class-a&roles=teacher": `["class-a"]`,
+	} {
+		if got := groupsOf(query); got != want {
+			t.Errorf("%s: groups %s, want %s", query, got, want)
+		}
+	}
+}
+
+// A malformed LOCAL_DEMO_GROUPS stops the local system at start, naming the variable.
+func TestDemoGroupsValidated(t *testing.T) {
+	env := map[string]string{"LOCAL_DEMO_GROUPS": "class a", "PORT": "0", "FUNCTION_PORT": "0"}
+	err := run(context.Background(), func(k string) string { return env[k] }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "LOCAL_DEMO_GROUPS") {
+		t.Fatalf("run: %v, want an error naming LOCAL_DEMO_GROUPS", err)
+	}
+}

@@ -7,10 +7,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/vividly-edu/notifications/functions/eventarc"
 )
@@ -23,7 +26,19 @@ import (
 
 func TestReceiptsTeacherView(t *testing.T) {
 	browser := newBrowser(t)
-	flowReceipts(t, func(url string) page { return openTab(t, browser, url) })
+	teacher := flowReceipts(t, func(url string) page { return openTab(t, browser, url) })
+	// A picture of the page for a reviewer (not tracked; artifacts/ is ignored).
+	png, err := chromedp.Run(teacher.(*tab).ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("..", "..", "artifacts", "browser")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "receipts.png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestFirefoxReceiptsTeacherView(t *testing.T) {
@@ -96,7 +111,8 @@ func publishToGroup(t *testing.T, sys *local, msgID, group, title string) {
 	}
 }
 
-func flowReceipts(t *testing.T, open func(url string) page) {
+// flowReceipts runs the flow and returns the teacher's page.
+func flowReceipts(t *testing.T, open func(url string) page) page {
 	t.Helper()
 	// The demo centre asks the token helper for no groups: LOCAL_DEMO_GROUPS puts its
 	// students in the class, as a person trying the demo would.
@@ -185,6 +201,7 @@ func flowReceipts(t *testing.T, open func(url string) page) {
 		t.Fatalf("axe-core %s not found (%v): run scripts/ensure-deps.sh, or set AXE_CORE_JS", axeVersion, err)
 	}
 	checkAxe(t, "teacher's receipts page", teacher, src)
+	return teacher
 }
 
 // teacherToken asks bin/local's helper for a teacher's token of group.

@@ -2,7 +2,9 @@
 // see how many of the class saw and read it and who (GET /api/v1/receipts, DESIGN.md
 // "Receipts and privacy"). The page polls: a student's read mark goes to that student's
 // streams, not the teacher's, so nothing would tell this page; every few seconds it asks
-// again (one history and one receipts request, both cheap).
+// again (one history and one receipts request, both cheap). It opens no stream of its
+// own: a stream records its user as a member, and the teacher would count in the
+// audience of their own announcement.
 //
 // URL: receipts.html?user=teacher-1&class=demo-class[,other-class][&refresh_ms=3000]
 // [&page=50][&base=<stream origin>]. With `make run` the local server mints the teacher's

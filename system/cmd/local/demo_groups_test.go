@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -44,7 +45,10 @@ func TestDevTokenDefaultGroups(t *testing.T) {
 // A malformed LOCAL_DEMO_GROUPS stops the local system at start, naming the variable.
 func TestDemoGroupsValidated(t *testing.T) {
 	env := map[string]string{"LOCAL_DEMO_GROUPS": "class a", "PORT": "0", "FUNCTION_PORT": "0"}
-	err := run(context.Background(), func(k string) string { return env[k] }, io.Discard)
+	// A deadline, so a run that wrongly starts ends (and fails the test) instead of hanging.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := run(ctx, func(k string) string { return env[k] }, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "LOCAL_DEMO_GROUPS") {
 		t.Fatalf("run: %v, want an error naming LOCAL_DEMO_GROUPS", err)
 	}

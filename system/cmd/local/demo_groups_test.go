@@ -53,3 +53,31 @@ func TestDemoGroupsValidated(t *testing.T) {
 		t.Fatalf("run: %v, want an error naming LOCAL_DEMO_GROUPS", err)
 	}
 }
+
+// The banner offers the receipts page for the demo's class, and says when it is off
+// (no Redis) or has no students (no LOCAL_DEMO_GROUPS).
+func TestReceiptsBanner(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		redis  bool
+		groups []string
+		want   []string
+	}{
+		{"memory", false, nil, []string{"receipts.html?class=demo-class&user=teacher-1", "receipts need Redis"}},
+		{"redis, no class", true, nil, []string{"class=demo-class", "LOCAL_DEMO_GROUPS=demo-class"}},
+		{"redis and a class", true, []string{"class-7b", "class-8a"}, []string{"class=class-7b&user=teacher-1"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out strings.Builder
+			printReceiptsBanner(&out, "8080", c.redis, c.groups)
+			for _, w := range c.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("banner lacks %q:\n%s", w, out.String())
+				}
+			}
+			if c.redis && len(c.groups) > 0 && strings.Contains(out.String(), "\n  (") {
+				t.Errorf("a working setup still gets a caveat:\n%s", out.String())
+			}
+		})
+	}
+}

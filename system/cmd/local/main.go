@@ -154,6 +154,7 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 		if err := printRoomBanner(out, secret, cfg.Port, lc.DevUser); err != nil {
 			return err
 		}
+		printReceiptsBanner(out, cfg.Port, cfg.Redis.Addr != "", lc.DemoGroups)
 	}
 
 	srvErr := make(chan error, 1)

@@ -125,7 +125,9 @@ function renderReport() {
   $("report").hidden = !r;
   if (!r) return;
   $("report-name").textContent = n ? name(n) : shown.selected;
-  $("summary").textContent = `${r.read} of ${r.audience} read · ${r.seen} of ${r.audience} seen`;
+  const summary = `${r.read} of ${r.audience} read · ${r.seen} of ${r.audience} seen`;
+  // A live region: written only when it changes, so a screen reader hears each change once.
+  if ($("summary").textContent !== summary) $("summary").textContent = summary;
   $("no-readers").hidden = r.readers.length > 0;
   $("readers").replaceChildren(...r.readers.map((x) => {
     const tr = document.createElement("tr");

@@ -53,9 +53,10 @@ type mounter interface {
 
 // mountDemo adds the demo page's helpers: the token helper only when mint (it logs
 // why not otherwise), the publish helper always; both for loopback Hosts only.
-func mountDemo(srv mounter, log *slog.Logger, secret string, mint bool, user, functionURL string) {
+// defaultGroups go in the tokens of requests that name no groups (LOCAL_DEMO_GROUPS).
+func mountDemo(srv mounter, log *slog.Logger, secret string, mint bool, user, functionURL string, defaultGroups ...string) {
 	if mint {
-		srv.Mount("GET /demo/dev-token", loopbackOnly(devTokenHandler(secret, user)))
+		srv.Mount("GET /demo/dev-token", loopbackOnly(devTokenHandler(secret, user, defaultGroups...)))
 	} else {
 		log.Warn("no /demo/dev-token: JWT_SECRET is set, and tokens signed with it might open real services' streams; " +
 			"unset it (a secret is generated) or set LOCAL_JWT_SECRET to a local-only one")
@@ -88,8 +89,10 @@ func loopbackOnly(next http.Handler) http.Handler {
 
 // devTokenHandler mints development tokens:
 // GET /demo/dev-token?user=u&ttl=1h&groups=class-1,class-2&roles=teacher (the room
-// page asks for a teacher's or a student's token this way).
-func devTokenHandler(secret, defaultUser string) http.Handler {
+// page asks for a teacher's or a student's token this way). A request without groups
+// gets defaultGroups: the demo centre asks for none, and LOCAL_DEMO_GROUPS puts its
+// students in a class, so a teacher's receipts page (receipts.html) counts them.
+func devTokenHandler(secret, defaultUser string, defaultGroups ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user := r.URL.Query().Get("user")
 		if user == "" {
@@ -112,6 +115,9 @@ func devTokenHandler(secret, defaultUser string) http.Handler {
 		if !ok {
 			http.Error(w, `{"error":"groups and roles are comma-separated, each 1-128 of A-Z a-z 0-9 _ -"}`, http.StatusBadRequest)
 			return
+		}
+		if !r.URL.Query().Has("groups") {
+			groups = defaultGroups
 		}
 		token, err := devToken(secret, user, ttl, groups, roles)
 		if err != nil {

@@ -44,6 +44,9 @@ type localConfig struct {
 	// start), for tests that sign tokens themselves or restart the system. Unlike
 	// JWT_SECRET it keeps the development-token helper: it names a local-only secret.
 	LocalSecret config.Secret `env:"LOCAL_JWT_SECRET"`
+	// DemoGroups (comma-separated) go in development tokens that ask for no groups, so
+	// the demo centre's students belong to a class (the teacher's receipts page).
+	DemoGroups []string `env:"LOCAL_DEMO_GROUPS"`
 }
 
 // fullBroker is what both halves need from the broker.
@@ -60,6 +63,9 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 	var lc localConfig
 	if err := config.Load(ctx, getenv, &lc); err != nil {
 		return err
+	}
+	if _, _, ok := listParams(strings.Join(lc.DemoGroups, ",")); !ok {
+		return fmt.Errorf("LOCAL_DEMO_GROUPS: comma-separated group ids, each 1-128 of A-Z a-z 0-9 _ -")
 	}
 	secret, mint := demoSecret(string(cfg.JWTSecret), string(lc.LocalSecret))
 	cfg.JWTSecret = config.Secret(secret)
@@ -138,7 +144,7 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 
 	srv.Mount("GET /metrics", srv.MetricsHandler()) // this port is loopback-only
 	if cfg.DemoEnabled {
-		mountDemo(srv, log, secret, mint, lc.DevUser, "http://127.0.0.1:"+lc.FunctionPort+"/")
+		mountDemo(srv, log, secret, mint, lc.DevUser, "http://127.0.0.1:"+lc.FunctionPort+"/", lc.DemoGroups...)
 	}
 
 	ln, err := net.Listen("tcp", loopback(cfg.Port))
@@ -156,6 +162,7 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 		if err := printRoomBanner(out, secret, cfg.Port, lc.DevUser); err != nil {
 			return err
 		}
+		printReceiptsBanner(out, cfg.Port, cfg.Redis.Addr != "", lc.DemoGroups)
 	}
 
 	srvErr := make(chan error, 1)

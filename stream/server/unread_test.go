@@ -110,3 +110,35 @@ func TestUnreadIsRateLimitedPerUser(t *testing.T) {
 		t.Errorf("another user: %d, want 204", status)
 	}
 }
+
+// TestUnreadOfAGroupNotification: a group notification read by all is unread for the
+// student who asks, through the logs their token names, and for no other member.
+func TestUnreadOfAGroupNotification(t *testing.T) {
+	t.Parallel()
+	e := newPrivacyEnv(t)
+	id := e.publishTo("class8")
+	me, other := roomToken(t, "stu8", time.Hour, false, "class8"), roomToken(t, "stu9", time.Hour, false, "class8")
+	history := func(tok string) inboxPage {
+		t.Helper()
+		st, body := e.as(tok, http.MethodGet, "/api/v1/notifications", "")
+		var p inboxPage
+		if err := json.Unmarshal([]byte(body), &p); st != http.StatusOK || err != nil || p.Unread == nil || len(p.Notifications) != 1 {
+			t.Fatalf("history: %d %s (%v)", st, body, err)
+		}
+		return p
+	}
+	for _, tok := range []string{me, other} {
+		if st, body := e.as(tok, http.MethodPost, "/api/v1/notifications/read", `{"all":true}`); st != http.StatusNoContent {
+			t.Fatalf("read all: %d %s", st, body)
+		}
+	}
+	if st, body := e.as(me, http.MethodPost, "/api/v1/notifications/unread", `{"ids":["`+id+`"]}`); st != http.StatusNoContent {
+		t.Fatalf("unread: %d %s", st, body)
+	}
+	if p := history(me); *p.Unread != 1 || p.Notifications[0].ID != id || *p.Notifications[0].Read {
+		t.Errorf("my history: unread %d, item %+v; want 1 and %s unread", *p.Unread, p.Notifications[0], id)
+	}
+	if p := history(other); *p.Unread != 0 || !*p.Notifications[0].Read {
+		t.Errorf("another member's history: unread %d, read %v; want 0, read", *p.Unread, *p.Notifications[0].Read)
+	}
+}

@@ -43,10 +43,11 @@ import (
 // markScript records a mark and publishes the read control. The shebang makes Redis
 // refuse it whole when out of memory.
 //
-// KEYS: 1 read ids, 2 read up to, 3 unread ids. ARGV: 1 retention ms, 2 channel (empty: publish
-// nothing), 3 "all" or "ids", 4 the publish command (publishCommand), 5 the control,
-// 6 the log's length, 7 its first entry's id, 8 its last generated id, 9 its
-// entries-added count (at the snapshot), 10… the positions of the ids the log held.
+// KEYS: 1 read ids, 2 read up to, 3 unread ids. ARGV: 1 retention ms, 2 channel
+// (empty: publish nothing), 3 "all" or "ids", 4 the publish command (publishCommand),
+// 5 the control, 6 the log's length, 7 its first entry's id, 8 its last generated id,
+// 9 its entries-added count (at the snapshot), 10… the positions of the ids the log
+// held.
 // Returns 1.
 var markScript = redis.NewScript(`#!lua
 local function parse(id)

@@ -16,6 +16,13 @@ import (
 // (markScript); ReadState counts the held exceptions as unread. The cost is O(ids), as
 // a mark's: nothing is scanned, nothing is written per other notification.
 //
+// UnreadIDs' TTL is the log's retention, renewed by every mark and unread but not by
+// the publish script (which renews the own log's ReadIDs and ReadUpTo). Its members are
+// entries stored before the unread, which the publish script trims by age within the
+// same retention; so the only gap is an entry older than the retention that no publish
+// has trimmed yet: it may show read again between the set's expiry and the next
+// publish (or the log's own expiry).
+//
 // Like a mark it is two steps, never one atomic step spanning two slots: the log's
 // state and the ids it holds (its slot: applyIDs), then unreadScript on the user's
 // keys (the user's slot).

@@ -8,7 +8,9 @@ import (
 
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/broker/brokertest"
+	"github.com/vividly-edu/notifications/shared/config"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
+	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
 // TestUnreadStateCost: an unread under the watermark writes one member per id to the
@@ -80,5 +82,47 @@ func TestUnreadExported(t *testing.T) {
 	r := ex.Read["u"]
 	if r == nil || r.UpTo != ids[2] || !slices.Equal(r.Unread, []string{ids[0], ids[2]}) || len(ex.Other) != 0 {
 		t.Fatalf("export read %+v, other %v; want up_to %s, unread [%s %s]", r, ex.Other, ids[2], ids[0], ids[2])
+	}
+}
+
+// BenchmarkMarkUnread measures an unread of one id under the watermark (the log's
+// snapshot, the unread script, the inbox control's PUBLISH) beside a read of one id
+// (snapshot, mark script with its PUBLISH), against the private redis-server.
+func BenchmarkMarkUnread(b *testing.B) {
+	rdb, err := redisbroker.NewClient(config.Redis{Addr: server.Addr})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rdb.Close()
+	br, _ := redisbroker.New(rdb, rediskey.Names{Prefix: fmt.Sprintf("bench%d", prefix.Add(1))}, broker.DefaultLimits, redisbroker.Options{})
+	ctx := context.Background()
+	var ids []string
+	for i := range 200 {
+		id, _, err := br.Publish(ctx, "u", fmt.Sprint("m", i), brokertest.Sample(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := br.MarkRead(ctx, "u", broker.ReadMark{All: true}); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		op   func(m broker.ReadMark) error
+	}{
+		{"unread", func(m broker.ReadMark) error { return br.MarkUnread(ctx, "u", m) }},
+		{"read", func(m broker.ReadMark) error { return br.MarkRead(ctx, "u", m) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				if err := c.op(broker.ReadMark{IDs: []string{ids[i%len(ids)]}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 )
 
 // Inbox is the seen and archived state beside read state (DESIGN.md "The inbox"). It is
@@ -23,6 +24,12 @@ type Inbox interface {
 	// it applied to. Ids the logs do not hold are ignored when archiving. Idempotent.
 	// ids follow ReadMark's rules for ids (1–MaxReadIDs well-formed ids).
 	SetArchived(ctx context.Context, userID string, logs []string, ids []string, archived bool) error
+	// MarkUnread undoes userID's reads of m.IDs (of userID's own log and of m.Logs; m.All
+	// is refused with ErrInvalid, as is an invalid m): each becomes unread, whether it
+	// was read one by one or by a mark of all, and no other notification changes; a
+	// later MarkRead of it, or of all, reads it again. It then hands a ControlInbox with
+	// op "unread" listing the ids the logs hold (ids not held are ignored). Idempotent.
+	MarkUnread(ctx context.Context, userID string, m ReadMark) error
 	// InboxState reports, for each of ids, whether userID saw it and archived it, and
 	// how many notifications of userID's own log and of logs userID has not seen.
 	InboxState(ctx context.Context, userID string, logs []string, ids []string) (InboxState, error)
@@ -39,11 +46,21 @@ const (
 	OpSeen      = "seen"
 	OpArchive   = "archive"
 	OpUnarchive = "unarchive"
+	OpUnread    = "unread"
 )
 
 // ControlInbox: the user changed seen or archived state. Data is the `event: inbox`
 // frame's data (InboxData).
 const ControlInbox ControlKind = "inbox"
+
+// ValidUnread checks an unread request as ReadMark.Validate does, and refuses All (an
+// unread of everything is not a thing a user asks for). Errors wrap ErrInvalid.
+func ValidUnread(m ReadMark) (ReadMark, error) {
+	if m.All {
+		return m, fmt.Errorf("%w: unread takes ids, not all", ErrInvalid)
+	}
+	return m.Validate()
+}
 
 // InboxData is the data of an `event: inbox` frame: {"op":…,"ids":[…]} or
 // {"op":…,"all":true}. ids must be well-formed notification ids.

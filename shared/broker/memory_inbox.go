@@ -96,3 +96,30 @@ func with(set map[string]bool, user string, in bool) map[string]bool {
 	set[user] = true
 	return set
 }
+
+// MarkUnread undoes userID's reads of m.IDs. Read state is a flag on each entry (or
+// userID's mark on a shared one), so undoing it touches only the entries named. See
+// Inbox.MarkUnread.
+func (m *Memory) MarkUnread(_ context.Context, userID string, mark ReadMark) error {
+	mark, err := ValidUnread(mark)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var found []string
+	for _, id := range mark.IDs {
+		if e, own := m.entry(userID, mark.Logs, id); e != nil {
+			if own {
+				e.read = false
+			} else {
+				delete(e.readBy, userID)
+			}
+			found = append(found, id)
+		}
+	}
+	if len(found) > 0 {
+		m.control(userID, Control{Kind: ControlInbox, Data: InboxData(OpUnread, found, false)})
+	}
+	return nil
+}

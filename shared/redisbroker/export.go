@@ -45,10 +45,12 @@ type ExportItem struct {
 	Notification json.RawMessage `json:"notification"`
 }
 
-// ExportMarks is a read or seen watermark ("every id up to") and the ids after it.
+// ExportMarks is a read or seen watermark ("every id up to"), the ids after it, and
+// (read only) the ids before it made unread again.
 type ExportMarks struct {
-	UpTo string   `json:"up_to,omitempty"`
-	IDs  []string `json:"ids"`
+	UpTo   string   `json:"up_to,omitempty"`
+	IDs    []string `json:"ids"`
+	Unread []string `json:"unread,omitempty"`
 }
 
 // ExportReceipt holds first times, RFC 3339 (empty for not yet).
@@ -77,6 +79,7 @@ var exportedKinds = map[string]string{
 	"PushSubscriptions": "push_subscriptions (endpoints)",
 	"PushQueue":         "not exported: pushes under way, deleted once sent (seconds)",
 	"ReadIDs":           "read", "ReadUpTo": "read", "ReadIDsIn": "read", "ReadUpToIn": "read",
+	"UnreadIDs":     "read (unread: the ids read by the watermark and made unread again)",
 	"Prefs":         "preferences",
 	"SeenIDs":       "seen",
 	"SeenUpTo":      "seen",
@@ -160,6 +163,10 @@ func (p *Privacy) exportKey(ctx context.Context, ex *Export, user, rest string) 
 	switch kind {
 	case "log":
 		return p.exportLog(ctx, ex, user)
+	case "unread":
+		ids, err := p.rdb.ZRange(ctx, key, 0, -1).Result()
+		marks(ex.Read).Unread = ids
+		return err
 	case "read", "seen", "archived":
 		if kind == "seen" && p.rdb.Type(ctx, key).Val() == "string" {
 			ex.DeliveryMarkers++ // a dedupe marker: Seen(user, messageID)

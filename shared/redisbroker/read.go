@@ -22,9 +22,14 @@ import (
 //     the log no longer holds (older than its first entry) or the watermark covers, and
 //     when nothing is left unread folds everything into ReadUpTo and deletes the set.
 //
-// So the unread count is (entries after the watermark) − |ReadIDs|, from XINFO STREAM,
-// one GET and the set's members: O(1) reads plus the set, which is never larger than
-// the unread-then-read entries of the log (usually empty after a mark of all).
+//   - UnreadIDs, a sorted set of the entries the watermark covers that were made unread
+//     again (POST …/unread, unread.go): exceptions to the watermark. A mark of one of
+//     them, or of all, removes it; trimmed ones are dropped as ReadIDs' are.
+//
+// So the unread count is (entries after the watermark) − |ReadIDs| + |UnreadIDs held|,
+// from XINFO STREAM, one GET and the sets' members: O(1) reads plus the sets, which are
+// never larger than the entries read (or unread) one by one (usually empty after a mark
+// of all).
 
 // A mark is two steps: the log's state and which of the ids it holds are read in one
 // MULTI on the log's slot (snapshot), then markScript writes the user's read state in
@@ -38,10 +43,11 @@ import (
 // markScript records a mark and publishes the read control. The shebang makes Redis
 // refuse it whole when out of memory.
 //
-// KEYS: 1 read ids, 2 read up to. ARGV: 1 retention ms, 2 channel (empty: publish
-// nothing), 3 "all" or "ids", 4 the publish command (publishCommand), 5 the control,
-// 6 the log's length, 7 its first entry's id, 8 its last generated id, 9 its
-// entries-added count (at the snapshot), 10… the positions of the ids the log held.
+// KEYS: 1 read ids, 2 read up to, 3 unread ids. ARGV: 1 retention ms, 2 channel
+// (empty: publish nothing), 3 "all" or "ids", 4 the publish command (publishCommand),
+// 5 the control, 6 the log's length, 7 its first entry's id, 8 its last generated id,
+// 9 its entries-added count (at the snapshot), 10… the positions of the ids the log
+// held.
 // Returns 1.
 var markScript = redis.NewScript(`#!lua
 local function parse(id)
@@ -54,13 +60,14 @@ local function less(a, b)
   return am < bm or (am == bm and as < bs)
 end
 local function num(n) return string.format('%.0f', n) end
--- drop the read ids before id, or up to it when incl
-local function drop(id, incl)
+-- drop the ids of set key (default: the read ids) before id, or up to it when incl
+local function drop(id, incl, key)
+  key = key or KEYS[1]
   local ms, seq = parse(id)
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. num(ms))
-  for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], num(ms), num(ms))) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. num(ms))
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', key, num(ms), num(ms))) do
     local _, s = parse(m)
-    if s < seq or (incl and s == seq) then redis.call('ZREM', KEYS[1], m) end
+    if s < seq or (incl and s == seq) then redis.call('ZREM', key, m) end
   end
 end
 -- how many read ids are at or before id
@@ -84,6 +91,17 @@ local w, wadded
 if upto then
   local sp = string.find(upto, ' ', 1, true)
   w, wadded = string.sub(upto, 1, sp - 1), tonumber(string.sub(upto, sp + 1))
+end
+-- A mark reads again what it covers that was made unread under the watermark (see
+-- unread.go), before anything else: even a mark the watermark already covers does.
+if len > 0 then
+  if ARGV[3] == 'all' then
+    drop(last, true, KEYS[3])
+  else
+    for i = 10, #ARGV do redis.call('ZREM', KEYS[3], ARGV[i]) end
+    drop(first, false, KEYS[3])
+  end
+  redis.call('PEXPIRE', KEYS[3], ARGV[1])
 end
 if len == 0 or (w and not less(w, last)) then
   -- an empty log has nothing to mark; a watermark at or past the snapshot's newest
@@ -233,10 +251,12 @@ func (b *Broker) snapshot(ctx context.Context, log string, positions []string) (
 	return snap, found, nil
 }
 
-// readKeys are source's log and userID's read state of it (ReadIDs, ReadUpTo).
+// readKeys are source's log and userID's read state of it (ReadIDs, ReadUpTo,
+// UnreadIDs).
 func (b *Broker) readKeys(userID, source string) []string {
+	unread := b.names.UnreadIDs(userID, source)
 	if source == userID {
-		return []string{b.names.Log(userID), b.names.ReadIDs(userID), b.names.ReadUpTo(userID)}
+		return []string{b.names.Log(userID), b.names.ReadIDs(userID), b.names.ReadUpTo(userID), unread}
 	}
-	return []string{b.names.Log(source), b.names.ReadIDsIn(userID, source), b.names.ReadUpToIn(userID, source)}
+	return []string{b.names.Log(source), b.names.ReadIDsIn(userID, source), b.names.ReadUpToIn(userID, source), unread}
 }

@@ -15,7 +15,7 @@ import (
 
 // ReadState reports which of ids userID read and how many notifications of userID's
 // own log and of logs are not, from one MULTI on one Redis (per log: XINFO STREAM, the
-// watermark, the read ids). On a cluster the logs span slots and masters: one pipeline
+// watermark, the read ids, the exceptions to the watermark). On a cluster the logs span slots and masters: one pipeline
 // per master, each log's reads current when they run; a mark racing the read shows in
 // the next one, as it would had it come a moment later. See broker.Broker.ReadState.
 func (b *Broker) ReadState(ctx context.Context, userID string, logs []string, ids []string) ([]bool, int, error) {
@@ -25,7 +25,8 @@ func (b *Broker) ReadState(ctx context.Context, userID string, logs []string, id
 	_, _ = b.atOnce(ctx, func(p redis.Pipeliner) error {
 		for i, source := range sources {
 			k := b.readKeys(userID, source)
-			cmds[i] = readCmds{info: p.XInfoStream(ctx, k[0]), upto: p.Get(ctx, k[2]), members: p.ZRange(ctx, k[1], 0, -1)}
+			cmds[i] = readCmds{info: p.XInfoStream(ctx, k[0]), upto: p.Get(ctx, k[2]), members: p.ZRange(ctx, k[1], 0, -1),
+				unread: p.ZRange(ctx, k[3], 0, -1)}
 		}
 		return nil
 	})
@@ -57,6 +58,7 @@ type readCmds struct {
 	info    *redis.XInfoStreamCmd
 	upto    *redis.StringCmd
 	members *redis.StringSliceCmd
+	unread  *redis.StringSliceCmd // exceptions to the watermark (UnreadIDs); nil for seen state
 }
 
 // state reports which of ids (positions in the log) are read, and how many entries of
@@ -69,6 +71,13 @@ func (c readCmds) state(ids []rediskey.StreamID) ([]bool, int, error) {
 	}
 	if err != nil {
 		return nil, 0, err
+	}
+	var exceptions []string
+	if c.unread != nil {
+		exceptions = c.unread.Val()
+		if err := c.unread.Err(); err != nil {
+			return nil, 0, err
+		}
 	}
 	if err := c.members.Err(); err != nil {
 		return nil, 0, err
@@ -100,11 +109,20 @@ func (c readCmds) state(ids []rediskey.StreamID) ([]bool, int, error) {
 			readIDs[id] = true
 		}
 	}
+	// Exceptions count only while held and under the watermark (one the watermark left
+	// behind, w older than the log, covers nothing: after already counts it).
+	unreadIDs := map[rediskey.StreamID]bool{}
+	for _, m := range exceptions {
+		id, err := rediskey.ParseStreamID(m)
+		if err == nil && id.Compare(first) >= 0 && hasW && id.Compare(w) <= 0 && id.Compare(last) <= 0 {
+			unreadIDs[id] = true
+		}
+	}
 	for i, id := range ids {
 		held := id.Compare(first) >= 0 && id.Compare(last) <= 0
-		read[i] = held && (hasW && id.Compare(w) <= 0 || readIDs[id])
+		read[i] = held && (hasW && id.Compare(w) <= 0 && !unreadIDs[id] || readIDs[id])
 	}
-	return read, int(max(0, after-int64(len(readIDs)))), nil
+	return read, int(max(0, after-int64(len(readIDs))+int64(len(unreadIDs)))), nil
 }
 
 // parseUpTo reads the ReadUpTo value "<id> <added>"; ok is false when there is none.

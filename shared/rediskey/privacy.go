@@ -46,6 +46,7 @@ func Kinds() []KeyKind {
 		{Method: "ReadUpTo", User: true},
 		{Method: "ReadIDsIn", User: true},
 		{Method: "ReadUpToIn", User: true},
+		{Method: "UnreadIDs", User: true},
 		{Method: "Prefs", User: true},
 		{Method: "SeenIDs", User: true},
 		{Method: "SeenUpTo", User: true},

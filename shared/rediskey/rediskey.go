@@ -221,6 +221,15 @@ func (n Names) SeenUpTo(user, source string) string {
 	return n.Prefix + ":{" + user + "}:seenupto:" + source
 }
 
+// UnreadIDs is the sorted set of the user's notifications of source's log made unread
+// again (POST …/unread) while ReadUpTo covers them: the exceptions to the watermark
+// (member: the log id, score: its milliseconds), under the user's hash tag. Ids read
+// one by one after the watermark need no entry here: the unread removes them from
+// ReadIDs.
+func (n Names) UnreadIDs(user, source string) string {
+	return n.Prefix + ":{" + user + "}:unread:" + source
+}
+
 // Archived is the sorted set of the user's archived notifications of source's log
 // (member: the log id, score: its milliseconds), under the user's hash tag.
 func (n Names) Archived(user, source string) string {

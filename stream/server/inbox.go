@@ -9,8 +9,8 @@ import (
 	"github.com/vividly-edu/notifications/stream/internal/auth"
 )
 
-// inboxEvent is the SSE event that tells a user's streams what was seen, archived or
-// unarchived (DESIGN.md "The inbox"); like `event: read` it carries no id: line.
+// inboxEvent is the SSE event that tells a user's streams what was seen, archived,
+// unarchived or made unread (DESIGN.md "The inbox"); like `event: read` it carries no id: line.
 const inboxEvent = "inbox"
 
 // inbox returns the broker's seen and archived state, answering 501 itself when the
@@ -60,6 +60,26 @@ func (s *Server) archive(archived bool) func(http.ResponseWriter, *http.Request,
 		}
 		s.answerInbox(w, r, id, "archive", in.SetArchived(ctx, id.UserID, streamSources(id)[1:], req.IDs, archived))
 	}
+}
+
+// markUnread serves POST /api/v1/notifications/unread with {"ids":["…"]} (1–200 ids of
+// the caller's logs): undoes a read, whether by id or by a mark of all, of those ids
+// only; 204, idempotent, ids not held ignored, malformed 400. Every open stream of the
+// user, on every instance, then gets `event: inbox` {"op":"unread","ids":[…]}.
+func (s *Server) markUnread(w http.ResponseWriter, r *http.Request, id auth.Identity) {
+	ctx := logging.WithTrace(r.Context(), r.Header)
+	in, ok := s.inbox(w)
+	if !ok {
+		return
+	}
+	var req struct {
+		IDs []string `json:"ids"`
+	}
+	if !decodeBody(w, r, &req, `body must be {"ids":["…"]}`) {
+		return
+	}
+	m := broker.ReadMark{IDs: req.IDs, Logs: streamSources(id)[1:]}
+	s.answerInbox(w, r, id, "mark unread", in.MarkUnread(ctx, id.UserID, m))
 }
 
 // answerInbox answers a change of inbox state: 400 for input the caller must fix, 503

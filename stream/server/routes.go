@@ -24,6 +24,7 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("POST /api/v1/notifications/seen", s.api(s.markSeen))
 	api.HandleFunc("POST /api/v1/notifications/archive", s.api(s.archive(true)))
 	api.HandleFunc("POST /api/v1/notifications/unarchive", s.api(s.archive(false)))
+	api.HandleFunc("POST /api/v1/notifications/unread", s.api(s.markUnread))
 	api.HandleFunc("GET /api/v1/notifications/preferences", s.api(s.preferences))
 	api.HandleFunc("PUT /api/v1/notifications/preferences", s.api(s.setPreferences))
 	api.HandleFunc("GET /api/v1/receipts", s.api(s.receipts))

@@ -42,7 +42,7 @@
 import { callStatus } from "./callbacks.js";
 import { API_PATH, MAX_PAGE, request } from "./http.js";
 import { disablePush, enablePush, pushState } from "./push.js";
-import { markAllRead, markRead } from "./read-state.js";
+import { markAllRead, markRead, markUnread } from "./read-state.js";
 import { boot, checkUser, endSession, park, startSession } from "./session.js";
 import "./channel.js";
 import "./failure.js";
@@ -69,9 +69,12 @@ export { userFromToken } from "./token.js";
  *                   in a gap follow through onNotification, never in list as well.
  *   onRead          ({ids} | {all}) => void: notifications were marked read, in this tab,
  *                   another tab or another device (the server's `event: read`, relayed)
+ *   onInbox         ({op, ids} | {op, all}) => void: op seen, archive, unarchive or unread,
+ *                   in this tab, another tab or another device (`event: inbox`, relayed)
  *   onUnread        (count) => void: the server's unread count as this page knows it:
- *                   the history's `unread`, plus new notifications, minus what is marked
- *                   read anywhere. handle.isUnread(id) tells one notification's state.
+ *                   the history's `unread`, plus new notifications and what is made unread,
+ *                   minus what is marked read anywhere. handle.isUnread(id) tells one
+ *                   notification's state.
  *   onStatus        ({state, reason, role, attempt, delayMs, user, shared, detail}) => void
  *                   state: waiting | connecting | open | reconnecting | unauthorized | closed.
  *                   "unauthorized" is terminal until getToken returns another token or
@@ -84,7 +87,7 @@ export { userFromToken } from "./token.js";
  *   userCheckMs     how often getToken is asked whether the user changed (default 10000)
  *   shareAcrossTabs default true
  * Returns {close(), reconnect(), role, user, state, unread, isUnread(id),
- *   markRead(ids), markAllRead(), getPreferences(), setPreferences(p)} — and
+ *   markRead(ids), markAllRead(), markUnread(ids), getPreferences(), setPreferences(p)} — and
  *   enablePush(o)/disablePush(o)/pushState(o) for Web Push (see push.js).
  */
 export function connect(opts) {
@@ -158,6 +161,7 @@ export function connect(opts) {
     isUnread: (id) => !!(c.s && c.s.unreadIds && c.s.unreadIds.has(String(id))),
     markRead: (ids) => markRead(c, ids),
     markAllRead: () => markAllRead(c),
+    markUnread: (ids) => markUnread(c, ids),
     // getPreferences → {muted_types, push, push_muted_types, quiet_hours}. setPreferences(p)
     // stores the whole document (fields left out keep their current value; quiet_hours:
     // null turns quiet hours off) and returns what the server stored.

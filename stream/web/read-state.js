@@ -1,7 +1,7 @@
 // Read state and the unread count. Read state is the server's: the count starts from
-// the history's `unread`, grows with new notifications and shrinks with what is marked
-// read anywhere (the server's `event: read`, in this tab, another tab or another
-// device). Ids of notifications the page shows are known; the rest of the count is
+// the history's `unread`, grows with new notifications and what is made unread again
+// (`event: inbox` op unread), and shrinks with what is marked read anywhere (the
+// server's `event: read`, in this tab, another tab or another device). Ids of notifications the page shows are known; the rest of the count is
 // "outside": known only as a number.
 
 import { call } from "./callbacks.js";
@@ -61,6 +61,52 @@ export async function markAllRead(c) {
   if (sess && !sess.dead) applyRead(c, sess, { all: true });
   try {
     await request(c, "POST", "/read", { all: true });
+  } catch (e) {
+    if (sess === c.s && sess && !sess.dead) resync(c, sess);
+    throw e;
+  }
+}
+
+// applyInbox applies an inbox event's data, {op, ids} or {op, all}, then tells the app
+// (onInbox). Of the ops only "unread" changes read state: the ids shown come back into
+// the count; for any id not shown only the server knows whether it was read, so the
+// count is re-read (resync) rather than guessed. seen, archive and unarchive are the
+// app's to show.
+export function applyInbox(c, sess, d) {
+  if (!d || typeof d !== "object" || typeof d.op !== "string") return;
+  if (d.op === "unread") {
+    if (!Array.isArray(d.ids)) return;
+    const unknown = unreadShown(sess, d.ids);
+    if (unknown) resync(c, sess);
+  }
+  call(c, sess, c.opts.onInbox, d);
+  emitUnread(c, sess);
+}
+
+// unreadShown puts the ids this page shows back among the unread; it returns whether
+// any id is not shown.
+function unreadShown(sess, ids) {
+  let unknown = false;
+  for (const raw of ids) {
+    const id = String(raw);
+    if (sess.seen.has(id)) sess.unreadIds.add(id);
+    else unknown = true;
+  }
+  return unknown;
+}
+
+// markUnread undoes a read on the server (POST …/unread); the page updates at once for
+// the ids it shows, and every tab and device follows from the server's `event: inbox`.
+export async function markUnread(c, ids) {
+  const list = [...new Set((ids || []).map(String))];
+  if (!list.length) return;
+  const sess = c.s;
+  if (sess && !sess.dead) {
+    unreadShown(sess, list);
+    emitUnread(c, sess);
+  }
+  try {
+    await request(c, "POST", "/unread", { ids: list });
   } catch (e) {
     if (sess === c.s && sess && !sess.dead) resync(c, sess);
     throw e;

@@ -5,7 +5,7 @@ import { call, status } from "./callbacks.js";
 import { post } from "./channel.js";
 import { failure, httpFailure } from "./failure.js";
 import { parseJSON } from "./http.js";
-import { applyRead, emitUnread } from "./read-state.js";
+import { applyInbox, applyRead, emitUnread } from "./read-state.js";
 import { recover } from "./reset.js";
 import { createSSEParser } from "./sse-parser.js";
 import { token } from "./token.js";
@@ -90,7 +90,8 @@ export async function runStream(c, sess) {
   }
 }
 
-// onFrame handles one frame of stream st: a reset, a read event, or a notification.
+// onFrame handles one frame of stream st: a reset, a read or inbox event, or a
+// notification.
 function onFrame(c, sess, st, f) {
   if (sess.dead || st.end) return;
   if (st.held) return void st.held.push(f); // until the reset's gap is recovered
@@ -100,6 +101,15 @@ function onFrame(c, sess, st, f) {
     if (d) {
       post(sess, { kind: "read", data: d });
       applyRead(c, sess, d);
+    }
+    return;
+  }
+  if (f.type === "inbox") {
+    // seen, archive, unarchive, unread: never a notification (it has no id)
+    const d = parseJSON(f.data);
+    if (d) {
+      post(sess, { kind: "inbox", data: d });
+      applyInbox(c, sess, d);
     }
     return;
   }

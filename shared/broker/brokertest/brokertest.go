@@ -42,7 +42,7 @@ var clauses = []struct {
 
 // Run runs every clause of the contract against brokers made by newBroker.
 func Run(t *testing.T, newBroker Factory) {
-	for _, c := range slices.Concat(clauses, readClauses, prefsClauses, inboxClauses) {
+	for _, c := range slices.Concat(clauses, readClauses, prefsClauses, inboxClauses, unreadClauses) {
 		t.Run(c.name, func(t *testing.T) { c.test(t, newBroker) })
 	}
 }

@@ -25,7 +25,7 @@ import (
 // The user's read state (read.go) lives as long as the log: its TTL is renewed with the
 // log's (PEXPIRE of a key that does not exist does nothing).
 //
-// KEYS: 1 dedupe marker, 2 log, 3 read ids, 4 read up to. ARGV: 1 body (JSON object
+// KEYS: 1 dedupe marker, 2 log, 3 read ids, 4 read up to, 5 unread ids (unread.go). ARGV: 1 body (JSON object
 // without id), 2 max length, 3 retention ms, 4 dedupe TTL ms, 5 channel, 6 what the
 // notification's id starts with (broker.ItemPrefix: empty for a user's own log), 7 the
 // publish command (publishCommand: on a cluster, the channel is in KEYS' slot).
@@ -57,6 +57,7 @@ end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
 redis.call('PEXPIRE', KEYS[4], ARGV[3])
+redis.call('PEXPIRE', KEYS[5], ARGV[3])
 redis.call('SET', KEYS[1], id, 'PX', ARGV[4])
 redis.call(ARGV[7], ARGV[5], '{"id":"' .. ARGV[6] .. id .. '",' .. string.sub(ARGV[1], 2))
 return {0, id}
@@ -175,7 +176,8 @@ func (b *Broker) enqueue(ctx context.Context, node *redis.Client, c redis.Cmdabl
 // returns the notification's id and whether it was a duplicate.
 func (b *Broker) store(ctx context.Context, node *redis.Client, c redis.Cmdable, replicas int, userID, messageID string, body []byte) (string, bool, error) {
 	key := b.names.Log(userID)
-	keys := []string{b.names.Seen(userID, messageID), key, b.names.ReadIDs(userID), b.names.ReadUpTo(userID)}
+	keys := []string{b.names.Seen(userID, messageID), key, b.names.ReadIDs(userID), b.names.ReadUpTo(userID),
+		b.names.UnreadIDs(userID, userID)}
 	args := []any{body, b.limits.MaxLen, b.limits.Retention.Milliseconds(), b.limits.DedupeTTL.Milliseconds(),
 		b.names.Channel(userID), broker.ItemPrefix(userID), b.publishCommand()}
 	var res *redis.Cmd

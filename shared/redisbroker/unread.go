@@ -16,12 +16,11 @@ import (
 // (markScript); ReadState counts the held exceptions as unread. The cost is O(ids), as
 // a mark's: nothing is scanned, nothing is written per other notification.
 //
-// UnreadIDs' TTL is the log's retention, renewed by every mark and unread but not by
-// the publish script (which renews the own log's ReadIDs and ReadUpTo). Its members are
-// entries stored before the unread, which the publish script trims by age within the
-// same retention; so the only gap is an entry older than the retention that no publish
-// has trimmed yet: it may show read again between the set's expiry and the next
-// publish (or the log's own expiry).
+// UnreadIDs' TTL is the log's retention, renewed by every mark and unread, and for the
+// user's own log by the publish script too (with ReadIDs and ReadUpTo), so it lives as
+// long as that log. For a group's or the broadcast log, whose writes cannot touch the
+// user's keys (another slot), it lives the retention after the user's last mark, like
+// the user's other read state of that log.
 //
 // Like a mark it is two steps, never one atomic step spanning two slots: the log's
 // state and the ids it holds (its slot: applyIDs), then unreadScript on the user's

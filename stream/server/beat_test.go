@@ -169,8 +169,11 @@ func TestPingsSpreadAfterBurst(t *testing.T) {
 	wg.Wait()
 	slices.Sort(pinged)
 	t.Logf("pings %s to %s after the notification", pinged[0], pinged[streams-1])
-	if pinged[streams-1] > interval+200*time.Millisecond {
-		t.Errorf("last ping %s after the notification, want within %s", pinged[streams-1], interval)
+	// Each stream pings within one interval of its write on the beat's clock
+	// (TestBeatSlots); on a loaded machine's wall clock a ping may come late, so only a
+	// stream silent past three intervals fails here.
+	if pinged[streams-1] > 3*interval {
+		t.Errorf("last ping %s after the notification, want within %s (one interval, on an idle machine)", pinged[streams-1], 3*interval)
 	}
 	// The middle 80 % of the pings: spread over the half interval the slots cover (a
 	// ticker per stream put them within the few milliseconds of the fan-out). Read on

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -127,7 +128,7 @@ func TestRedisStoreTTL(t *testing.T) {
 	if !strings.Contains(key, "{ttl}") {
 		t.Fatalf("key %q is not under the user's hash tag", key)
 	}
-	rdb.PExpire(ctx, key, 1000000)
+	rdb.PExpire(ctx, key, 1000*time.Second) // short of DeviceTTL: List must renew it
 	if _, err := s.List(ctx, "ttl"); err != nil {
 		t.Fatal(err)
 	}

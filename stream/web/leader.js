@@ -7,6 +7,7 @@
 import { retryAfter, sleep } from "./backoff.js";
 import { call, status } from "./callbacks.js";
 import { post } from "./channel.js";
+import { applyInbox } from "./inbox.js";
 import { applyRead } from "./read-state.js";
 import { applyReset } from "./reset.js";
 import { accept, runStream } from "./stream.js";
@@ -77,4 +78,5 @@ export function onRelay(c, sess, m) {
   if (m.kind === "notification" && m.n) accept(c, sess, m.n, m.pos, false);
   else if (m.kind === "reset") applyReset(c, sess, m, false);
   else if (m.kind === "read") applyRead(c, sess, m.data);
+  else if (m.kind === "inbox") applyInbox(c, sess, m.data);
 }

@@ -5,6 +5,7 @@ import { call, status } from "./callbacks.js";
 import { post } from "./channel.js";
 import { failure, httpFailure } from "./failure.js";
 import { parseJSON } from "./http.js";
+import { addUnseen, applyInbox, emitUnseen } from "./inbox.js";
 import { applyRead, emitUnread } from "./read-state.js";
 import { recover } from "./reset.js";
 import { createSSEParser } from "./sse-parser.js";
@@ -90,7 +91,7 @@ export async function runStream(c, sess) {
   }
 }
 
-// onFrame handles one frame of stream st: a reset, a read event, or a notification.
+// onFrame handles one frame of stream st: a reset, a read or inbox event, or a notification.
 function onFrame(c, sess, st, f) {
   if (sess.dead || st.end) return;
   if (st.held) return void st.held.push(f); // until the reset's gap is recovered
@@ -100,6 +101,14 @@ function onFrame(c, sess, st, f) {
     if (d) {
       post(sess, { kind: "read", data: d });
       applyRead(c, sess, d);
+    }
+    return;
+  }
+  if (f.type === "inbox") {
+    const d = parseJSON(f.data);
+    if (d) {
+      post(sess, { kind: "inbox", data: d });
+      applyInbox(c, sess, d);
     }
     return;
   }
@@ -129,6 +138,8 @@ export function accept(c, sess, n, pos, own) {
     post(sess, { kind: "notification", n, pos });
   }
   if (n.read !== true) sess.unreadIds.add(id);
+  addUnseen(sess, n);
   call(c, sess, c.opts.onNotification, n);
   emitUnread(c, sess);
+  emitUnseen(c, sess);
 }

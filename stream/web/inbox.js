@@ -28,11 +28,18 @@ export function addUnseen(sess, n) {
 export const unseenCount = (sess) => (sess && sess.unseenIds ? sess.unseenIds.size + (sess.unseenOutside || 0) : 0);
 
 // applyInbox applies an inbox event's data ({op, ids} or {op: "seen", all: true}) and
-// hands it to the app (onInbox). Ops other than seen change no count here (op unread
-// belongs to read state); ops newer than this client are passed on as they are.
+// hands it to the app (onInbox); ops newer than this client are passed on as they are.
 export function applyInbox(c, sess, d) {
   if (!d || typeof d !== "object" || typeof d.op !== "string") return;
-  if (d.op === "seen" && sess.unseenIds) {
+  applySeen(c, sess, d);
+  call(c, sess, c.opts.onInbox, d);
+}
+
+// applySeen applies op seen to the unseen count (other ops change no count here: op
+// unread belongs to read state).
+export function applySeen(c, sess, d) {
+  if (!d || d.op !== "seen") return;
+  if (sess.unseenIds) {
     if (d.all === true) {
       sess.unseenIds.clear();
       sess.unseenOutside = 0;
@@ -43,7 +50,6 @@ export function applyInbox(c, sess, d) {
       }
     }
   }
-  call(c, sess, c.opts.onInbox, d);
   emitUnseen(c, sess);
 }
 
@@ -61,7 +67,7 @@ export function emitUnseen(c, sess) {
 // …/unread, a 429) changes nothing on any screen and rejects with the failure.
 async function mark(c, path, body) {
   const sess = c.s;
-  if (path === "/seen" && sess && !sess.dead) applyInbox(c, sess, { op: "seen", ...body });
+  if (path === "/seen" && sess && !sess.dead) applySeen(c, sess, { op: "seen", ...body });
   await request(c, "POST", path, body);
 }
 

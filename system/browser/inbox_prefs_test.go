@@ -113,6 +113,18 @@ func flowInboxAccessibility(t *testing.T, sys *local, pub *publisher, open func(
 		t.Errorf("axe-core %s violations: %s", axeVersion, strings.ReplaceAll(res, `","`, "\n"))
 	}
 	t.Logf("axe-core %s on the inbox: %s", axeVersion, res)
+
+	// Keyboard: archiving the focused item leaves the focus in the list (on the pressed
+	// chip), not on the page's start, and the live region says what happened.
+	p.run(`(() => { const b = document.querySelector('#list li[data-title="a-2"] .archive-btn'); b.focus(); b.click(); })()`)
+	var focus string
+	waitFor(t, live, "archived, focus kept", func() bool {
+		focus = p.evalString(`document.getElementById("inbox-status").textContent + "|" + (document.activeElement.dataset.filter || document.activeElement.tagName) + "|" + document.querySelectorAll('#list li[data-title="a-2"]').length`)
+		return focus == "Archived: a-2.|all|0" || strings.HasPrefix(focus, "Archived: a-2.|BODY")
+	})
+	if focus != "Archived: a-2.|all|0" {
+		t.Errorf("after archiving the focused item: %q, want the status said and the focus on the All chip", focus)
+	}
 }
 
 func TestInboxAccessibility(t *testing.T) {

@@ -331,6 +331,7 @@ function row(el, n) {
 // the others in a nested list, so every li is one notification.
 function render() {
   const list = $("list");
+  const focus = focusInList(list);
   list.replaceChildren();
   const sorted = inbox.list().filter((n) => !expired(n)).reverse(); // newest first, of the view (inbox-ui.js)
   shown.filter = inbox.filter;
@@ -393,6 +394,7 @@ function render() {
     li.append(head, body);
     list.append(li);
   }
+  restoreFocus(list, focus);
   $("empty").hidden = sorted.length > 0;
   $("empty").textContent = inbox.filter === "all" ? "No notifications yet." : "Nothing in this view.";
   badge(handle ? handle.unread : 0);
@@ -404,6 +406,23 @@ function render() {
 
 // badge shows the unread count (red) and the unseen count ("N new": what arrived since
 // the list was last opened, in any tab or on any device), and says both on the bell.
+// focusInList notes which button of which notification has the keyboard focus, so a
+// redraw (a mark, an archive, a new notification) does not drop it to the page's start.
+function focusInList(list) {
+  const a = document.activeElement;
+  if (!a || !list.contains(a)) return null;
+  return { id: a.closest("li[data-id]")?.dataset.id, cls: [...a.classList].find((c) => c.endsWith("-btn") || c === "item" || c === "group-toggle") };
+}
+
+// restoreFocus puts it back on the same button, or (the item left this view, or that
+// button is gone) on the chip of the view, so the keyboard user stays in the list.
+function restoreFocus(list, f) {
+  if (!f) return;
+  const li = [...list.querySelectorAll("li[data-id]")].find((el) => el.dataset.id === f.id);
+  const target = (li && f.cls && li.querySelector(`.${f.cls}`)) || (li && li.querySelector("button"));
+  (target || document.querySelector('#filters [aria-pressed="true"]'))?.focus();
+}
+
 function badge(count) {
   const el = $("badge");
   el.hidden = count === 0;

@@ -102,14 +102,14 @@ export function createInbox({ $, handle, getItems, setItems, render, announce })
 
   // act runs one inbox call for n from its row; the row changes when the server's
   // `event: inbox` arrives (in every tab), and a refusal is said in the live region.
-  async function act(kind, n, label) {
+  async function act(kind, n, label, verb) {
     const h = handle();
     if (!h) return;
     try {
       await h[kind]([n.id]);
       announce(`${label}: ${n.title || n.type}.`);
     } catch (e) {
-      announce(`Could not ${label.toLowerCase()}: ${why(e)}`);
+      announce(`Could not ${verb.toLowerCase()} “${n.title || n.type}”: ${why(e)}`);
     }
   }
 
@@ -124,7 +124,7 @@ export function createInbox({ $, handle, getItems, setItems, render, announce })
       b.className = `act ${cls}`;
       b.textContent = text;
       b.setAttribute("aria-label", `${text}: ${name}`);
-      b.addEventListener("click", () => act(kind, n, label));
+      b.addEventListener("click", () => act(kind, n, label, text));
       box.append(b);
     };
     if (!unread && !isArchived) add("unread-btn", "Mark unread", "markUnread", "Marked unread");

@@ -264,3 +264,52 @@ func TestFirefoxInboxMarkUnread(t *testing.T) {
 	device := newFirefox(t)
 	flowInboxMarkUnread(t, startLocal(t, redisAddr), newPublisher(t, redisAddr, 0), func(url string) page { return openFirefoxTab(t, device, url) })
 }
+
+// flowInboxSeenEverywhere: opening the list in the leader tab clears "N new" in the
+// student's other tab (relayed by the leader) and on another device (the server's event: inbox),
+// while the unread count stays; a later notification is new again everywhere.
+func flowInboxSeenEverywhere(t *testing.T, sys *local, pub *publisher, tab, device func(string) page) {
+	user := "seer"
+	publishInbox(pub, user, "s", 3)
+	url := sys.url() + "/demo/?user=" + user
+	pages := map[string]page{"tab 1": tab(url), "tab 2": tab(url), "other device": device(url)}
+	for name, p := range pages {
+		p.waitState(live, name+" open", func(s pageState) bool { return s.Status.State == "open" && len(s.List) == 3 })
+		waitFor(t, live, name+" 3 new", func() bool { return unseenPill(p) == 3 })
+	}
+	// Opened in the leader tab, so the follower's pill can only clear through the relay.
+	leader := "tab 1"
+	if pages["tab 2"].state().Status.Role == "leader" {
+		leader = "tab 2"
+	}
+	pages[leader].run(`document.getElementById("bell").click()`)
+	for name, p := range pages {
+		waitFor(t, live, name+" pill cleared", func() bool { return unseenPill(p) == 0 })
+		if n := badgeOf(p); n != 3 {
+			t.Errorf("%s: unread %d after the list was opened, want 3", name, n)
+		}
+	}
+	pub.send(user, "announcement", "later")
+	for name, p := range pages {
+		waitFor(t, live, name+" 1 new", func() bool { return unseenPill(p) == 1 })
+	}
+	if h := inboxAPI(t, sys, user, ""); h.Unseen != 1 || h.Unread != 4 {
+		t.Errorf("server: unseen %d unread %d, want 1 and 4", h.Unseen, h.Unread)
+	}
+}
+
+func TestInboxSeenEverywhere(t *testing.T) {
+	redisAddr := newRedis(t)
+	browser := newBrowser(t)
+	flowInboxSeenEverywhere(t, startLocal(t, redisAddr), newPublisher(t, redisAddr, 0),
+		func(url string) page { return openTab(t, browser, url) },
+		func(url string) page { return openDevice(t, browser, url) })
+}
+
+func TestFirefoxInboxSeenEverywhere(t *testing.T) {
+	redisAddr := newRedis(t)
+	d1, d2 := newFirefox(t), newFirefox(t)
+	flowInboxSeenEverywhere(t, startLocal(t, redisAddr), newPublisher(t, redisAddr, 0),
+		func(url string) page { return openFirefoxTab(t, d1, url) },
+		func(url string) page { return openFirefoxTab(t, d2, url) })
+}

@@ -6,6 +6,7 @@ import { call, status } from "./callbacks.js";
 import { getJSON } from "./http.js";
 import { elect, onRelay } from "./leader.js";
 import { RECENT_IDS } from "./position-store.js";
+import { emitUnseen, setUnseen, unseenCount } from "./inbox.js";
 import { emitUnread, setUnread } from "./read-state.js";
 
 const EMPTY_LOG = "0-0"; // the contract's position of an empty log ("0-0 when the log is empty")
@@ -16,7 +17,7 @@ export async function loadHistory(c, sess) {
     try {
       const body = await getJSON(c, sess, `${c.api}?limit=${c.historyLimit}`);
       if (sess.dead) return;
-      applyHistory(c, sess, body.notifications || [], body.next, body.unread);
+      applyHistory(c, sess, body.notifications || [], body.next, body);
       break;
     } catch (e) {
       const next = retryAfter(c, sess, e);
@@ -34,7 +35,7 @@ export async function loadHistory(c, sess) {
 // recorded position, what was recorded is history and what is newer arrives as
 // notifications (the stream replays it); otherwise the history is the past and the
 // stream resumes after its newest item.
-function applyHistory(c, sess, list, next, unread) {
+function applyHistory(c, sess, list, next, body) {
   const rec = sess.store.get();
   let shown = list;
   if (rec) {
@@ -50,8 +51,12 @@ function applyHistory(c, sess, list, next, unread) {
     sess.firstIds = list.slice(-RECENT_IDS).map((n) => String(n.id));
   }
   for (const n of shown) sess.seen.add(String(n.id));
-  setUnread(sess, list, shown, unread);
-  if (sess.why) call(c, sess, c.onReset, shown, { reason: sess.why, unread: sess.unreadIds.size + sess.outside });
-  else call(c, sess, c.opts.onHistory, shown, { unread: sess.unreadIds.size + sess.outside });
+  setUnread(sess, list, shown, body.unread);
+  setUnseen(sess, list, shown, body.unseen);
+  // prev: the before= cursor of the page older than the history (loading older pages).
+  const info = { unread: sess.unreadIds.size + sess.outside, unseen: unseenCount(sess), prev: body.prev || "" };
+  if (sess.why) call(c, sess, c.onReset, shown, { reason: sess.why, ...info });
+  else call(c, sess, c.opts.onHistory, shown, info);
   emitUnread(c, sess);
+  emitUnseen(c, sess);
 }

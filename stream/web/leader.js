@@ -7,6 +7,7 @@
 import { retryAfter, sleep } from "./backoff.js";
 import { call, status } from "./callbacks.js";
 import { post } from "./channel.js";
+import { applySeen } from "./inbox.js";
 import { applyInbox, applyRead } from "./read-state.js";
 import { applyReset } from "./reset.js";
 import { accept, runStream } from "./stream.js";
@@ -77,5 +78,8 @@ export function onRelay(c, sess, m) {
   if (m.kind === "notification" && m.n) accept(c, sess, m.n, m.pos, false);
   else if (m.kind === "reset") applyReset(c, sess, m, false);
   else if (m.kind === "read") applyRead(c, sess, m.data);
-  else if (m.kind === "inbox") applyInbox(c, sess, m.data);
+  else if (m.kind === "inbox") {
+    applySeen(c, sess, m.data); // the unseen count (inbox.js), then read state and onInbox
+    applyInbox(c, sess, m.data);
+  }
 }

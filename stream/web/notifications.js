@@ -27,6 +27,7 @@
 //   sse-parser.js      text/event-stream parsing
 //   reset.js           recovery after `event: reset`
 //   read-state.js      read state and the unread count; markRead
+//   inbox.js           the unseen count, seen/archive/unarchive/unread, history pages
 //   position-store.js  the resume position and recently seen ids, in storage
 //   backoff.js         backoff and whether to retry after a failure
 //   token.js           the user in a JWT; asking the app for a token
@@ -41,6 +42,7 @@
 
 import { callStatus } from "./callbacks.js";
 import { API_PATH, MAX_PAGE, request } from "./http.js";
+import { archive, markAllSeen, markSeen, page, unarchive, unseenCount } from "./inbox.js";
 import { disablePush, enablePush, pushState } from "./push.js";
 import { markAllRead, markRead, markUnread } from "./read-state.js";
 import { boot, checkUser, endSession, park, startSession } from "./session.js";
@@ -75,6 +77,9 @@ export { userFromToken } from "./token.js";
  *                   the history's `unread`, plus new notifications and what is made unread,
  *                   minus what is marked read anywhere. handle.isUnread(id) tells one
  *                   notification's state.
+ *   onUnseen        (count) => void: the server's unseen count (the bell's "new"), kept as
+ *                   onUnread's: the history's `unseen`, plus new notifications, minus what
+ *                   is marked seen anywhere (`event: inbox` op seen).
  *   onStatus        ({state, reason, role, attempt, delayMs, user, shared, detail}) => void
  *                   state: waiting | connecting | open | reconnecting | unauthorized | closed.
  *                   "unauthorized" is terminal until getToken returns another token or
@@ -87,7 +92,8 @@ export { userFromToken } from "./token.js";
  *   userCheckMs     how often getToken is asked whether the user changed (default 10000)
  *   shareAcrossTabs default true
  * Returns {close(), reconnect(), role, user, state, unread, isUnread(id),
- *   markRead(ids), markAllRead(), markUnread(ids), getPreferences(), setPreferences(p)} — and
+ *   markRead(ids), markAllRead(), unseen, markSeen(ids), markAllSeen(), archive(ids),
+ *   unarchive(ids), markUnread(ids), page(q), getPreferences(), setPreferences(p)} — and
  *   enablePush(o)/disablePush(o)/pushState(o) for Web Push (see push.js).
  */
 export function connect(opts) {
@@ -161,7 +167,18 @@ export function connect(opts) {
     isUnread: (id) => !!(c.s && c.s.unreadIds && c.s.unreadIds.has(String(id))),
     markRead: (ids) => markRead(c, ids),
     markAllRead: () => markAllRead(c),
-    markUnread: (ids) => markUnread(c, ids),
+    markUnread: (ids) => markUnread(c, ids), // read-state.js: the page shows it at once
+    // The inbox (inbox.js): each returns a promise that rejects with the server's refusal.
+    get unseen() {
+      return unseenCount(c.s);
+    },
+    markSeen: (ids) => markSeen(c, ids),
+    markAllSeen: () => markAllSeen(c),
+    archive: (ids) => archive(c, ids),
+    unarchive: (ids) => unarchive(c, ids),
+    // page({limit, unread, type, archived, before, after}) → one history page as the
+    // server sends it (prev pages backwards). Its items are not delivered as notifications.
+    page: (q) => page(c, q),
     // getPreferences → {muted_types, push, push_muted_types, quiet_hours}. setPreferences(p)
     // stores the whole document (fields left out keep their current value; quiet_hours:
     // null turns quiet hours off) and returns what the server stored.

@@ -6,6 +6,7 @@ import { call } from "./callbacks.js";
 import { post } from "./channel.js";
 import { failure } from "./failure.js";
 import { getJSON, MAX_PAGE, parseJSON } from "./http.js";
+import { addUnseen, emitUnseen, setUnseen, unseenCount } from "./inbox.js";
 import { emitUnread, setUnread } from "./read-state.js";
 
 const MAX_RECOVERY_PAGES = 100;
@@ -25,6 +26,8 @@ export async function recover(c, sess, st, f, onFrame) {
       kind: "reset",
       latest: latest.notifications || [],
       unread: latest.unread,
+      unseen: latest.unseen,
+      prev: latest.prev || "",
       got: got.items,
       pos: got.next || f.id,
       info: { reason: String(info.reason || "reset"), oldest: info.oldest },
@@ -86,10 +89,13 @@ export function applyReset(c, sess, m, own) {
   if (own || !sess.streaming) sess.cursor = m.pos;
   if (own) sess.store.record([...freshIds], m.pos);
   setUnread(sess, m.latest, list, m.unread);
-  call(c, sess, c.onReset, list, { ...m.info, unread: sess.unreadIds.size + sess.outside });
+  setUnseen(sess, m.latest, list, m.unseen);
+  call(c, sess, c.onReset, list, { ...m.info, unread: sess.unreadIds.size + sess.outside, unseen: unseenCount(sess), prev: m.prev || "" });
   for (const n of fresh) {
     if (n.read !== true) sess.unreadIds.add(String(n.id));
+    addUnseen(sess, n);
     call(c, sess, c.opts.onNotification, n);
   }
   emitUnread(c, sess);
+  emitUnseen(c, sess);
 }

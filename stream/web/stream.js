@@ -5,6 +5,7 @@ import { call, status } from "./callbacks.js";
 import { post } from "./channel.js";
 import { failure, httpFailure } from "./failure.js";
 import { parseJSON } from "./http.js";
+import { addUnseen, applySeen, emitUnseen } from "./inbox.js";
 import { applyInbox, applyRead, emitUnread } from "./read-state.js";
 import { recover } from "./reset.js";
 import { createSSEParser } from "./sse-parser.js";
@@ -109,6 +110,7 @@ function onFrame(c, sess, st, f) {
     const d = parseJSON(f.data);
     if (d) {
       post(sess, { kind: "inbox", data: d });
+      applySeen(c, sess, d); // the unseen count (inbox.js), then read state and onInbox
       applyInbox(c, sess, d);
     }
     return;
@@ -139,6 +141,8 @@ export function accept(c, sess, n, pos, own) {
     post(sess, { kind: "notification", n, pos });
   }
   if (n.read !== true) sess.unreadIds.add(id);
+  addUnseen(sess, n);
   call(c, sess, c.opts.onNotification, n);
   emitUnread(c, sess);
+  emitUnseen(c, sess);
 }

@@ -24,7 +24,7 @@ var files embed.FS
 // not one: it is served as the demo's service worker.)
 var clientModules = []string{
 	"notifications.js", "backoff.js", "callbacks.js", "channel.js", "failure.js", "history.js", "http.js",
-	"leader.js", "position-store.js", "push.js", "read-state.js", "reset.js", "rooms.js", "session.js", "sse-parser.js",
+	"inbox.js", "leader.js", "position-store.js", "push.js", "read-state.js", "reset.js", "rooms.js", "session.js", "sse-parser.js",
 	"stream.js", "token.js",
 }
 

@@ -281,6 +281,7 @@ type pageState struct {
 	Toasts  []string         // ids toasted, in order
 	ToastAt map[string]int64 // id → Date.now() when its toast was shown
 	List    []struct{ ID, Title string }
+	Filter  string // the inbox view shown ("all", "unread", "archived", "type:<type>")
 }
 
 // pageStateJS reads a pageState from the demo page (in either browser).
@@ -288,7 +289,7 @@ const pageStateJS = `(() => {
 		const d = window.vividlyDemo || {toasts: [], toastAt: {}, status: null};
 		return {
 			status: d.status || {state: "", role: ""},
-			toasts: d.toasts, toastAt: d.toastAt,
+			toasts: d.toasts, toastAt: d.toastAt, filter: d.filter || "",
 			list: [...document.querySelectorAll("#list li")].map(li => ({id: li.dataset.id, title: li.dataset.title})),
 		};
 	})()`

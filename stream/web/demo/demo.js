@@ -1,7 +1,11 @@
 // The demo notification centre: a bell with the unread count, the list (history +
 // live), toasts, mark-as-read and the connection state, on top of notifications.js.
+// The inbox's views and actions (filters, load older, archive, mark unread) are inbox-ui.js;
+// quiet hours and push-only mutes in the preferences are prefs-ui.js.
 // Notifications of any type show by severity; expired ones are hidden.
 import { connect, userFromToken } from "../client/notifications.js";
+import { createInbox } from "./inbox-ui.js";
+import * as prefsUI from "./prefs-ui.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -241,6 +245,17 @@ const MUTABLE = [
 ];
 
 const isUnread = (n) => !!handle && handle.isUnread(n.id);
+const inbox = createInbox({
+  $,
+  handle: () => handle,
+  getItems: () => items,
+  setItems: (m) => void (items = m),
+  render: () => render(),
+  announce: (t) => {
+    shown.inboxStatus = t;
+    $("inbox-status").textContent = t;
+  },
+});
 const when = (n) => {
   const t = Date.parse(n.created_at || "");
   return Number.isNaN(t) ? n._arrived || 0 : t;
@@ -308,6 +323,7 @@ function row(el, n) {
   el.append(btn, time);
   const link = httpsLink(n.type === "video_complete" ? n.video_url : n.link);
   if (link) el.append(" ", linkTo(link, n.type === "video_complete" ? "Watch" : "Open"));
+  inbox.actions(el, n, isUnread(n), isJob(n) ? describe(n) : headline(n));
 }
 
 // render draws the list, without what has expired. A group is one entry: its first li
@@ -315,8 +331,10 @@ function row(el, n) {
 // the others in a nested list, so every li is one notification.
 function render() {
   const list = $("list");
+  const focus = focusInList(list);
   list.replaceChildren();
-  const sorted = [...items.values()].filter((n) => !expired(n)).reverse(); // newest first
+  const sorted = inbox.list().filter((n) => !expired(n)).reverse(); // newest first, of the view (inbox-ui.js)
+  shown.filter = inbox.filter;
   for (const g of groups(sorted)) {
     const li = document.createElement("li");
     if (g.items.length === 1) {
@@ -376,7 +394,9 @@ function render() {
     li.append(head, body);
     list.append(li);
   }
+  restoreFocus(list, focus);
   $("empty").hidden = sorted.length > 0;
+  $("empty").textContent = inbox.filter === "all" ? "No notifications yet." : "Nothing in this view.";
   badge(handle ? handle.unread : 0);
   for (const el of $("toasts").querySelectorAll(".toast")) {
     if (el.vividlyIds && el.vividlyIds.every((id) => items.has(id) && expired(items.get(id)))) el.remove();
@@ -384,11 +404,35 @@ function render() {
   scheduleExpiry();
 }
 
+// badge shows the unread count (red) and the unseen count ("N new": what arrived since
+// the list was last opened, in any tab or on any device), and says both on the bell.
+// focusInList notes which button of which notification has the keyboard focus, so a
+// redraw (a mark, an archive, a new notification) does not drop it to the page's start.
+function focusInList(list) {
+  const a = document.activeElement;
+  if (!a || !list.contains(a)) return null;
+  return { id: a.closest("li[data-id]")?.dataset.id, cls: [...a.classList].find((c) => c.endsWith("-btn") || c === "item" || c === "group-toggle") };
+}
+
+// restoreFocus puts it back on the same button, or (the item left this view, or that
+// button is gone) on the chip of the view, so the keyboard user stays in the list.
+function restoreFocus(list, f) {
+  if (!f) return;
+  const li = [...list.querySelectorAll("li[data-id]")].find((el) => el.dataset.id === f.id);
+  const target = (li && f.cls && li.querySelector(`.${f.cls}`)) || (li && li.querySelector("button"));
+  (target || document.querySelector('#filters [aria-pressed="true"]'))?.focus();
+}
+
 function badge(count) {
   const el = $("badge");
   el.hidden = count === 0;
   el.textContent = String(count);
-  $("bell").setAttribute("aria-label", count ? `Notifications, ${count} unread` : "Notifications");
+  const fresh = handle ? handle.unseen : 0;
+  const u = $("unseen");
+  u.hidden = fresh === 0;
+  u.textContent = `${fresh} new`;
+  const said = [count ? `${count} unread` : "", fresh ? `${fresh} new` : ""].filter(Boolean).join(", ");
+  $("bell").setAttribute("aria-label", said ? `Notifications, ${said}` : "Notifications");
 }
 
 // toast raises a toast, or grows the toast of a burst: notifications of one kind within
@@ -446,10 +490,15 @@ const stateText = {
   closed: "Disconnected",
 };
 
+// openPanel shows or hides the list; opening it marks everything seen (the "new" count
+// clears on every tab and device through the server's event: inbox).
 function openPanel(open) {
   const panel = $("panel");
   panel.hidden = !open;
   $("bell").setAttribute("aria-expanded", String(open));
+  if (open && handle && handle.unseen > 0) {
+    handle.markAllSeen().catch((e) => ($("inbox-status").textContent = `Could not mark seen: ${e.detail || e.kind || e.message}`));
+  }
 }
 
 // --- Preferences and Web Push ----------------------------------------------------
@@ -466,9 +515,11 @@ function prefsForm() {
     l.append(c, ` ${label}`);
     box.append(l);
   }
+  prefsUI.build($, MUTABLE);
 }
 
 function showPrefs(p) {
+  prefsUI.show($, p);
   shown.prefs = p;
   for (const c of document.querySelectorAll('#prefs-form input[name="muted"]')) c.checked = p.muted_types.includes(c.value);
   $("pref-push").checked = !!p.push;
@@ -479,7 +530,8 @@ async function savePrefs() {
   // Types this page does not list stay muted.
   const other = (shown.prefs?.muted_types || []).filter((t) => !MUTABLE.some(([k]) => k === t));
   try {
-    showPrefs(await handle.setPreferences({ muted_types: [...other, ...muted], push: $("pref-push").checked }));
+    const inboxPart = prefsUI.read($, shown.prefs, MUTABLE); // push_muted_types, quiet_hours
+    showPrefs(await handle.setPreferences({ muted_types: [...other, ...muted], push: $("pref-push").checked, ...inboxPart }));
     $("prefs-result").textContent = "Saved.";
   } catch (e) {
     $("prefs-result").textContent = `Not saved: ${e.detail || e.message}`;
@@ -539,6 +591,8 @@ function wire() {
     }
   });
   $("mark-all").addEventListener("click", () => handle && handle.markAllRead().catch(() => {}));
+  inbox.chips();
+  $("load-older").addEventListener("click", () => inbox.loadOlder());
   $("publish-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const status = new FormData(e.target).get("status");
@@ -565,26 +619,38 @@ async function main() {
   const user = userFromToken(token) || "unknown";
   $("user").textContent = user;
   render();
-  const show = (list) => {
+  const show = (list, info) => {
     items = new Map(list.map((n) => [n.id, n]));
-    render();
+    inbox.onHistory(info); // renders
   };
   handle = window.vividlyDemo.handle = connect({
     baseUrl: params.get("base") || location.origin,
     getToken,
     backoff: { baseMs: Number(params.get("backoff_ms")) || 1000, maxMs: 10000 },
+    historyLimit: Number(params.get("history_limit")) || 50, // small in tests of "Load older"
     onHistory: show, // also after a reset or a change of user: the list to show
     onNotification(n) {
       n._arrived = Date.now();
       items.delete(n.id);
       items.set(n.id, n);
       render();
+      inbox.onNotification(n);
       if (!expired(n)) toast(n);
+    },
+    onInbox(d) {
+      shown.inbox = (shown.inbox || 0) + 1;
+      shown.lastInbox = d;
+      inbox.onInbox(d); // renders
+    },
+    onUnseen(count) {
+      shown.unseen = count;
+      badge(handle ? handle.unread : 0);
     },
     onRead(d) {
       shown.reads = (shown.reads || 0) + 1;
       shown.lastRead = d;
       render();
+      inbox.onRead();
     },
     onUnread(count) {
       shown.unread = count;

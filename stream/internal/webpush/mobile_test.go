@@ -69,6 +69,7 @@ func (m *mobileEnv) waitFCM(n int) []fcmtest.Received {
 	for len(m.fcmSrv.Received()) < n {
 		select {
 		case <-m.fcmSrv.Arrived():
+		case <-time.After(20 * time.Millisecond): // an arrival between the count and Arrived
 		case <-deadline:
 			m.t.Fatalf("FCM got %d messages, want %d; violations %v", len(m.fcmSrv.Received()), n, m.fcmSrv.Violations())
 		}
@@ -210,5 +211,35 @@ func TestSlowFCMDoesNotBlockWebPush(t *testing.T) {
 	}
 	if n := len(m.fcmSrv.Received()); n != 0 {
 		t.Fatalf("FCM accepted %d while hanging", n)
+	}
+}
+
+// TestFCMQuietHoursSummary: an app-only user (no Web Push subscription, a worker
+// without Web Push keys) in quiet hours gets nothing during them and one summary on
+// its device when they end. Before, the summary went to Web Push subscriptions only
+// and, without Web Push keys, dereferenced the absent sender; and the FCM Worker, which
+// ran the same maintenance loop, claimed about half the summaries and dropped them.
+func TestFCMQuietHoursSummary(t *testing.T) {
+	t.Parallel()
+	clk := newClock(t, "2026-10-24T22:30:00Z")
+	m := newMobileEnv(t, true, func(o *WorkerOptions) { o.Now, o.Tick = clk.now, 20*time.Millisecond })
+	m.users.prefs["night"] = PushPrefs{Quiet: &berlinNights}
+	m.register("night", "tok-night", "android")
+	m.run(m.worker)
+	m.run(m.fcmW)
+	m.enqueue("night", "1-0", "video_complete")
+	m.enqueue("night", "2-0", "video_complete")
+	m.waitHandled(m.worker, 2)
+	if st := m.worker.Stats(); st.QuietHeld != 2 || st.HandedOff != 0 {
+		t.Fatalf("stats %+v, want 2 held and nothing handed to FCM", st)
+	}
+	clk.set(t, "2026-10-25T06:00:00Z") // 07:00 in Berlin after the clocks went back
+	got := m.waitFCM(1)
+	var sum struct {
+		Type  string `json:"type"`
+		Count int    `json:"count"`
+	}
+	if err := json.Unmarshal([]byte(got[0].Message.Data["notification"]), &sum); err != nil || sum.Type != SummaryType || sum.Count != 2 {
+		t.Fatalf("FCM got %+v, want a summary of 2", got[0].Message)
 	}
 }

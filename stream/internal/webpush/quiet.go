@@ -160,18 +160,34 @@ func (w *Worker) sendQuietSummary(ctx, hctx context.Context, log *slog.Logger, u
 		w.stats.prefs.Add(1)
 		return true
 	}
-	subs, err := w.store.List(hctx, user)
+	var subs []Subscription
+	if w.store != nil {
+		if subs, err = w.store.List(hctx, user); err != nil {
+			log.Warn("push: subscriptions", slog.Any("error", err))
+			return false
+		}
+	}
+	devices, err := w.hasDevices(hctx, user)
 	if err != nil {
-		log.Warn("push: subscriptions", slog.Any("error", err))
+		log.Warn("push: devices", slog.Any("error", err))
 		return false
 	}
-	if len(subs) == 0 {
+	if len(subs) == 0 && !devices {
 		w.stats.noSubs.Add(1)
 		return true
 	}
+	// One summary for both senders, as a coalescing window's (deliver.go): the apps get
+	// theirs on the FCM queue.
 	msg := Message{Payload: summaryPayload(count, lastID, now), Urgency: UrgencyNormal,
-		Topic: topicFor(w.sender.keys.raw, user, start), TTL: w.opts.TTL}
-	if !w.deliver(ctx, hctx, job{user: user, log: log, subs: subs, msg: msg}) {
+		Topic: topicFor(w.opts.CollapseKey, user, start), TTL: w.opts.TTL}
+	if devices {
+		if err := w.handOff(hctx, user, msg); err != nil {
+			log.Warn("push: hand off to fcm", slog.Any("error", err))
+			return false
+		}
+		w.stats.handedOff.Add(1)
+	}
+	if len(subs) > 0 && !w.deliver(ctx, hctx, job{user: user, log: log, subs: subs, msg: msg}) {
 		return false
 	}
 	w.stats.quietSummary.Add(1)

@@ -210,11 +210,16 @@ func (w *Worker) maintainLoop(ctx, hctx context.Context, handlers *sync.WaitGrou
 			return
 		case <-tick.C:
 		}
-		if err := w.flushDue(ctx, w.opts.Now()); err != nil && ctx.Err() == nil {
-			w.log.WarnContext(ctx, "push windows", slog.Any("error", err))
-		}
-		if err := w.flushQuiet(ctx, hctx, handlers, w.opts.Now()); err != nil && ctx.Err() == nil {
-			w.log.WarnContext(ctx, "push quiet hours", slog.Any("error", err))
+		// Windows and quiet hours are the deciding Worker's: the FCM Worker's queue holds
+		// pushes already decided, and a quiet-hours summary it claimed it would drop
+		// (it has neither subscriptions nor the hand-off to send it on).
+		if w.fcm == nil {
+			if err := w.flushDue(ctx, w.opts.Now()); err != nil && ctx.Err() == nil {
+				w.log.WarnContext(ctx, "push windows", slog.Any("error", err))
+			}
+			if err := w.flushQuiet(ctx, hctx, handlers, w.opts.Now()); err != nil && ctx.Err() == nil {
+				w.log.WarnContext(ctx, "push quiet hours", slog.Any("error", err))
+			}
 		}
 		if !w.groupReady.Load() || time.Since(lastClaim) < w.opts.ClaimIdle/3 {
 			continue

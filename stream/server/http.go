@@ -1,7 +1,9 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -97,4 +99,22 @@ func limitBody(next http.Handler) http.Handler {
 func tooLarge(err error) bool {
 	var mbe *http.MaxBytesError
 	return errors.As(err, &mbe)
+}
+
+// readJSON reads the body into v as JSON, leniently (unknown fields are ignored: a
+// browser's PushSubscription JSON carries more than we keep), answering 413 (over
+// maxBody) or 400 (with hint) itself. decodeBody (read.go) is the strict kind.
+func readJSON(w http.ResponseWriter, r *http.Request, v any, hint string) bool {
+	body, err := io.ReadAll(r.Body)
+	switch {
+	case err != nil && tooLarge(err):
+		writeError(w, http.StatusRequestEntityTooLarge, "request body over 64 KiB", 0)
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "unreadable body", 0)
+	case json.Unmarshal(body, v) != nil:
+		writeError(w, http.StatusBadRequest, hint, 0)
+	default:
+		return true
+	}
+	return false
 }

@@ -1,9 +1,7 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/vividly-edu/notifications/shared/logging"
@@ -76,18 +74,5 @@ func (s *Server) readDevice(w http.ResponseWriter, r *http.Request) (fcm.Device,
 		writeError(w, http.StatusNotFound, fcmOff, 0)
 		return d, false
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		if tooLarge(err) {
-			writeError(w, http.StatusRequestEntityTooLarge, "request body over 64 KiB", 0)
-		} else {
-			writeError(w, http.StatusBadRequest, "unreadable body", 0)
-		}
-		return d, false
-	}
-	if err := json.Unmarshal(body, &d); err != nil {
-		writeError(w, http.StatusBadRequest, badDeviceBody, 0)
-		return d, false
-	}
-	return d, true
+	return d, readJSON(w, r, &d, badDeviceBody)
 }

@@ -1,9 +1,7 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/vividly-edu/notifications/shared/logging"
@@ -99,18 +97,5 @@ func (s *Server) readSubscription(w http.ResponseWriter, r *http.Request) (webpu
 		writeError(w, http.StatusNotFound, pushOff, 0)
 		return sub, false
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		if tooLarge(err) {
-			writeError(w, http.StatusRequestEntityTooLarge, "request body over 64 KiB", 0)
-		} else {
-			writeError(w, http.StatusBadRequest, "unreadable body", 0)
-		}
-		return sub, false
-	}
-	if err := json.Unmarshal(body, &sub); err != nil {
-		writeError(w, http.StatusBadRequest, badPushBody, 0)
-		return sub, false
-	}
-	return sub, true
+	return sub, readJSON(w, r, &sub, badPushBody)
 }

@@ -2,27 +2,14 @@ package fcm
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vividly-edu/notifications/shared/rediskey"
+	"github.com/vividly-edu/notifications/stream/internal/userhash"
 )
-
-// addScript: KEYS[1] the user's device hash. ARGV: token, device JSON, max, TTL ms.
-// Returns 0 when over the cap, 1 when the token is new, 2 when it was known. One key:
-// runs on Redis Cluster.
-var addScript = redis.NewScript(`#!lua
-local known = redis.call('HEXISTS', KEYS[1], ARGV[1])
-if known == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then
-  return 0
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1 + known
-`)
 
 // RedisStore keeps devices in one hash per user (rediskey.Names.PushDevices). Safe for
 // concurrent use.
@@ -43,19 +30,14 @@ func (r *RedisStore) Add(ctx context.Context, user string, d Device) (bool, erro
 	if err := d.Validate(); err != nil {
 		return false, err
 	}
-	value, err := json.Marshal(d)
-	if err != nil {
-		return false, fmt.Errorf("encode device: %w", err)
-	}
-	res, err := addScript.Run(ctx, r.rdb, []string{r.names.PushDevices(user)},
-		d.Token, value, MaxDevices, DeviceTTL.Milliseconds()).Int()
+	res, err := userhash.Put(ctx, r.rdb, r.names.PushDevices(user), d.Token, d, MaxDevices, DeviceTTL)
 	if err != nil {
 		return false, fmt.Errorf("add push device: %w", err)
 	}
-	if res == 0 {
+	if res == userhash.Full {
 		return false, ErrTooManyDevices
 	}
-	return res == 1, nil
+	return res == userhash.Added, nil
 }
 
 // Remove implements Store.
@@ -68,22 +50,9 @@ func (r *RedisStore) Remove(ctx context.Context, user, token string) error {
 
 // List implements Store. A stored value that no longer parses is skipped.
 func (r *RedisStore) List(ctx context.Context, user string) ([]Device, error) {
-	key := r.names.PushDevices(user)
-	var all *redis.MapStringStringCmd
-	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		all = p.HGetAll(ctx, key)
-		p.PExpire(ctx, key, DeviceTTL) // no-op when the user has none
-		return nil
-	})
+	devs, err := userhash.List(ctx, r.rdb, r.names.PushDevices(user), DeviceTTL, func(d Device) bool { return d.Token != "" })
 	if err != nil {
 		return nil, fmt.Errorf("list push devices: %w", err)
-	}
-	devs := make([]Device, 0, len(all.Val()))
-	for _, v := range all.Val() {
-		var d Device
-		if json.Unmarshal([]byte(v), &d) == nil && d.Token != "" {
-			devs = append(devs, d)
-		}
 	}
 	return devs, nil
 }

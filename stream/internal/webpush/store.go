@@ -2,25 +2,14 @@ package webpush
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vividly-edu/notifications/shared/rediskey"
+	"github.com/vividly-edu/notifications/stream/internal/userhash"
 )
-
-// addScript: KEYS[1] the user's hash. ARGV: endpoint, subscription JSON, max, TTL ms.
-// Replacing a known endpoint always succeeds; a new one only under the cap.
-var addScript = redis.NewScript(`#!lua
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then
-  return 0
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1
-`)
 
 // RedisStore keeps subscriptions in Redis. Safe for concurrent use.
 type RedisStore struct {
@@ -41,16 +30,11 @@ func (r *RedisStore) Add(ctx context.Context, user string, s Subscription) error
 	if err := s.Validate(r.allowLoopback); err != nil {
 		return err
 	}
-	value, err := json.Marshal(s)
-	if err != nil {
-		return fmt.Errorf("encode subscription: %w", err)
-	}
-	ok, err := addScript.Run(ctx, r.rdb, []string{r.names.PushSubscriptions(user)},
-		s.Endpoint, value, MaxSubscriptions, SubscriptionTTL.Milliseconds()).Int()
+	res, err := userhash.Put(ctx, r.rdb, r.names.PushSubscriptions(user), s.Endpoint, s, MaxSubscriptions, SubscriptionTTL)
 	if err != nil {
 		return fmt.Errorf("add push subscription: %w", err)
 	}
-	if ok == 0 {
+	if res == userhash.Full {
 		return ErrTooManySubscriptions
 	}
 	return nil
@@ -66,22 +50,9 @@ func (r *RedisStore) Remove(ctx context.Context, user, endpoint string) error {
 
 // List implements Store. A stored value that no longer parses is skipped.
 func (r *RedisStore) List(ctx context.Context, user string) ([]Subscription, error) {
-	key := r.names.PushSubscriptions(user)
-	var all *redis.MapStringStringCmd
-	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		all = p.HGetAll(ctx, key)
-		p.PExpire(ctx, key, SubscriptionTTL) // no-op when the user has none
-		return nil
-	})
+	subs, err := userhash.List(ctx, r.rdb, r.names.PushSubscriptions(user), SubscriptionTTL, func(Subscription) bool { return true })
 	if err != nil {
 		return nil, fmt.Errorf("list push subscriptions: %w", err)
-	}
-	subs := make([]Subscription, 0, len(all.Val()))
-	for _, v := range all.Val() {
-		var s Subscription
-		if json.Unmarshal([]byte(v), &s) == nil {
-			subs = append(subs, s)
-		}
 	}
 	return subs, nil
 }

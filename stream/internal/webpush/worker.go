@@ -73,7 +73,7 @@ type Worker struct {
 	waiting  map[string][]redis.XMessage // users being decided → their entries read since
 
 	groupReady  atomic.Bool // the consumer group exists (readLoop made sure)
-	claimCursor string      // where XAUTOCLAIM goes on; only maintainLoop touches it
+	claimCursor string      // where XAUTOCLAIM goes on; only readLoop touches it
 }
 
 // NewWorker returns a Worker; it does nothing until Run.
@@ -169,8 +169,13 @@ func (w *Worker) ensureGroup(ctx context.Context) error {
 
 // readLoop hands new entries to handlers, reading only as many as there are free slots
 // so a backlog waits in Redis (where another instance can take it), not in memory.
+// Every ClaimIdle/3 it takes over, with the same slots, the entries of dead consumers
+// instead of reading: the loop holds every free slot while its read blocks, so a
+// reclaim from any other goroutine would find none free whenever the queue is quiet,
+// and a dead instance's entries would wait for the next burst of traffic.
 func (w *Worker) readLoop(ctx, hctx context.Context, handlers *sync.WaitGroup) {
 	needGroup := true
+	var lastClaim time.Time
 	for ctx.Err() == nil {
 		if needGroup {
 			if err := w.ensureGroup(ctx); err != nil {
@@ -183,6 +188,13 @@ func (w *Worker) readLoop(ctx, hctx context.Context, handlers *sync.WaitGroup) {
 		n := w.takeSlots(ctx)
 		if n == 0 {
 			return
+		}
+		if time.Since(lastClaim) >= w.opts.ClaimIdle/3 {
+			lastClaim = time.Now()
+			if err := w.reclaim(ctx, hctx, handlers, n); err != nil && ctx.Err() == nil {
+				w.log.WarnContext(ctx, "reclaim push queue entries", slog.Any("error", err))
+			}
+			continue
 		}
 		res, err := w.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: w.opts.Group, Consumer: w.opts.Consumer,
 			Streams: []string{w.opts.Queue, ">"}, Count: int64(n), Block: w.opts.Block}).Result()
@@ -198,8 +210,8 @@ func (w *Worker) readLoop(ctx, hctx context.Context, handlers *sync.WaitGroup) {
 	}
 }
 
-// maintainLoop summarises ended windows and ended quiet hours every Tick and, every ClaimIdle/3, renews the
-// claim on entries still being handled here and takes over those of dead consumers.
+// maintainLoop summarises ended windows and ended quiet hours every Tick and, every
+// ClaimIdle/3, renews the claim on entries still being handled here.
 func (w *Worker) maintainLoop(ctx, hctx context.Context, handlers *sync.WaitGroup) {
 	tick := time.NewTicker(w.opts.Tick)
 	defer tick.Stop()
@@ -228,9 +240,6 @@ func (w *Worker) maintainLoop(ctx, hctx context.Context, handlers *sync.WaitGrou
 		if err := w.renewClaims(ctx); err != nil && ctx.Err() == nil {
 			w.log.WarnContext(ctx, "renew push queue claims", slog.Any("error", err))
 		}
-		if err := w.reclaim(ctx, hctx, handlers); err != nil && ctx.Err() == nil {
-			w.log.WarnContext(ctx, "reclaim push queue entries", slog.Any("error", err))
-		}
 		if time.Since(lastPrune) > 10*time.Minute {
 			lastPrune = time.Now()
 			if err := w.pruneConsumers(ctx, time.Hour); err != nil && ctx.Err() == nil {
@@ -256,28 +265,22 @@ func (w *Worker) renewClaims(ctx context.Context) error {
 		Consumer: w.opts.Consumer, Messages: ids}).Err()
 }
 
-// reclaim takes over entries pending longer than ClaimIdle: their consumer died (or
-// failed on a Redis error and left them for a retry).
-func (w *Worker) reclaim(ctx, hctx context.Context, handlers *sync.WaitGroup) error {
-	free := w.opts.MaxInFlight - len(w.slots)
-	if free <= 0 {
-		return nil
-	}
+// reclaim takes over, into the taken slots, entries pending longer than ClaimIdle: their
+// consumer died (or failed on a Redis error and left them for a retry). It gives back
+// the slots it does not use.
+func (w *Worker) reclaim(ctx, hctx context.Context, handlers *sync.WaitGroup, taken int) error {
 	if w.claimCursor == "" {
 		w.claimCursor = "0-0"
 	}
 	msgs, next, err := w.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: w.opts.Queue, Group: w.opts.Group,
-		Consumer: w.opts.Consumer, MinIdle: w.opts.ClaimIdle, Start: w.claimCursor, Count: int64(free)}).Result()
+		Consumer: w.opts.Consumer, MinIdle: w.opts.ClaimIdle, Start: w.claimCursor, Count: int64(taken)}).Result()
 	if err != nil {
+		w.dispatch(ctx, hctx, handlers, nil, taken)
 		return err
 	}
 	w.claimCursor = next // "0-0" once the whole pending list has been scanned
 	w.stats.reclaimed.Add(uint64(len(msgs)))
-	n := 0
-	for n < len(msgs) && w.tryTakeSlot() {
-		n++
-	}
-	w.dispatch(ctx, hctx, handlers, msgs, n)
+	w.dispatch(ctx, hctx, handlers, msgs, taken)
 	return nil
 }
 

@@ -180,9 +180,16 @@ func TestBurstIsCoalesced(t *testing.T) {
 	}
 }
 
+// TestDeadConsumersEntryIsReclaimed: a dead instance's pending entry is taken over on a
+// quiet queue. The reader spends nearly all its time in a blocked read (1 s, the
+// production Block) holding up to 100 free slots; with fewer slots than that, a reclaim
+// that needed a slot the reader did not hold would never run (it left a killed
+// instance's broadcast pushes pending until new traffic, TestBroadcastSurvivesAnInstanceKill).
 func TestDeadConsumersEntryIsReclaimed(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(o *WorkerOptions) { o.ClaimIdle = 500 * time.Millisecond })
+	e := newEnv(t, func(o *WorkerOptions) {
+		o.ClaimIdle, o.Block, o.MaxInFlight = 500*time.Millisecond, time.Second, 8
+	})
 	e.subscribe("u-1", "/sub/u1")
 	ctx := context.Background()
 	// Another instance read the entry and died before handling it.

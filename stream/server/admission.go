@@ -68,9 +68,15 @@ func (s *Server) admitUser(w http.ResponseWriter, user string) bool {
 	return ok
 }
 
+// apiHandler serves an authenticated API route for the token's user. It writes its
+// success itself and returns anything else as an error, which api answers (respond):
+// it must not have written to w then.
+type apiHandler func(w http.ResponseWriter, r *http.Request, id auth.Identity) error
+
 // api serves an authenticated API route under admission: the gate, the Bearer token
-// (failures counted against the address), then the user's rate limit.
-func (s *Server) api(h func(http.ResponseWriter, *http.Request, auth.Identity)) http.HandlerFunc {
+// (failures counted against the address), then the user's rate limit; then h, whose
+// error respond answers.
+func (s *Server) api(h apiHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		addr, ok := s.gate(w, r)
 		if !ok {
@@ -80,7 +86,9 @@ func (s *Server) api(h func(http.ResponseWriter, *http.Request, auth.Identity)) 
 		if !ok || !s.admitUser(w, id.UserID) {
 			return
 		}
-		h(w, r, id)
+		if err := h(w, r, id); err != nil {
+			s.respond(r.Context(), w, r.Pattern, id.UserID, err)
+		}
 	}
 }
 

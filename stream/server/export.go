@@ -3,7 +3,6 @@ package server
 import (
 	"net/http"
 
-	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/stream/internal/auth"
 )
 
@@ -11,17 +10,15 @@ import (
 // caller (docs/PRIVACY.md) — the token's user, never another: nothing
 // in the request names a user. The notifications of the group and broadcast logs the
 // token reads are included with the caller's own.
-func (s *Server) export(w http.ResponseWriter, r *http.Request, id auth.Identity) {
-	ctx := logging.WithTrace(r.Context(), r.Header)
+func (s *Server) export(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
 	if s.privacy == nil {
-		writeError(w, http.StatusNotImplemented, "this deployment has no export", 0)
-		return
+		return &apiError{status: http.StatusNotImplemented, msg: "this deployment has no export"}
 	}
-	ex, err := s.privacy.Export(ctx, id.UserID, streamSources(id)[1:])
+	ex, err := s.privacy.Export(r.Context(), id.UserID, streamSources(id)[1:])
 	if err != nil {
-		s.unavailable(ctx, w, id.UserID, "export", err)
-		return
+		return failed("export", err)
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="notifications-export.json"`)
 	writeJSON(w, http.StatusOK, ex)
+	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/vividly-edu/notifications/shared/broker"
-	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/notification"
 	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/stream/internal/auth"
@@ -17,6 +16,10 @@ import (
 
 // badCursor answers a history after that no page can follow.
 const badCursor = "after must be a next value from this endpoint or an SSE id"
+
+// errHistoryBusy refuses a user's history request over maxHistoryInFlight.
+var errHistoryBusy = &apiError{status: http.StatusTooManyRequests, reason: "history_busy",
+	msg: "too many history requests of this user at once", retryAfter: 1}
 
 // History page sizes (docs/PROTOCOL.md "Endpoints").
 const (
@@ -29,27 +32,24 @@ const (
 // cursor in after — with read state. next is the cursor after the last item listed
 // (empty when nothing is listed); as a stream's Last-Event-ID it resumes exactly there.
 // Expired notifications are not listed (the cursor moves past them).
-func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identity) {
-	ctx := logging.WithTrace(r.Context(), r.Header)
+func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	ctx := r.Context()
 	q := r.URL.Query()
 	limit := defaultHistoryLimit
 	if v := q.Get("limit"); v != "" || q.Has("limit") {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxHistoryLimit {
-			writeError(w, http.StatusBadRequest, "limit must be a whole number from 1 to 200", 0)
-			return
+			return badRequest("limit must be a whole number from 1 to 200")
 		}
 		limit = n
 	}
 	if !s.historyBusy.enter(id.UserID, maxHistoryInFlight) {
-		s.refuse(w, http.StatusTooManyRequests, "history_busy", "too many history requests of this user at once", 1)
-		return
+		return errHistoryBusy
 	}
 	defer s.historyBusy.leave(id.UserID)
 	filter, ferr := parseHistoryFilter(q)
 	if ferr != nil {
-		writeError(w, http.StatusBadRequest, ferr.Error(), 0)
-		return
+		return badRequest(ferr.Error())
 	}
 	sources := streamSources(id)
 	keyOf := func(source string) string { return cursorKey(id.UserID, source) }
@@ -58,21 +58,18 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identit
 	var next, bound cursor.Cursor
 	var err error
 	if q.Has("after") && q.Has("before") {
-		writeError(w, http.StatusBadRequest, "give after or before, not both", 0)
-		return
+		return badRequest("give after or before, not both")
 	}
 	if q.Has("before") {
 		var perr error
 		if bound, perr = cursor.Parse(q.Get("before")); perr != nil {
-			writeError(w, http.StatusBadRequest, "before must be a prev value from this endpoint", 0)
-			return
+			return badRequest("before must be a prev value from this endpoint")
 		}
 		items, err = s.olderMerge(ctx, sources, keyOf, limit, bound)
 	} else if q.Has("after") {
 		given, perr := cursor.Parse(q.Get("after"))
 		if perr != nil {
-			writeError(w, http.StatusBadRequest, badCursor, 0)
-			return
+			return badRequest(badCursor)
 		}
 		if next, err = s.positions(ctx, sources, given, keyOf); err == nil {
 			page, next, err = s.listFiltered(ctx, id.UserID, sources, next, keyOf, limit, filter)
@@ -80,25 +77,20 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identit
 	} else {
 		items, next, err = s.latestMerge(ctx, sources, keyOf, limit)
 	}
-	if errors.Is(err, errNoBefore) {
-		writeError(w, http.StatusBadRequest, err.Error(), 0)
-		return
-	}
-	if errors.Is(err, rediskey.ErrBadStreamID) { // a position no page can follow (the largest id)
-		writeError(w, http.StatusBadRequest, badCursor, 0)
-		return
+	// A position no page can follow (the largest id) came from the client's cursor here:
+	// its mistake, not a failure of the store (errNoBefore is mapped by respond).
+	if errors.Is(err, rediskey.ErrBadStreamID) {
+		return badRequest(badCursor)
 	}
 	if err != nil {
-		s.unavailable(ctx, w, id.UserID, "history", err)
-		return
+		return failed("history", err)
 	}
 	if !q.Has("after") && (len(items) > 0 || q.Has("before")) { // the newest page, or a before= page
 		// The newest page, filtered: it may list fewer than limit (older matches are
 		// paged to with after, from the cursor of the whole page).
 		st, serr := s.state(ctx, id.UserID, sources, items)
 		if serr != nil {
-			s.unavailable(ctx, w, id.UserID, "read state", serr)
-			return
+			return failed("read state", serr)
 		}
 		page.add(filter, items, st)
 	} else if !q.Has("after") {
@@ -113,6 +105,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identit
 		prev = prevCursor(sources, keyOf, items, bound)
 	}
 	writeHistory(w, page.items, nextText, prev, page.st)
+	return nil
 }
 
 // listAfter returns up to limit notifications of sources after their positions in pos,

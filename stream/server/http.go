@@ -7,7 +7,12 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/vividly-edu/notifications/shared/logging"
 )
+
+// errOriginRefused answers a CORS preflight from an origin not in ALLOWED_ORIGINS.
+var errOriginRefused = &apiError{status: http.StatusForbidden, msg: "origin not allowed"}
 
 // maxBody bounds every request body (docs/PROTOCOL.md: 413 over 64 KiB).
 const maxBody = 64 << 10
@@ -16,6 +21,14 @@ const maxBody = 64 << 10
 // allows 4 KiB of slack over it): room for an 8 KiB token (auth.MaxTokenBytes) and
 // ordinary headers; anything bigger is 431 before a handler runs.
 const maxHeaderBytes = 16 << 10
+
+// withTrace puts the request's trace (traceparent, or X-Cloud-Trace-Context) into its
+// context, once for every route: whatever a handler logs under r.Context() carries it.
+func withTrace(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(logging.WithTrace(r.Context(), r.Header)))
+	})
+}
 
 // securityHeaders sets headers that make the API's answers inert in a browser: never
 // sniffed into HTML, never framed, never leaking the URL (which may hold a ticket).
@@ -46,7 +59,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		allowed := s.origins[origin]
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			if !allowed {
-				writeError(w, http.StatusForbidden, "origin not allowed", 0)
+				errOriginRefused.write(w)
 				return
 			}
 			h.Set("Access-Control-Allow-Origin", origin)
@@ -87,7 +100,7 @@ func boundRead(d time.Duration, next http.Handler) http.Handler {
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > maxBody {
-			writeError(w, http.StatusRequestEntityTooLarge, "request body over 64 KiB", 0)
+			errBodyTooLarge.write(w)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
@@ -102,19 +115,17 @@ func tooLarge(err error) bool {
 }
 
 // readJSON reads the body into v as JSON, leniently (unknown fields are ignored: a
-// browser's PushSubscription JSON carries more than we keep), answering 413 (over
-// maxBody) or 400 (with hint) itself. decodeBody (read.go) is the strict kind.
-func readJSON(w http.ResponseWriter, r *http.Request, v any, hint string) bool {
+// browser's PushSubscription JSON carries more than we keep). Its error is a 413 (over
+// maxBody) or a 400 (with hint). decodeBody (read.go) is the strict kind.
+func readJSON(r *http.Request, v any, hint string) error {
 	body, err := io.ReadAll(r.Body)
 	switch {
 	case err != nil && tooLarge(err):
-		writeError(w, http.StatusRequestEntityTooLarge, "request body over 64 KiB", 0)
+		return errBodyTooLarge
 	case err != nil:
-		writeError(w, http.StatusBadRequest, "unreadable body", 0)
+		return errUnreadable
 	case json.Unmarshal(body, v) != nil:
-		writeError(w, http.StatusBadRequest, hint, 0)
-	default:
-		return true
+		return badRequest(hint)
 	}
-	return false
+	return nil
 }

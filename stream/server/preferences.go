@@ -2,11 +2,9 @@ package server
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/vividly-edu/notifications/shared/broker"
-	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/stream/internal/auth"
 	"github.com/vividly-edu/notifications/stream/internal/webpush"
 )
@@ -14,14 +12,13 @@ import (
 // preferences serves GET /api/v1/notifications/preferences (under api): the caller's
 // {"muted_types":[…],"push":true|false}, the defaults ([] and true) until they store
 // their own.
-func (s *Server) preferences(w http.ResponseWriter, r *http.Request, id auth.Identity) {
-	ctx := logging.WithTrace(r.Context(), r.Header)
-	p, err := s.broker.Preferences(ctx, id.UserID)
+func (s *Server) preferences(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	p, err := s.broker.Preferences(r.Context(), id.UserID)
 	if err != nil {
-		s.unavailable(ctx, w, id.UserID, "preferences", err)
-		return
+		return failed("preferences", err)
 	}
 	writeJSON(w, http.StatusOK, p)
+	return nil
 }
 
 // setPreferences serves PUT /api/v1/notifications/preferences (under api) with the
@@ -33,8 +30,7 @@ func (s *Server) preferences(w http.ResponseWriter, r *http.Request, id auth.Ide
 // 50 types, quiet hours that are not HH:MM or not in an IANA time zone; 413 over 64 KiB. Any well-formed type may be muted, not only today's: other
 // services publish types of their own. Open streams of the user apply the change to
 // the next notification (conn.control); Web Push reads it per message.
-func (s *Server) setPreferences(w http.ResponseWriter, r *http.Request, id auth.Identity) {
-	ctx := logging.WithTrace(r.Context(), r.Header)
+func (s *Server) setPreferences(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
 	var doc struct {
 		MutedTypes     *[]string          `json:"muted_types"`
 		Push           *bool              `json:"push"`
@@ -43,24 +39,19 @@ func (s *Server) setPreferences(w http.ResponseWriter, r *http.Request, id auth.
 	}
 	const shape = `body must be {"muted_types":["…"],"push":true|false,"push_muted_types":["…"],` +
 		`"quiet_hours":{"start":"HH:MM","end":"HH:MM","time_zone":"<IANA name>"}|null}`
-	if !decodeBody(w, r, &doc, shape) {
-		return
+	if err := decodeBody(r, &doc, shape); err != nil {
+		return err
 	}
 	if doc.MutedTypes == nil || doc.Push == nil {
-		writeError(w, http.StatusBadRequest, `"muted_types" and "push" are both required`, 0)
-		return
+		return badRequest(`"muted_types" and "push" are both required`)
 	}
-	p, err := s.broker.SetPreferences(ctx, id.UserID, broker.Prefs{MutedTypes: *doc.MutedTypes, Push: *doc.Push,
+	p, err := s.broker.SetPreferences(r.Context(), id.UserID, broker.Prefs{MutedTypes: *doc.MutedTypes, Push: *doc.Push,
 		PushMutedTypes: doc.PushMutedTypes, QuietHours: doc.QuietHours})
-	if errors.Is(err, broker.ErrInvalid) {
-		writeError(w, http.StatusBadRequest, err.Error(), 0)
-		return
-	}
 	if err != nil {
-		s.unavailable(ctx, w, id.UserID, "set preferences", err)
-		return
+		return failed("set preferences", err) // broker.ErrInvalid: 400 with its text
 	}
 	writeJSON(w, http.StatusOK, p)
+	return nil
 }
 
 // PushPreferences gives the Web Push worker the users' preferences from b: push off

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/vividly-edu/notifications/shared/logging"
@@ -16,6 +15,8 @@ const (
 	unknownPushKey = "public_key is not this service's VAPID key: fetch /api/v1/notifications/push/key and subscribe again"
 )
 
+var errPushOff = &apiError{status: http.StatusNotFound, msg: pushOff}
+
 // pushKey serves GET /api/v1/notifications/push/key: {"public_key":"…"}, the current
 // VAPID public key the browser subscribes with (applicationServerKey). The key is
 // public, so no credential is needed; the request still passes the gate (cross-site
@@ -26,7 +27,7 @@ func (s *Server) pushKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.push == nil || s.push.sender == nil {
-		writeError(w, http.StatusNotFound, pushOff, 0)
+		errPushOff.write(w)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"public_key": s.push.sender.PublicKey()})
@@ -39,63 +40,55 @@ func (s *Server) pushKey(w http.ResponseWriter, r *http.Request) {
 // current key is recorded. 201 {"public_key":"<recorded key>"}; 400 invalid; 409 when
 // the user already has 10 (another endpoint replaces nothing: the client removes one
 // first; re-subscribing at a known endpoint always succeeds).
-func (s *Server) subscribePush(w http.ResponseWriter, r *http.Request, id auth.Identity) {
-	ctx := logging.WithTrace(r.Context(), r.Header)
-	sub, ok := s.readSubscription(w, r)
-	if !ok {
-		return
+func (s *Server) subscribePush(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	ctx := r.Context()
+	sub, err := s.readSubscription(r)
+	if err != nil {
+		return err
 	}
 	if sub.PublicKey == "" {
 		sub.PublicKey = s.push.sender.PublicKey()
-	} else if sub.PublicKey, ok = s.push.sender.KeyFor(sub.PublicKey); !ok {
-		writeError(w, http.StatusBadRequest, unknownPushKey, 0)
-		return
+	} else if key, ok := s.push.sender.KeyFor(sub.PublicKey); ok {
+		sub.PublicKey = key
+	} else {
+		return badRequest(unknownPushKey)
 	}
-	err := s.push.store.Add(ctx, id.UserID, sub)
-	switch {
-	case errors.Is(err, webpush.ErrInvalidSubscription):
-		writeError(w, http.StatusBadRequest, err.Error(), 0) // never repeats the endpoint or keys
-		return
-	case errors.Is(err, webpush.ErrTooManySubscriptions):
-		writeError(w, http.StatusConflict, tooManyPush, 0)
-		return
-	case err != nil:
-		s.unavailable(ctx, w, id.UserID, "push subscribe", err)
-		return
+	// webpush.ErrInvalidSubscription: 400 with its text, which never repeats the
+	// endpoint or keys; ErrTooManySubscriptions: 409.
+	if err := s.push.store.Add(ctx, id.UserID, sub); err != nil {
+		return failed("push subscribe", err)
 	}
 	s.recordMembership(ctx, id)
 	s.log.InfoContext(ctx, "push subscription added", logging.KeyUserID, id.UserID, "origin", sub.Origin())
 	writeJSON(w, http.StatusCreated, map[string]string{"public_key": sub.PublicKey})
+	return nil
 }
 
 // unsubscribePush serves DELETE /api/v1/notifications/push/subscriptions (under api)
 // with the same body as the POST; only its endpoint matters. 204, also when the
 // subscription was unknown (idempotent).
-func (s *Server) unsubscribePush(w http.ResponseWriter, r *http.Request, id auth.Identity) {
-	ctx := logging.WithTrace(r.Context(), r.Header)
-	sub, ok := s.readSubscription(w, r)
-	if !ok {
-		return
+func (s *Server) unsubscribePush(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	sub, err := s.readSubscription(r)
+	if err != nil {
+		return err
 	}
 	if sub.Endpoint == "" {
-		writeError(w, http.StatusBadRequest, badPushBody, 0)
-		return
+		return badRequest(badPushBody)
 	}
-	if err := s.push.store.Remove(ctx, id.UserID, sub.Endpoint); err != nil {
-		s.unavailable(ctx, w, id.UserID, "push unsubscribe", err)
-		return
+	if err := s.push.store.Remove(r.Context(), id.UserID, sub.Endpoint); err != nil {
+		return failed("push unsubscribe", err)
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusNoContent)
+	noContent(w)
+	return nil
 }
 
-// readSubscription answers 404 when push is off, 413 for a body over 64 KiB and 400 for
-// one that is not JSON of a subscription's shape; its values are checked by the store.
-func (s *Server) readSubscription(w http.ResponseWriter, r *http.Request) (webpush.Subscription, bool) {
+// readSubscription reads the body's subscription; its error is a 404 when push is off,
+// a 413 for a body over 64 KiB and a 400 for one that is not JSON of a subscription's
+// shape. Its values are checked by the store.
+func (s *Server) readSubscription(r *http.Request) (webpush.Subscription, error) {
 	var sub webpush.Subscription
 	if s.push == nil || s.push.sender == nil {
-		writeError(w, http.StatusNotFound, pushOff, 0)
-		return sub, false
+		return sub, errPushOff
 	}
-	return sub, readJSON(w, r, &sub, badPushBody)
+	return sub, readJSON(r, &sub, badPushBody)
 }

@@ -23,29 +23,22 @@ const readEvent = "read"
 // issued) are ignored rather than refused, so a client racing the log's trimming is
 // not told it erred; a malformed id is 400. Every open stream of the user, on every
 // instance, then gets `event: read` (see conn.control).
-func (s *Server) markRead(w http.ResponseWriter, r *http.Request, id auth.Identity) {
-	ctx := logging.WithTrace(r.Context(), r.Header)
-	m, ok := decodeMark(w, r, id)
-	if !ok {
-		return
-	}
-	err := s.broker.MarkRead(ctx, id.UserID, m)
-	if errors.Is(err, broker.ErrInvalid) {
-		writeError(w, http.StatusBadRequest, err.Error(), 0)
-		return
-	}
+func (s *Server) markRead(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	m, err := decodeMark(r, id)
 	if err != nil {
-		s.unavailable(ctx, w, id.UserID, "mark read", err)
-		return
+		return err
 	}
-	s.recordReceipts(ctx, id, m, true)
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusNoContent)
+	if err := s.broker.MarkRead(r.Context(), id.UserID, m); err != nil {
+		return failed("mark read", err) // broker.ErrInvalid: 400 with its text
+	}
+	s.recordReceipts(r.Context(), id, m, true)
+	noContent(w)
+	return nil
 }
 
 // decodeBody reads one JSON object into v, refusing unknown fields and anything after
-// it; it answers 413 (over 64 KiB, see limitBody) or 400 (with hint) itself.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any, hint string) bool {
+// it; its error is a 413 (over 64 KiB, see limitBody) or a 400 (with hint).
+func decodeBody(r *http.Request, v any, hint string) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
@@ -60,13 +53,11 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, hint string) bool
 	}
 	switch {
 	case err == nil:
-		return true
+		return nil
 	case tooLarge(err):
-		writeError(w, http.StatusRequestEntityTooLarge, "request body over 64 KiB", 0)
-	default:
-		writeError(w, http.StatusBadRequest, hint, 0)
+		return errBodyTooLarge
 	}
-	return false
+	return badRequest(hint)
 }
 
 // appendRead appends the stored notification JSON data with "read" added as its last
@@ -156,33 +147,30 @@ func (c *conn) flushQueued(n int) error {
 func (k sink) Control(userID string, c broker.Control) { k.control(userID, c) }
 
 // decodeMark reads the body of a mark (read, seen): {"ids":["…"]} or {"all":true}, and
-// the logs it covers, the broadcast and group logs the token reads. It answers 400
-// itself for anything else.
-func decodeMark(w http.ResponseWriter, r *http.Request, id auth.Identity) (broker.ReadMark, bool) {
+// the logs it covers, the broadcast and group logs the token reads. Its error is a 400
+// for anything else.
+func decodeMark(r *http.Request, id auth.Identity) (broker.ReadMark, error) {
 	var req struct {
 		IDs *[]string `json:"ids"`
 		All *bool     `json:"all"`
 	}
 	const shape = `body must be {"ids":["…"]} or {"all":true}`
-	if !decodeBody(w, r, &req, shape) {
-		return broker.ReadMark{}, false
+	if err := decodeBody(r, &req, shape); err != nil {
+		return broker.ReadMark{}, err
 	}
 	var m broker.ReadMark
 	switch {
 	case req.IDs != nil && req.All != nil:
-		writeError(w, http.StatusBadRequest, `give "ids" or "all", not both`, 0)
-		return m, false
+		return m, badRequest(`give "ids" or "all", not both`)
 	case req.All != nil && !*req.All:
-		writeError(w, http.StatusBadRequest, `"all" must be true`, 0)
-		return m, false
+		return m, badRequest(`"all" must be true`)
 	case req.All != nil:
 		m.All = true
 	case req.IDs != nil:
 		m.IDs = append([]string{}, *req.IDs...) // non-nil even for []: ids were given
 	default:
-		writeError(w, http.StatusBadRequest, shape, 0)
-		return m, false
+		return m, badRequest(shape)
 	}
 	m.Logs = streamSources(id)[1:]
-	return m, true
+	return m, nil
 }

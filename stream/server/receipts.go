@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -45,11 +44,9 @@ func (s *Server) recordReceipts(ctx context.Context, id auth.Identity, m broker.
 // notification's group, who saw and read it. Anyone else 403 — checked before the id
 // is looked up, so a student learns nothing of which ids exist; a group notification
 // the log does not hold (or an id of no group) 404.
-func (s *Server) receipts(w http.ResponseWriter, r *http.Request, id auth.Identity) {
-	ctx := logging.WithTrace(r.Context(), r.Header)
+func (s *Server) receipts(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
 	if s.privacy == nil {
-		writeError(w, http.StatusNotImplemented, "this deployment keeps no receipts", 0)
-		return
+		return &apiError{status: http.StatusNotImplemented, msg: "this deployment keeps no receipts"}
 	}
 	q := r.URL.Query()
 	item, after := q.Get("notification"), q.Get("after")
@@ -57,36 +54,26 @@ func (s *Server) receipts(w http.ResponseWriter, r *http.Request, id auth.Identi
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > redisbroker.MaxReceiptPage {
-			writeError(w, http.StatusBadRequest, "limit must be 1 to 1000", 0)
-			return
+			return badRequest("limit must be 1 to 1000")
 		}
 		limit = n
 	}
 	if item == "" || (after != "" && !notification.ValidUserID(after)) {
-		writeError(w, http.StatusBadRequest, "give ?notification=<id> (and after=<user id> to page)", 0)
-		return
+		return badRequest("give ?notification=<id> (and after=<user id> to page)")
 	}
 	if !id.Teacher {
-		writeError(w, http.StatusForbidden, "receipts are for teachers", 0)
-		return
+		return &apiError{status: http.StatusForbidden, msg: "receipts are for teachers"}
 	}
 	group := redisbroker.GroupOf(item)
 	if group == "" {
-		writeError(w, http.StatusNotFound, "no such group notification", 0)
-		return
+		return redisbroker.ErrNoGroupNotification // 404, as for one the log lacks
 	}
 	if !slices.Contains(id.Groups, group) {
-		writeError(w, http.StatusForbidden, "not a member of that group", 0)
-		return
+		return &apiError{status: http.StatusForbidden, msg: "not a member of that group"}
 	}
-	rep, err := s.privacy.Receipts(ctx, item, after, limit)
-	if errors.Is(err, redisbroker.ErrNoGroupNotification) {
-		writeError(w, http.StatusNotFound, "no such group notification", 0)
-		return
-	}
+	rep, err := s.privacy.Receipts(r.Context(), item, after, limit)
 	if err != nil {
-		s.unavailable(ctx, w, id.UserID, "receipts", err)
-		return
+		return failed("receipts", err) // redisbroker.ErrNoGroupNotification: 404
 	}
 	type reader struct {
 		User   string  `json:"user"`
@@ -104,6 +91,7 @@ func (s *Server) receipts(w http.ResponseWriter, r *http.Request, id auth.Identi
 		out.Readers = append(out.Readers, reader{User: rc.User, SeenAt: stamp(rc.SeenAt), ReadAt: stamp(rc.ReadAt)})
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // stamp formats a receipt time as notifications' created_at is (RFC 3339, UTC, ms),

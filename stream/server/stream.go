@@ -26,6 +26,11 @@ const replayPage = 100
 // reading it), so a refusal's read of an unwanted body cannot hold the connection.
 // Any method but GET is 405 before anything is spent: no ticket, no slot, no stream
 // (a CORS preflight never gets here: cors answers it).
+//
+// Unlike the API handlers, the stream does not return its refusals to api: conn.open
+// answers each one as it finds it (s.refuse, s.unavailable, both through respond's
+// mapping), because it must answer before its response starts and while it holds what
+// the refusal releases (its slot, its presence, its hub subscription).
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.RequestTimeout))
 	if r.Method != http.MethodGet {
@@ -33,7 +38,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, http.StatusMethodNotAllowed, "method", "the stream answers GET only", 0)
 		return
 	}
-	c := &conn{s: s, ctx: logging.WithTrace(r.Context(), r.Header), erase: newEraser()}
+	c := &conn{s: s, ctx: r.Context(), erase: newEraser()} // carries the trace (withTrace)
 	if !c.open(w, r) {
 		c.close()
 		return

@@ -10,8 +10,10 @@ import (
 // Broker is the one broker contract: it stores each user's notifications in a log and
 // carries them live between processes. The function publishes through it; the stream
 // service reads the log and receives live notifications through it. Memory and
-// redisbroker.Broker implement it and pass the same suite (brokertest). Consumers take
-// a Broker rather than declaring narrower copies of it.
+// redisbroker.Broker implement it and pass the same suite (brokertest). The stream's hub
+// and server take the whole Broker; the function (notifier.Publisher), the scheduled
+// release (release.Publisher) and history paging (olderReader) declare the one method
+// they use.
 //
 // Every method is safe for concurrent use. Ids are the positions of a user's log: they
 // only grow, and the id a notification is stored under is the id it is delivered
@@ -107,8 +109,11 @@ type Broker interface {
 	SetPreferences(ctx context.Context, userID string, p Prefs) (Prefs, error)
 }
 
-// Sink receives live notifications from Broker.Run. Its methods are called from one
-// goroutine, in the order the broker received the notifications, and must not block.
+// Sink receives live notifications from Broker.Run. Its methods are never called
+// concurrently (the Redis broker calls them from Run's goroutine, Memory from the
+// goroutine of the Publish, MarkRead… that made them, under its lock) and must not block. Each log's notifications and
+// controls come in the order the log stored them; on a Redis Cluster, logs on different
+// masters may interleave out of creation order (docs/CLUSTER.md, "Order across logs, live").
 type Sink interface {
 	// Deliver hands over one notification for userID. e.ID is never empty.
 	Deliver(userID string, e notification.Envelope)

@@ -2,7 +2,7 @@ package broker
 
 import "encoding/json"
 
-// ControlErase: a user's data was erased (DESIGN.md "Receipts and privacy"). It travels
+// ControlErase: a user's data was erased (docs/PROTOCOL.md "Erasure"). It travels
 // on the broadcast log's channel, which every instance with an open stream listens to,
 // and Data is {"user":"<id>"}: each instance closes that user's streams and room sockets
 // on receipt. It is never handed to a stream as a frame.

@@ -6,10 +6,10 @@ import (
 	"fmt"
 )
 
-// Inbox is the seen and archived state beside read state (DESIGN.md "The inbox"). It is
-// a separate interface, not part of Broker, so a broker (or a test double) without it
-// still builds; both brokers of this repository implement it and pass the same
-// contract clauses (brokertest).
+// Inbox is the seen and archived state beside read state (docs/PROTOCOL.md "Seen and
+// archived"). It is a separate interface, not part of Broker, so a broker (or a test
+// double) without it still builds; both brokers of this repository implement it and
+// pass the same contract clauses (brokertest).
 //
 // Like read state it lives per user and per log the user reads (own, group,
 // broadcast), as long as the log's entries, with no key per notification and no scan.

@@ -9,13 +9,13 @@ import (
 	"github.com/vividly-edu/notifications/shared/notification"
 )
 
-// Scheduled notifications (DESIGN.md "The inbox": send_at, schedule_key, cancel). The
-// function puts them in a Schedule; the stream instances poll it, claim what is due
-// with a lease, publish it through the ordinary Publish path under the scheduling
-// message's Pub/Sub id (so a release repeated by a second instance, or after a crash,
-// is deduplicated per log) and then mark it done. Nothing of a scheduled notification
-// is in any log before its release: it is invisible to streams, replay, history and
-// push until then.
+// Scheduled notifications (send_at, schedule_key, cancel: docs/PROTOCOL.md "Input 2",
+// docs/PUBLISHING.md "Scheduled notifications"). The function puts them in a Schedule;
+// the stream instances poll it, claim what is due with a lease, publish it through the
+// ordinary Publish path under the scheduling message's Pub/Sub id (so a release
+// repeated by a second instance, or after a crash, is deduplicated per log) and then
+// mark it done. Nothing of a scheduled notification is in any log before its release:
+// it is invisible to streams, replay, history and push until then.
 
 // MaxScheduleAhead is how far ahead send_at may be.
 const MaxScheduleAhead = 30 * 24 * time.Hour

@@ -114,10 +114,13 @@ func (n Notification) Body() ([]byte, error) {
 }
 
 // WithID returns the JSON of a stored notification: body (an object, as Body makes it)
-// with "id" as its first field. Both brokers and both delivery paths (live and replay)
-// build the payload this way, so a notification has the same bytes however it arrives.
-// Log IDs are plain ASCII ("1764174645123-0") and are copied as they are; any other id
-// is JSON-encoded, so the result stays one line of valid JSON whatever id holds.
+// with "id" as its first field. The memory broker builds every payload this way and the
+// Redis broker its log reads; the Redis broker's live payload is built by its publish
+// script instead (redisbroker publishScript), to the same bytes because item ids are
+// plain ASCII. The contract suite checks that live and stored bytes agree (brokertest,
+// liveDeliveryReachesOnlySubscribed), so a notification has the same bytes however it
+// arrives. Log IDs are plain ASCII ("1764174645123-0") and are copied as they are; any
+// other id is JSON-encoded, so the result stays one line of valid JSON whatever id holds.
 func WithID(id string, body []byte) []byte {
 	rest := bytes.TrimPrefix(body, []byte("{"))
 	out := make([]byte, 0, len(body)+len(id)+8)

@@ -8,7 +8,8 @@ import (
 )
 
 // inboxEvent is the SSE event that tells a user's streams what was seen, archived,
-// unarchived or made unread (DESIGN.md "The inbox"); like `event: read` it carries no id: line.
+// unarchived or made unread (docs/PROTOCOL.md "Seen and archived"); like `event: read` it
+// carries no id: line.
 const inboxEvent = "inbox"
 
 // inbox returns the broker's seen and archived state, or a 501 when the broker has

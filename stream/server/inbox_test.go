@@ -24,7 +24,8 @@ func (c *client) inboxEventOf() frame {
 
 // TestInboxEventReachesEveryStreamOfTheUser: seen, archive and unarchive, posted to
 // either of two instances over one Redis, reach every stream of the user on both as
-// `event: inbox` with the DESIGN.md data, and no stream of another user.
+// `event: inbox` with the data of docs/PROTOCOL.md "Seen and archived", and no stream
+// of another user.
 func TestInboxEventReachesEveryStreamOfTheUser(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)

@@ -135,31 +135,30 @@ var metricsLine = regexp.MustCompile(`metrics listening.*?addr[=":]+([0-9.]+:[0-
 // returns its public address and the metrics address it logs.
 func startStream(t *testing.T, redisAddr string) (public, metrics string) {
 	t.Helper()
-	// The public port is picked free and then bound by the child: on a busy machine
-	// another process may take it in between, so a start that fails on that is retried.
-	for attempt := 1; ; attempt++ {
-		public, metrics, out := launchStream(t, redisAddr)
-		switch {
-		case metrics != "":
-			return public, metrics
-		case attempt < 3 && strings.Contains(out, "address already in use"):
-			continue
-		default:
-			t.Fatalf("bin/stream did not serve metrics; its output:\n%s", out)
-		}
+	public, metrics, out := launchStream(t, redisAddr)
+	if metrics == "" {
+		t.Fatalf("bin/stream did not serve metrics; its output:\n%s", out)
 	}
+	return public, metrics
 }
 
-// launchStream starts one bin/stream and returns its public and metrics addresses, or
-// empty ones and what it printed when it exited (or logged no metrics address in 20 s).
+// launchStream starts one bin/stream on a public listener bound here and handed over
+// (LISTEN_FD: no other program can take the port in between), and returns its public
+// and metrics addresses, or empty ones and what it printed when it exited (or logged
+// no metrics address in 20 s).
 func launchStream(t *testing.T, redisAddr string) (public, metrics, output string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	ln.Close()
+	defer ln.Close()
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close() // the child holds the socket once started
+	public = ln.Addr().String()
 	k, err := ecdh.P256().GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +169,8 @@ func launchStream(t *testing.T, redisAddr string) (public, metrics, output strin
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, "PORT="+port, "REDIS_ADDR="+redisAddr, "JWT_SECRET=dashboard-secret-dashboard-secret-0",
+	cmd.ExtraFiles = []*os.File{f}
+	cmd.Env = append(cmd.Env, "LISTEN_FD=3", "REDIS_ADDR="+redisAddr, "JWT_SECRET=dashboard-secret-dashboard-secret-0",
 		"VAPID_PUBLIC_KEY="+base64.RawURLEncoding.EncodeToString(k.PublicKey().Bytes()),
 		"VAPID_PRIVATE_KEY="+base64.RawURLEncoding.EncodeToString(k.Bytes()), "VAPID_SUBJECT=mailto:tests@vividly.example")
 	logs, err := cmd.StderrPipe()
@@ -204,7 +204,7 @@ func launchStream(t *testing.T, redisAddr string) (public, metrics, output strin
 	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
 	select {
 	case addr := <-found:
-		return net.JoinHostPort("127.0.0.1", port), addr, ""
+		return public, addr, ""
 	case <-exited:
 		mu.Lock()
 		defer mu.Unlock()

@@ -1,169 +1,70 @@
 // Package doccheck holds the test that keeps the documentation true about names: every
-// file path, make target and environment variable a doc names in backticks exists.
+// file path, make target and environment variable README.md and docs/*.md name exists.
 package doccheck
 
 import (
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
-	"strings"
+	"slices"
 	"testing"
 )
 
-// root is the repository, two levels up from this package.
-const root = "../.."
-
-var (
-	code = regexp.MustCompile("`([^`\n]+)`")
-	// shellLine is a command line in a fenced block (a block may also be a file tree).
-	shellLine = regexp.MustCompile(`^\s*(\$ )?(make |.*(&&|;) make )`)
-	// makeCmd is `make target …` in a code span or a shell line.
-	makeCmd = regexp.MustCompile(`(?:^|[\s(;&|])make ([a-z][a-z0-9-]*)`)
-	envName = regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$`)
-	// pathLike is a relative path under one of the repository's top-level folders.
-	pathLike = regexp.MustCompile(`^(?:\./)?((?:shared|functions|stream|system|infra|terraform|scripts|docs|\.ci|\.github)/[A-Za-z0-9_./{}*-]*)`)
-	target   = regexp.MustCompile(`(?m)^([a-z][a-z0-9-]*):`)
-)
-
-// external are environment variables defined by others (Go, Google Cloud, the OS,
-// the tools the scripts call) that docs rightly mention.
-var external = map[string]bool{
-	"GOOGLE_APPLICATION_CREDENTIALS": true, "GOOGLE_CLOUD_PROJECT": true, "K_SERVICE": true,
-	"K_REVISION": true, "GOMAXPROCS": true, "GOMEMLIMIT": true, "GOFLAGS": true, "GOBIN": true,
-	"GOPROXY": true, "GOCACHE": true, "GOPATH": true, "TF_CLI_CONFIG_FILE": true, "TF_VAR_project_id": true,
-	"CLOUDSDK_CORE_PROJECT": true, "PROJECT_ID": true, "SHORT_SHA": true, "BUILD_ID": true,
-	"TF_PLUGIN_CACHE_DIR": true, "HOME": true, "PATH": true, "CI": true, "FUNCTION_TARGET": true,
-}
-
-// docs are the Markdown files a reader of a clone sees.
-func docs(t *testing.T) []string {
-	files, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return append(files, filepath.Join(root, "README.md"))
-}
-
-// corpus is every tracked-looking source and config text the names must occur in.
-func corpus(t *testing.T) string {
-	var b strings.Builder
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		name := d.Name()
-		if d.IsDir() {
-			if p != root && (strings.HasPrefix(name, ".") && name != ".ci" && name != ".github" || name == "bin" || name == "artifacts" || name == "node_modules" || name == "testdata") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		switch filepath.Ext(name) {
-		case ".go", ".sh", ".tf", ".tfvars", ".hcl", ".yaml", ".yml", ".js", ".html", "":
-			if strings.HasSuffix(name, ".md") {
-				return nil
-			}
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			b.Write(data)
-			b.WriteByte('\n')
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk, err := os.ReadFile(filepath.Join(root, "Makefile"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.Write(mk)
-	return b.String()
-}
-
-// TestDocsNameWhatExists fails when README.md or docs/*.md names, in a code span, a
-// repository path that does not exist, a make target the Makefile lacks, or an
-// environment variable no code, script or Terraform reads.
+// TestDocsNameWhatExists fails when README.md or docs/*.md names, in a code span or on a
+// command line of a fenced block, a repository path that does not exist, a make target
+// the Makefile lacks, or an environment variable no code, script or Terraform reads.
 func TestDocsNameWhatExists(t *testing.T) {
-	mk, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	problems, err := check("../..") // the repository, two levels up
 	if err != nil {
 		t.Fatal(err)
 	}
-	targets := map[string]bool{}
-	for _, m := range target.FindAllStringSubmatch(string(mk), -1) {
-		targets[m[1]] = true
+	for _, p := range problems {
+		t.Error(p)
 	}
-	src := corpus(t)
-	for _, doc := range docs(t) {
-		data, err := os.ReadFile(doc)
-		if err != nil {
+}
+
+// TestCheckFindsWhatDoesNotExist runs the check on a small tree whose doc names one of
+// each kind that exists and one that does not, in prose and in a fenced block.
+func TestCheckFindsWhatDoesNotExist(t *testing.T) {
+	root := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		rel, _ := filepath.Rel(root, doc)
-		fenced := false
-		for i, line := range strings.Split(string(data), "\n") {
-			where := rel + ":" + strconv.Itoa(i+1)
-			if strings.HasPrefix(strings.TrimSpace(line), "```") {
-				fenced = !fenced
-				continue
-			}
-			// Commands are code: a fenced block's command lines, or code spans in
-			// prose ("make a change" is English).
-			var cmds []string
-			if fenced && shellLine.MatchString(line) {
-				cmds = []string{line}
-			}
-			if !fenced {
-				cmds = nil
-				for _, span := range code.FindAllStringSubmatch(line, -1) {
-					cmds = append(cmds, span[1])
-					checkSpan(t, where, span[1], src)
-				}
-			}
-			for _, c := range cmds {
-				for _, m := range makeCmd.FindAllStringSubmatch(c, -1) {
-					if !targets[m[1]] {
-						t.Errorf("%s: `make %s`: no such Makefile target", where, m[1])
-					}
-				}
-			}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
-}
-
-func checkSpan(t *testing.T, where, span, src string) {
-	t.Helper()
-	word := strings.TrimRight(strings.Fields(span + " x")[0], ".,:;")
-	if name, _, _ := strings.Cut(word, "="); envName.MatchString(name) && !external[name] {
-		if !strings.Contains(src, name) {
-			t.Errorf("%s: environment variable %s is read nowhere", where, name)
-		}
+	write("Makefile", "build:\n\tgo build ./...\n")
+	write("stream/main.go", "package main\n\nvar _ = os.Getenv(\"KNOWN_VAR\") + os.Getenv(\"SHARDS\") // NOPERM\n")
+	write("scripts/run.sh", "#!/bin/sh\n")
+	write("README.md", "See `stream/main.go`; run `make build` with `KNOWN_VAR` set.\n")
+	write("docs/GUIDE.md", "Prose: `stream/gone.go`, `make deploy`, `GONE_VAR`, `ALONE=1`;\n"+
+		"make a change (English, not a command), JSON and HTTP are no variables.\n"+
+		"```sh\n"+
+		"SHARDS=3 ./scripts/run.sh && make build\n"+
+		"NOPE=1 scripts/gone.sh; make lint\n"+ // NOPE is not NOPERM
+		"```\n"+
+		"```\n"+
+		"stream/        a tree line naming stream/absent.go is not checked\n"+
+		"```\n")
+	got, err := check(root)
+	if err != nil {
+		t.Fatal(err)
 	}
-	m := pathLike.FindStringSubmatch(word)
-	if m == nil || strings.ContainsAny(m[1], "{}*") {
-		return
+	want := []string{
+		"docs/GUIDE.md:1: path stream/gone.go does not exist",
+		"docs/GUIDE.md:1: `make deploy`: no such Makefile target",
+		"docs/GUIDE.md:1: environment variable GONE_VAR is read nowhere",
+		"docs/GUIDE.md:1: environment variable ALONE is read nowhere",
+		"docs/GUIDE.md:5: environment variable NOPE is read nowhere",
+		"docs/GUIDE.md:5: path scripts/gone.sh does not exist",
+		"docs/GUIDE.md:5: `make lint`: no such Makefile target",
 	}
-	p, _, _ := strings.Cut(m[1], ":") // file:line
-	p = strings.TrimSuffix(p, "/")
-	if _, err := os.Stat(filepath.Join(root, p)); err == nil {
-		return
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("problems:\n%q\nwant:\n%q", got, want)
 	}
-	// A package's identifier: stream/internal/memlimit.SetGCPercent.
-	if dir, ident, ok := cutLast(p, "."); ok && ident != "" && ident[0] >= 'A' && ident[0] <= 'Z' {
-		if st, err := os.Stat(filepath.Join(root, dir)); err == nil && st.IsDir() {
-			return
-		}
-	}
-	t.Errorf("%s: path %s does not exist", where, p)
-}
-
-func cutLast(s, sep string) (string, string, bool) {
-	i := strings.LastIndex(s, sep)
-	if i < 0 {
-		return s, "", false
-	}
-	return s[:i], s[i+len(sep):], true
 }

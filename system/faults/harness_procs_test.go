@@ -1,13 +1,10 @@
 package faults
 
 import (
-	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"testing"
 )
 
@@ -19,67 +16,41 @@ type proc struct {
 	exited chan struct{} // closed when the process has exited (any number may wait)
 }
 
-// startProcess starts bin/stream and waits until it is ready. The port is picked free
-// (freePort) and then handed to the process, so another program may take it in
-// between: a process that exits before it is ready is started again on another port.
+// startProcess starts bin/stream on a listener this process has bound (LISTEN_FD), and
+// waits until it is ready. Nothing can take the port in between, as it could when a
+// free port was picked, closed and handed over as PORT.
 func startProcess(t *testing.T, redisAddr string, extra map[string]string) *proc {
 	t.Helper()
-	for attempt := 1; ; attempt++ {
-		p := launchProcess(t, redisAddr, extra)
-		if ready(p.url, p.exited) {
-			return p
-		}
-		select {
-		case <-p.exited:
-			if attempt < 3 {
-				continue
-			}
-		default:
-		}
+	p := launchProcess(t, redisAddr, extra)
+	if !ready(p.url, p.exited) {
 		t.Fatalf("%s not ready", p.url)
 	}
-}
-
-// freePort returns a port that bin/stream can listen on (it listens on every address,
-// ":PORT"), taken below the kernel's ephemeral range when it can be: with load tests
-// running beside the suite, ports of that range offered by 127.0.0.1:0 were often
-// taken again before the process listened ("address already in use").
-func freePort(t *testing.T) string {
-	t.Helper()
-	low := 32768
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		fmt.Sscan(string(b), &low)
-	}
-	for range 50 {
-		if low <= 12000 {
-			break
-		}
-		port := strconv.Itoa(10000 + rand.IntN(low-10000))
-		if ln, err := net.Listen("tcp", ":"+port); err == nil {
-			ln.Close()
-			return port
-		}
-	}
-	ln, err := net.Listen("tcp", ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
+	return p
 }
 
 func launchProcess(t *testing.T, redisAddr string, extra map[string]string) *proc {
 	t.Helper()
-	port := freePort(t)
-	addr := net.JoinHostPort("127.0.0.1", port)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// This process lets go of the socket once the child holds it: a killed child's port
+	// must refuse connections, not queue them for a listener nobody serves.
+	defer f.Close()
+	addr := ln.Addr().String()
 	env := streamEnv(redisAddr, extra)
-	env["PORT"] = port
+	env["LISTEN_FD"] = "3" // ExtraFiles[0]
 	cmd := exec.Command(streamBin)
 	cmd.Env = os.Environ()
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
+	cmd.ExtraFiles = []*os.File{f}
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

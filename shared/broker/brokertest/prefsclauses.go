@@ -10,7 +10,7 @@ import (
 )
 
 // prefsClauses are the contract of the extended preferences (push_muted_types,
-// quiet_hours; DESIGN.md "The inbox").
+// quiet_hours; docs/PROTOCOL.md "Preferences: push-muted types and quiet hours").
 var prefsClauses = []struct {
 	name string
 	test func(*testing.T, Factory)

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -63,7 +62,7 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		return err
 	}
 	defer stopAdmin()
-	ln, err := net.Listen("tcp", ":"+cfg.Port)
+	ln, err := listen(getenv, cfg.Port)
 	if err != nil {
 		return err
 	}

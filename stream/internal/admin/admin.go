@@ -22,6 +22,13 @@ func Start(addr string, log *slog.Logger) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
+	return serve(ln, log), nil
+}
+
+// serve serves the profiles on ln; the returned stop closes the server and waits for
+// its goroutine. http.Server.Close waits only for Serve's accept loop, not for what
+// the goroutine does after it (logging a failure).
+func serve(ln net.Listener, log *slog.Logger) (stop func()) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -40,5 +47,5 @@ func Start(addr string, log *slog.Logger) (stop func(), err error) {
 	return func() {
 		_ = srv.Close()
 		<-done
-	}, nil
+	}
 }

@@ -1,8 +1,8 @@
 // The demo's teacher view (issue 29): pick a class, pick one of its recent announcements,
-// see how many of the class saw and read it and who (GET /api/v1/receipts, DESIGN.md
-// "Receipts and privacy"). The page polls: a student's read mark goes to that student's
-// streams, not the teacher's, so nothing would tell this page; every few seconds it asks
-// again (one history and one receipts request, both cheap). It opens no stream of its
+// see how many of the class saw and read it and who (GET /api/v1/receipts,
+// docs/PROTOCOL.md "Receipts and export"). The page polls: a student's read mark goes to
+// that student's streams, not the teacher's, so nothing would tell this page; every few
+// seconds it asks again (one history and one receipts request, both cheap). It opens no stream of its
 // own: a stream records its user as a member, and the teacher would count in the
 // audience of their own announcement.
 //

@@ -15,8 +15,9 @@ import (
 //     forging or guessing. An address whose budget is spent gets 429 before any
 //     credential is looked at. Honest failures — no credential, a genuine token that
 //     expired overnight, a spent ticket EventSource reconnects with — are not counted.
-//   - users, per authenticated user: every API request (stream opens, tickets,
-//     history). A stream opened with a ticket is not counted twice: its ticket was.
+//   - users, per authenticated user: every authenticated API request, and every stream
+//     or room socket opened with a token or cookie. A stream opened with a ticket is
+//     not counted twice: its ticket was.
 
 // gate runs before a request's credential is looked at. It refuses a browser request
 // made by another site's page (403; such requests are never counted, so a hostile page

@@ -96,7 +96,7 @@ func (c *conn) hijack(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return nil
 	}
-	_ = rw // a GET stream has no body; anything the client pipelines is ignored
+	_ = rw // bytes net/http already buffered are dropped; any byte the client sends later ends the stream (watchClose)
 	// No deadline from here on: the request's read deadline (see stream) included.
 	_ = nc.SetDeadline(time.Time{})
 	// From here on http.Server.Shutdown no longer waits for this stream: Serve's wait

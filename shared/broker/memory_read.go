@@ -19,7 +19,7 @@ type memPrefs struct {
 // MarkRead records that userID has read m's notifications and tells userID's live
 // delivery. Read state is a flag on each log entry (for a group or broadcast entry, the
 // set of users who read it), so it lives exactly as long as the entry. See
-// Broker.MarkRead.
+// Reads.MarkRead.
 func (m *Memory) MarkRead(_ context.Context, userID string, mark ReadMark) error {
 	mark, err := mark.Validate()
 	if err != nil {
@@ -61,7 +61,7 @@ func (m *Memory) MarkRead(_ context.Context, userID string, mark ReadMark) error
 }
 
 // ReadState reports which of ids userID read and how many notifications of userID's
-// own log and of logs are not. See Broker.ReadState.
+// own log and of logs are not. See Reads.ReadState.
 func (m *Memory) ReadState(_ context.Context, userID string, logs []string, ids []string) ([]bool, int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/logging"
+	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/stream/internal/auth"
 	"github.com/vividly-edu/notifications/stream/internal/cursor"
 	"github.com/vividly-edu/notifications/stream/internal/hub"
@@ -161,15 +162,16 @@ func (c *conn) subscribe(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	if malformed {
-		// Every log starts at its newest (c.pos); the reset names the own log's oldest
-		// id, as the broker reports it for an id it cannot parse.
-		_, err := s.broker.After(c.ctx, c.user, c.from, 1)
-		reset := &broker.ResetError{Reason: "malformed", Oldest: "0-0"}
-		if !errors.As(err, &reset) && err != nil {
+		// Every log starts at its newest (c.pos) and stays there; the reset names the
+		// own log's oldest id. The broker reports it in its reset of rediskey.Max, an
+		// id no log ever issues.
+		_, err := s.broker.After(c.ctx, c.user, rediskey.Max, 1)
+		held := &broker.ResetError{}
+		if !errors.As(err, &held) && err != nil {
 			s.unavailable(c.ctx, w, c.user, "read log", err)
 			return false
 		}
-		reset.Newest = "" // c.pos holds the newest of every log
+		reset := &broker.ResetError{Reason: "malformed", Newest: c.pos[cursor.Own], Oldest: held.Oldest}
 		c.reset = &sourceReset{source: c.user, err: reset}
 		return true
 	}

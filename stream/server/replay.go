@@ -168,15 +168,14 @@ func (c *conn) flushSent(n int) error {
 
 // sendReset tells the client a log's position cannot be used (docs/PROTOCOL.md: event: reset,
 // its id the cursor with that log at its newest, data the reason and the oldest id the
-// log still holds) and resumes that log from its newest id. A malformed cursor resets
-// every log: they all start at their newest (c.pos already holds that).
+// log still holds, 0-0 when it holds none) and resumes that log from its newest id. A
+// malformed cursor resets every log: they all start at their newest (c.pos already
+// holds that, and the own log's reset names it).
 func (c *conn) sendReset(r *sourceReset) error {
-	oldest := r.err.Oldest
-	if newest, err := rediskey.ParseStreamID(r.err.Newest); err == nil {
-		c.pos[c.keyOf(r.source)] = newest
-		if oldest != "0-0" {
-			oldest = broker.ItemPrefix(r.source) + oldest
-		}
+	c.pos[c.keyOf(r.source)] = r.err.Newest
+	oldest := r.err.Oldest.String()
+	if r.err.Oldest != rediskey.Zero {
+		oldest = broker.ItemID(r.source, r.err.Oldest)
 	}
 	data, _ := json.Marshal(map[string]string{"reason": r.err.Reason, "oldest": oldest})
 	if err := c.w.Event(c.pos.String(), "reset", data); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/vividly-edu/notifications/shared/broker"
-	"github.com/vividly-edu/notifications/shared/notification"
 	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/stream/internal/auth"
 	"github.com/vividly-edu/notifications/stream/internal/cursor"
@@ -77,8 +76,5 @@ func (c *conn) newBacklog(ctx context.Context) (*backlog, error) {
 	if err != nil {
 		return nil, err
 	}
-	after := func(ctx context.Context, source string, pos rediskey.StreamID, limit int) ([]notification.Envelope, error) {
-		return c.s.broker.After(ctx, source, pos.String(), limit)
-	}
-	return newBacklog(after, perLogPage(replayPage, len(c.sources)), c.sources, c.pos, c.keyOf, heads), nil
+	return newBacklog(c.s.broker.After, perLogPage(replayPage, len(c.sources)), c.sources, c.pos, c.keyOf, heads), nil
 }

@@ -46,6 +46,11 @@ func CheckRange(pos rediskey.StreamID) error {
 	return nil
 }
 
+// ErrInvalid is matched (errors.Is) by errors about input the caller must fix: a
+// ReadMark or Prefs that breaks its rules (readmark.go, prefs.go). The server answers
+// them with 400.
+var ErrInvalid = errors.New("invalid input")
+
 // ErrReset is matched (errors.Is) by a *ResetError.
 var ErrReset = errors.New("cannot resume from that id")
 

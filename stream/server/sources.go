@@ -21,10 +21,7 @@ func streamSources(id auth.Identity) []string {
 	return out
 }
 
-// keyOf names source in the stream's cursor: the user's own log is cursor.Own (a
-// cursor never holds the user id), the others by their source name.
-func (c *conn) keyOf(source string) string { return cursorKey(c.user, source) }
-
+// cursorKey names source in a cursor of user's logs (see conn.keyOf).
 func cursorKey(user, source string) string {
 	if source == user {
 		return cursor.Own
@@ -67,14 +64,4 @@ func (s *Server) positions(ctx context.Context, sources []string, given cursor.C
 		pos[keyOf(source)] = heads[i]
 	}
 	return pos, nil
-}
-
-// newBacklog is the replay of every log of the stream after its position, up to the
-// logs' heads now (see backlog). Call it after joining live delivery.
-func (c *conn) newBacklog(ctx context.Context) (*backlog, error) {
-	heads, err := c.s.broker.Heads(ctx, c.sources)
-	if err != nil {
-		return nil, err
-	}
-	return newBacklog(c.s.broker.After, perLogPage(replayPage, len(c.sources)), c.sources, c.pos, c.keyOf, heads), nil
 }

@@ -23,7 +23,7 @@ type Memory struct {
 	logs map[string]*memLog
 	seen map[string]seenMark // user + "\x00" + message ID
 	subs map[string]bool
-	// prefs holds each user's stored preferences (memory_read.go).
+	// prefs holds each user's stored preferences (memory_prefs.go).
 	prefs map[string]memPrefs
 	sink  Sink
 	// running is closed while Run is delivering; Subscribe waits for it, as the Redis

@@ -2,8 +2,6 @@ package broker
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"slices"
 	"time"
 )
@@ -26,13 +24,9 @@ func (m *Memory) Preferences(_ context.Context, userID string) (Prefs, error) {
 
 // SetPreferences stores p for PrefsTTL and tells userID's live delivery.
 func (m *Memory) SetPreferences(_ context.Context, userID string, p Prefs) (Prefs, error) {
-	p, err := p.Normalize()
+	p, data, err := p.Encode()
 	if err != nil {
 		return p, err
-	}
-	data, err := json.Marshal(p)
-	if err != nil {
-		return p, fmt.Errorf("encode preferences: %w", err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

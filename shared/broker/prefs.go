@@ -67,6 +67,20 @@ func (p Prefs) Normalize() (Prefs, error) {
 	return out, nil
 }
 
+// Encode normalises p (Normalize) and encodes it: the document SetPreferences stores
+// and sends as a ControlPrefs's data, and the preferences it returns.
+func (p Prefs) Encode() (Prefs, []byte, error) {
+	p, err := p.Normalize()
+	if err != nil {
+		return p, nil, err
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return p, nil, fmt.Errorf("encode preferences: %w", err)
+	}
+	return p, data, nil
+}
+
 // normalizeTypes checks a list of type names (field names it in errors) and returns
 // it sorted, deduplicated and never nil.
 func normalizeTypes(field string, types []string) ([]string, error) {

@@ -18,6 +18,7 @@ import (
 	"github.com/vividly-edu/notifications/shared/config"
 	"github.com/vividly-edu/notifications/shared/notification"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
+	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
 // These tests drive Publish as Cloud Functions does (the Functions Framework serving
@@ -66,7 +67,7 @@ func openBroker(t testing.TB) *redisbroker.Broker {
 // stored returns what source's log holds.
 func stored(t testing.TB, b *redisbroker.Broker, source string) []notification.Envelope {
 	t.Helper()
-	es, err := b.After(context.Background(), source, "0-0", 2000)
+	es, err := b.After(context.Background(), source, rediskey.Zero, 2000)
 	if err != nil {
 		t.Fatalf("After(%s): %v", source, err)
 	}

@@ -20,10 +20,9 @@ import (
 	"github.com/vividly-edu/notifications/shared/notification"
 )
 
-// Publisher stores and publishes a notification, idempotently per message ID.
-type Publisher interface {
-	Publish(ctx context.Context, userID, messageID string, n notification.Notification) (id string, duplicate bool, err error)
-}
+// Publisher stores and publishes a notification, idempotently per message ID: the
+// broker's, broker.Publisher (an alias, not a second declaration).
+type Publisher = broker.Publisher
 
 // The entry points' names (FUNCTION_TARGET), also the entry_point label of the metrics.
 const (

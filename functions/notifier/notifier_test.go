@@ -19,6 +19,7 @@ import (
 	"github.com/vividly-edu/notifications/functions/eventarc"
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/notification"
+	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
 var now = time.Date(2026, 11, 26, 16, 30, 46, 0, time.UTC)
@@ -76,7 +77,7 @@ func TestValidEventPublishesOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := f.mem.After(ctx, "u-42", "0-0", 10)
+	got, err := f.mem.After(ctx, "u-42", rediskey.Zero, 10)
 	if err != nil || len(got) != 1 {
 		t.Fatalf("stored %d notifications (%v), want 1", len(got), err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/notification"
+	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
 // publishFixture is a Publish handler over an in-memory broker (or pub), with its
@@ -50,7 +51,7 @@ func announcementData(audience string, extra string) string {
 
 func (f publishFixture) count(t *testing.T, source string) int {
 	t.Helper()
-	es, err := f.mem.After(context.Background(), source, "0-0", 100)
+	es, err := f.mem.After(context.Background(), source, rediskey.Zero, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

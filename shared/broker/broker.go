@@ -37,15 +37,19 @@ func (l Limits) Validate() error {
 	return nil
 }
 
-// ParseCursor parses the id a client pages history from: a stream id other than
-// rediskey.Max (nothing can follow it). Errors wrap rediskey.ErrBadStreamID.
-func ParseCursor(id string) (rediskey.StreamID, error) {
-	after, err := rediskey.ParseStreamID(id)
-	if err == nil && after == rediskey.Max {
-		err = fmt.Errorf("%w: nothing follows the largest id", rediskey.ErrBadStreamID)
+// CheckRange refuses a position history cannot page from: rediskey.Max, after which
+// nothing can exist. The error wraps rediskey.ErrBadStreamID.
+func CheckRange(pos rediskey.StreamID) error {
+	if pos == rediskey.Max {
+		return fmt.Errorf("%w: nothing follows the largest id", rediskey.ErrBadStreamID)
 	}
-	return after, err
+	return nil
 }
+
+// ErrInvalid is matched (errors.Is) by errors about input the caller must fix: a
+// ReadMark or Prefs that breaks its rules (readmark.go, prefs.go). The server answers
+// them with 400.
+var ErrInvalid = errors.New("invalid input")
 
 // ErrReset is matched (errors.Is) by a *ResetError.
 var ErrReset = errors.New("cannot resume from that id")
@@ -53,9 +57,11 @@ var ErrReset = errors.New("cannot resume from that id")
 // ResetError says a client's last event ID cannot be resumed from without loss, or is
 // not an ID of its log. The client must start again from Newest and refetch history.
 type ResetError struct {
-	Reason string // "malformed", "unknown" or "expired"
-	Newest string // the newest ID of the log, 0-0 when it is empty
-	Oldest string // the oldest ID still held, 0-0 when it is empty
+	// Reason is "unknown" or "expired" from a broker; the stream says "malformed" for
+	// a cursor it cannot parse.
+	Reason string
+	Newest rediskey.StreamID // the newest ID of the log, Zero when it is empty
+	Oldest rediskey.StreamID // the oldest ID still held, Zero when it is empty
 }
 
 func (e *ResetError) Error() string {
@@ -76,27 +82,23 @@ type LogState struct {
 
 // CheckResume decides whether a client that last saw after can resume from st without
 // loss: it can when nothing after after was trimmed (after >= MaxDeleted) and after was
-// issued (after <= LastGenerated). It returns the parsed ID or a *ResetError.
-func CheckResume(after string, st LogState) (rediskey.StreamID, error) {
+// issued (after <= LastGenerated). Otherwise it returns a *ResetError.
+func CheckResume(after rediskey.StreamID, st LogState) error {
 	reset := func(reason string) error {
 		if !st.Exists {
-			return &ResetError{Reason: reason, Newest: "0-0", Oldest: "0-0"}
+			return &ResetError{Reason: reason} // Newest and Oldest Zero: nothing is held
 		}
-		return &ResetError{Reason: reason, Newest: st.LastGenerated.String(), Oldest: st.First.String()}
-	}
-	id, err := rediskey.ParseStreamID(after)
-	if err != nil {
-		return id, reset("malformed")
+		return &ResetError{Reason: reason, Newest: st.LastGenerated, Oldest: st.First}
 	}
 	switch {
-	case !st.Exists && id != rediskey.Zero:
-		return id, reset("unknown") // never issued, or the whole log expired
+	case !st.Exists && after != rediskey.Zero:
+		return reset("unknown") // never issued, or the whole log expired
 	case !st.Exists:
-		return id, nil
-	case id.Compare(st.LastGenerated) > 0:
-		return id, reset("unknown")
-	case id.Compare(st.MaxDeleted) < 0:
-		return id, reset("expired")
+		return nil
+	case after.Compare(st.LastGenerated) > 0:
+		return reset("unknown")
+	case after.Compare(st.MaxDeleted) < 0:
+		return reset("expired")
 	}
-	return id, nil
+	return nil
 }

@@ -23,7 +23,7 @@ type Memory struct {
 	logs map[string]*memLog
 	seen map[string]seenMark // user + "\x00" + message ID
 	subs map[string]bool
-	// prefs holds each user's stored preferences (memory_read.go).
+	// prefs holds each user's stored preferences (memory_prefs.go).
 	prefs map[string]memPrefs
 	sink  Sink
 	// running is closed while Run is delivering; Subscribe waits for it, as the Redis
@@ -73,10 +73,10 @@ func NewMemory(limits Limits, now func() time.Time) (*Memory, error) {
 		prefs: map[string]memPrefs{}, running: make(chan struct{})}, nil
 }
 
-// Publish stores n in userID's log unless messageID was already stored, and hands it to
-// the live sink if userID is subscribed. It returns the notification's ID (the first
+// Publish stores n in source's log unless messageID was already stored, and hands it to
+// the live sink if source is subscribed. It returns the notification's ID (the first
 // one's, for a duplicate).
-func (m *Memory) Publish(_ context.Context, userID, messageID string, n notification.Notification) (string, bool, error) {
+func (m *Memory) Publish(_ context.Context, source, messageID string, n notification.Notification) (string, bool, error) {
 	body, err := n.Body()
 	if err != nil {
 		return "", false, fmt.Errorf("encode notification: %w", err)
@@ -84,7 +84,7 @@ func (m *Memory) Publish(_ context.Context, userID, messageID string, n notifica
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	key := userID + "\x00" + messageID
+	key := source + "\x00" + messageID
 	if s, ok := m.seen[key]; ok && now.Before(s.expires) {
 		return s.id, true, nil
 	}
@@ -100,8 +100,8 @@ func (m *Memory) Publish(_ context.Context, userID, messageID string, n notifica
 	}
 	m.lastID = id
 
-	l := m.log(userID, now)
-	env, err := notification.ParseEnvelope(notification.WithID(ItemID(userID, id), body))
+	l := m.log(source, now)
+	env, err := notification.ParseEnvelope(notification.WithID(ItemID(source, id), body))
 	if err != nil {
 		return "", false, err
 	}
@@ -111,18 +111,18 @@ func (m *Memory) Publish(_ context.Context, userID, messageID string, n notifica
 	m.trim(l, now)
 	m.seen[key] = seenMark{id: env.ID, expires: now.Add(m.limits.DedupeTTL)}
 
-	if m.subs[userID] && m.sink != nil {
-		m.sink.Deliver(userID, env)
+	if m.subs[source] && m.sink != nil {
+		m.sink.Deliver(source, env)
 	}
 	return env.ID, false, nil
 }
 
-// log returns userID's live log, creating it (or replacing an expired one).
-func (m *Memory) log(userID string, now time.Time) *memLog {
-	l := m.logs[userID]
+// log returns source's live log, creating it (or replacing an expired one).
+func (m *Memory) log(source string, now time.Time) *memLog {
+	l := m.logs[source]
 	if l == nil || !now.Before(l.expires) {
 		l = &memLog{}
-		m.logs[userID] = l
+		m.logs[source] = l
 	}
 	return l
 }
@@ -152,11 +152,11 @@ func skipUndecodable(source string, e memEntry) bool {
 	return true
 }
 
-// current returns userID's log, trimmed to now, or nil when it has none or it expired.
+// current returns source's log, trimmed to now, or nil when it has none or it expired.
 // m.mu must be held.
-func (m *Memory) current(userID string) *memLog {
+func (m *Memory) current(source string) *memLog {
 	now := m.now()
-	l := m.logs[userID]
+	l := m.logs[source]
 	if l == nil || !now.Before(l.expires) {
 		return nil
 	}
@@ -223,59 +223,57 @@ func (m *Memory) Run(ctx context.Context, sink Sink) error {
 // Ready always succeeds: an in-process broker cannot be unreachable.
 func (m *Memory) Ready(context.Context) error { return nil }
 
-// Subscribe starts live delivery for userID; it has started when Subscribe returns,
+// Subscribe starts live delivery for source; it has started when Subscribe returns,
 // which is not before Run is running.
-func (m *Memory) Subscribe(ctx context.Context, userID string) error {
+func (m *Memory) Subscribe(ctx context.Context, source string) error {
 	m.mu.Lock()
-	m.subs[userID] = true
+	m.subs[source] = true
 	running := m.running
 	m.mu.Unlock()
 	select {
 	case <-running:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("subscribe %s: %w", userID, ctx.Err())
+		return fmt.Errorf("subscribe %s: %w", source, ctx.Err())
 	}
 }
 
-// Unsubscribe stops live delivery for userID.
-func (m *Memory) Unsubscribe(_ context.Context, userID string) error {
+// Unsubscribe stops live delivery for source.
+func (m *Memory) Unsubscribe(_ context.Context, source string) error {
 	m.mu.Lock()
-	delete(m.subs, userID)
+	delete(m.subs, source)
 	m.mu.Unlock()
 	return nil
 }
 
-// After returns up to limit notifications of userID's log after id, oldest first, or a
-// *ResetError when id cannot be resumed from.
-func (m *Memory) After(_ context.Context, userID, id string, limit int) ([]notification.Envelope, error) {
+// After returns up to limit notifications of source's log after pos, oldest first, or
+// a *ResetError when pos cannot be resumed from.
+func (m *Memory) After(_ context.Context, source string, pos rediskey.StreamID, limit int) ([]notification.Envelope, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l := m.current(userID)
+	l := m.current(source)
 	if l == nil {
 		l = &memLog{} // no log: CheckResume sees one that does not exist
 	}
-	after, err := CheckResume(id, l.state)
-	if err != nil {
+	if err := CheckResume(pos, l.state); err != nil {
 		return nil, err
 	}
-	return l.after(userID, after, limit), nil
+	return l.after(source, pos, limit), nil
 }
 
-// Range returns up to limit notifications of userID's log strictly after id (a valid
-// stream id), oldest first, whatever was trimmed.
-func (m *Memory) Range(_ context.Context, userID, id string, limit int) ([]notification.Envelope, error) {
-	after, err := ParseCursor(id)
-	if err != nil {
-		return nil, fmt.Errorf("range %s: %w", userID, err)
+// Range returns up to limit notifications of source's log strictly after pos (not
+// rediskey.Max), oldest first, whatever was trimmed.
+func (m *Memory) Range(_ context.Context, source string, pos rediskey.StreamID, limit int) ([]notification.Envelope, error) {
+	if err := CheckRange(pos); err != nil {
+		return nil, fmt.Errorf("range %s: %w", source, err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l := m.current(userID)
+	l := m.current(source)
 	if l == nil {
 		return nil, nil
 	}
-	return l.after(userID, after, limit), nil
+	return l.after(source, pos, limit), nil
 }
 
 // Heads returns the position of the newest entry of each source's log, under one lock.
@@ -291,17 +289,17 @@ func (m *Memory) Heads(_ context.Context, sources []string) ([]rediskey.StreamID
 	return out, nil
 }
 
-// Latest returns the newest limit notifications of userID's log, oldest first.
-func (m *Memory) Latest(_ context.Context, userID string, limit int) ([]notification.Envelope, error) {
+// Latest returns the newest limit notifications of source's log, oldest first.
+func (m *Memory) Latest(_ context.Context, source string, limit int) ([]notification.Envelope, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l := m.current(userID)
+	l := m.current(source)
 	if l == nil {
 		return nil, nil
 	}
 	var out []notification.Envelope
 	for i := len(l.entries) - 1; i >= 0 && len(out) < limit; i-- {
-		if !skipUndecodable(userID, l.entries[i]) {
+		if !skipUndecodable(source, l.entries[i]) {
 			out = append(out, l.entries[i].env)
 		}
 	}

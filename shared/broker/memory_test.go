@@ -8,6 +8,7 @@ import (
 
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/broker/brokertest"
+	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
 func TestMemoryContract(t *testing.T) {
@@ -44,11 +45,15 @@ func TestMemoryRetentionAndDedupeExpiry(t *testing.T) {
 	c.Add(30 * time.Minute)
 	second, _, _ := m.Publish(ctx, "u", "m2", brokertest.Sample(2))
 	c.Add(45 * time.Minute) // the first is now 75 minutes old: past retention
-	got, err := m.After(ctx, "u", first, 10)
+	from, err := rediskey.ParseStreamID(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.After(ctx, "u", from, 10)
 	if err != nil || len(got) != 1 || got[0].ID != second {
 		t.Fatalf("After(first) = %v, %v; want only the second", got, err)
 	}
-	if _, err := m.After(ctx, "u", "0-0", 10); err == nil {
+	if _, err := m.After(ctx, "u", rediskey.Zero, 10); err == nil {
 		t.Fatal("resume from before a retention-trimmed entry did not reset")
 	}
 	if _, dup, _ := m.Publish(ctx, "u", "m1", brokertest.Sample(1)); !dup {

@@ -27,7 +27,7 @@ var errStale = errors.New("pub/sub connection stale: no reply to pings")
 // until ctx ends, then returns nil. When the pub/sub connection fails or goes stale it
 // is replaced, all channels are subscribed again, and — once Redis has confirmed that —
 // sink.Resync is called so consumers replay what was published during the gap. Only
-// one Run at a time. See broker.Broker.
+// one Run at a time. See broker.Feed.
 func (b *Broker) Run(ctx context.Context, sink broker.Sink) error {
 	backoff := minBackoff
 	for first := true; ; first = false {

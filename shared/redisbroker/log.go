@@ -14,15 +14,15 @@ import (
 	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
-// After returns up to limit notifications of userID's log after id, oldest first, or a
-// *broker.ResetError when id cannot be resumed from. The log's state and the range are
-// read in one MULTI, so trimming cannot slip between the check and the read.
-func (b *Broker) After(ctx context.Context, userID, id string, limit int) ([]notification.Envelope, error) {
-	key := b.names.Log(userID)
-	start := "(" + id
-	if _, err := broker.ParseCursor(id); err != nil {
-		// The check below rejects id (malformed, or Max, which no log reaches: Redis
-		// refuses "(Max" as a range start); keep the command valid.
+// After returns up to limit notifications of source's log after pos, oldest first, or
+// a *broker.ResetError when pos cannot be resumed from. The log's state and the range
+// are read in one MULTI, so trimming cannot slip between the check and the read.
+func (b *Broker) After(ctx context.Context, source string, pos rediskey.StreamID, limit int) ([]notification.Envelope, error) {
+	key := b.names.Log(source)
+	start := "(" + pos.String()
+	if pos == rediskey.Max {
+		// The check below rejects Max, which no log reaches (Redis refuses "(Max" as a
+		// range start); keep the command valid.
 		start = "-"
 	}
 	var info *redis.XInfoStreamCmd
@@ -39,29 +39,29 @@ func (b *Broker) After(ctx context.Context, userID, id string, limit int) ([]not
 	if err != nil && !isNoSuchKey(err) {
 		return nil, fmt.Errorf("xrange %s: %w", key, err)
 	}
-	if _, err := broker.CheckResume(id, st); err != nil {
+	if err := broker.CheckResume(pos, st); err != nil {
 		return nil, err
 	}
-	return b.decode(ctx, userID, rng.Val(), limit, b.forward(key))
+	return b.decode(ctx, source, rng.Val(), limit, b.forward(key))
 }
 
-// Range returns up to limit notifications of userID's log strictly after id (a valid
-// stream id), oldest first, whatever was trimmed: the history endpoint pages with it.
-func (b *Broker) Range(ctx context.Context, userID, id string, limit int) ([]notification.Envelope, error) {
-	if _, err := broker.ParseCursor(id); err != nil {
-		return nil, fmt.Errorf("range %s: %w", userID, err)
+// Range returns up to limit notifications of source's log strictly after pos (not
+// rediskey.Max), oldest first, whatever was trimmed: the history endpoint pages with it.
+func (b *Broker) Range(ctx context.Context, source string, pos rediskey.StreamID, limit int) ([]notification.Envelope, error) {
+	if err := broker.CheckRange(pos); err != nil {
+		return nil, fmt.Errorf("range %s: %w", source, err)
 	}
-	key := b.names.Log(userID)
-	msgs, err := b.rdb.XRangeN(ctx, key, "("+id, "+", int64(limit)).Result()
+	key := b.names.Log(source)
+	msgs, err := b.rdb.XRangeN(ctx, key, "("+pos.String(), "+", int64(limit)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("xrange %s: %w", key, err)
 	}
-	return b.decode(ctx, userID, msgs, limit, b.forward(key))
+	return b.decode(ctx, source, msgs, limit, b.forward(key))
 }
 
 // Heads returns the position of the newest entry of each source's log, all at one
 // instant: in one MULTI on one Redis, by a double collect on a cluster (heads.go). See
-// broker.Broker.Heads.
+// broker.LogReader.Heads.
 func (b *Broker) Heads(ctx context.Context, sources []string) ([]rediskey.StreamID, error) {
 	if b.cluster != nil {
 		return b.collectHeads(ctx, sources)
@@ -94,14 +94,14 @@ func (b *Broker) readHeads(ctx context.Context, run func(context.Context, func(r
 	return out, nil
 }
 
-// Latest returns the newest limit notifications of userID's log, oldest first.
-func (b *Broker) Latest(ctx context.Context, userID string, limit int) ([]notification.Envelope, error) {
-	key := b.names.Log(userID)
+// Latest returns the newest limit notifications of source's log, oldest first.
+func (b *Broker) Latest(ctx context.Context, source string, limit int) ([]notification.Envelope, error) {
+	key := b.names.Log(source)
 	msgs, err := b.rdb.XRevRangeN(ctx, key, "+", "-", int64(limit)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("xrevrange %s: %w", key, err)
 	}
-	out, err := b.decode(ctx, userID, msgs, limit, func(ctx context.Context, last string, n int) ([]redis.XMessage, error) {
+	out, err := b.decode(ctx, source, msgs, limit, func(ctx context.Context, last string, n int) ([]redis.XMessage, error) {
 		return b.rdb.XRevRangeN(ctx, key, "("+last, "-", int64(n)).Result()
 	})
 	slices.Reverse(out)

@@ -2,7 +2,6 @@ package redisbroker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -32,13 +31,9 @@ func (b *Broker) Preferences(ctx context.Context, userID string) (broker.Prefs, 
 // SetPreferences stores p for broker.PrefsTTL and publishes the change on userID's
 // channel, in one MULTI.
 func (b *Broker) SetPreferences(ctx context.Context, userID string, p broker.Prefs) (broker.Prefs, error) {
-	p, err := p.Normalize()
+	p, data, err := p.Encode()
 	if err != nil {
 		return p, err
-	}
-	data, err := json.Marshal(p)
-	if err != nil {
-		return p, fmt.Errorf("encode preferences: %w", err)
 	}
 	key := b.names.Prefs(userID)
 	ctl := broker.Control{Kind: broker.ControlPrefs, Data: data}

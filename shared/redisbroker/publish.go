@@ -63,14 +63,14 @@ redis.call(ARGV[7], ARGV[5], '{"id":"' .. ARGV[6] .. id .. '",' .. string.sub(AR
 return {0, id}
 `)
 
-// Publish stores n in userID's log (any source: a user's, a group's, Everyone's) and
+// Publish stores n in source's log (a user's, a group's, Everyone's) and
 // publishes it, unless messageID was already stored there. It returns the
 // notification's ID (the first one's, for a duplicate). When replicas are connected it
 // returns only once one holds the write and its push queue entry (ErrNotReplicated
 // after the timeout). An error means the caller must not acknowledge: a retry is
 // deduplicated.
-func (b *Broker) Publish(ctx context.Context, userID, messageID string, n notification.Notification) (string, bool, error) {
-	id, dup, err := b.publish(ctx, userID, messageID, n)
+func (b *Broker) Publish(ctx context.Context, source, messageID string, n notification.Notification) (string, bool, error) {
+	id, dup, err := b.publish(ctx, source, messageID, n)
 	if err != nil && b.cluster != nil {
 		// MOVED, ASK, TRYAGAIN or a dead master: the next attempt (Pub/Sub's retry)
 		// should find the slot's owner now.
@@ -79,12 +79,12 @@ func (b *Broker) Publish(ctx context.Context, userID, messageID string, n notifi
 	return id, dup, err
 }
 
-func (b *Broker) publish(ctx context.Context, userID, messageID string, n notification.Notification) (string, bool, error) {
+func (b *Broker) publish(ctx context.Context, source, messageID string, n notification.Notification) (string, bool, error) {
 	body, err := n.Body()
 	if err != nil {
 		return "", false, fmt.Errorf("encode notification: %w", err)
 	}
-	node, err := b.node(ctx, b.names.Log(userID))
+	node, err := b.node(ctx, b.names.Log(source))
 	if err != nil {
 		return "", false, err
 	}
@@ -93,7 +93,7 @@ func (b *Broker) publish(ctx context.Context, userID, messageID string, n notifi
 	// name (user field "@<group>" or "!all"): the push worker fans it out to the
 	// members (stream/internal/audience), one write here whatever the audience size.
 	if !b.opts.EnqueuePush {
-		id, dup, err := b.store(ctx, node, node, replicas, userID, messageID, body)
+		id, dup, err := b.store(ctx, node, node, replicas, source, messageID, body)
 		if err == nil {
 			b.repl.done(ctx, replicas)
 		}
@@ -106,12 +106,12 @@ func (b *Broker) publish(ctx context.Context, userID, messageID string, n notifi
 	if qNode.Options().Addr != node.Options().Addr {
 		// A cluster, the queue on another master: each write waits for its own
 		// master's replicas.
-		id, dup, err := b.store(ctx, node, node, replicas, userID, messageID, body)
+		id, dup, err := b.store(ctx, node, node, replicas, source, messageID, body)
 		if err != nil {
 			return "", false, err
 		}
 		qReplicas := b.repl.need(ctx, qNode)
-		if err := b.enqueue(ctx, qNode, qNode, !dup, qReplicas, userID, notification.WithID(id, body)); err != nil {
+		if err := b.enqueue(ctx, qNode, qNode, !dup, qReplicas, source, notification.WithID(id, body)); err != nil {
 			return "", false, err
 		}
 		b.repl.done(ctx, min(replicas, qReplicas))
@@ -121,11 +121,11 @@ func (b *Broker) publish(ctx context.Context, userID, messageID string, n notifi
 	// and WAIT share one connection, held for the call.
 	conn := node.Conn()
 	defer conn.Close()
-	id, dup, err := b.store(ctx, node, conn, 0, userID, messageID, body)
+	id, dup, err := b.store(ctx, node, conn, 0, source, messageID, body)
 	if err != nil {
 		return "", false, err
 	}
-	if err := b.enqueue(ctx, node, conn, !dup, replicas, userID, notification.WithID(id, body)); err != nil {
+	if err := b.enqueue(ctx, node, conn, !dup, replicas, source, notification.WithID(id, body)); err != nil {
 		return "", false, err
 	}
 	b.repl.done(ctx, replicas)
@@ -148,12 +148,12 @@ func (b *Broker) node(ctx context.Context, key string) (*redis.Client, error) {
 
 // enqueue adds the push queue entry of a new notification (when add) and waits for
 // replicas behind it, in one pipeline on c, a connection to node.
-func (b *Broker) enqueue(ctx context.Context, node *redis.Client, c redis.Cmdable, add bool, replicas int, userID string, data []byte) error {
+func (b *Broker) enqueue(ctx context.Context, node *redis.Client, c redis.Cmdable, add bool, replicas int, source string, data []byte) error {
 	var q *redis.StringCmd
 	var w *redis.Cmd
 	_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		if add {
-			q = enqueuePush(ctx, p, b.names.PushQueue(), userID, data)
+			q = enqueuePush(ctx, p, b.names.PushQueue(), source, data)
 		}
 		if replicas > 0 {
 			w = b.repl.wait(ctx, p, replicas)
@@ -163,7 +163,7 @@ func (b *Broker) enqueue(ctx context.Context, node *redis.Client, c redis.Cmdabl
 	if q != nil && q.Err() != nil {
 		// Only the push is lost (the notification is stored, and a retry would be
 		// deduplicated): logged, not returned.
-		b.opts.Log.WarnContext(ctx, "web push not queued", logging.KeyUserID, userID, logging.KeyError, q.Err().Error())
+		b.opts.Log.WarnContext(ctx, "web push not queued", logging.KeyUserID, source, logging.KeyError, q.Err().Error())
 	}
 	if w != nil {
 		return b.repl.check(ctx, node, w, replicas)
@@ -174,12 +174,12 @@ func (b *Broker) enqueue(ctx context.Context, node *redis.Client, c redis.Cmdabl
 // store runs the publish script on c (a connection to node) and, when replicas > 0, a
 // WAIT for that many replicas behind it on the same connection (one pipeline). It
 // returns the notification's id and whether it was a duplicate.
-func (b *Broker) store(ctx context.Context, node *redis.Client, c redis.Cmdable, replicas int, userID, messageID string, body []byte) (string, bool, error) {
-	key := b.names.Log(userID)
-	keys := []string{b.names.Seen(userID, messageID), key, b.names.ReadIDs(userID), b.names.ReadUpTo(userID),
-		b.names.UnreadIDs(userID, userID)}
+func (b *Broker) store(ctx context.Context, node *redis.Client, c redis.Cmdable, replicas int, source, messageID string, body []byte) (string, bool, error) {
+	key := b.names.Log(source)
+	keys := []string{b.names.Seen(source, messageID), key, b.names.ReadIDs(source), b.names.ReadUpTo(source),
+		b.names.UnreadIDs(source, source)}
 	args := []any{body, b.limits.MaxLen, b.limits.Retention.Milliseconds(), b.limits.DedupeTTL.Milliseconds(),
-		b.names.Channel(userID), broker.ItemPrefix(userID), b.publishCommand()}
+		b.names.Channel(source), broker.ItemPrefix(source), b.publishCommand()}
 	var res *redis.Cmd
 	var w *redis.Cmd
 	exec := func(eval func(p redis.Pipeliner) *redis.Cmd) {
@@ -210,7 +210,7 @@ func (b *Broker) store(ctx context.Context, node *redis.Client, c redis.Cmdable,
 			return "", false, err
 		}
 	}
-	return broker.ItemPrefix(userID) + id, dup == 1, nil
+	return broker.ItemPrefix(source) + id, dup == 1, nil
 }
 
 // publishCommand publishes on the broker's channels: SPUBLISH to a shard channel on a

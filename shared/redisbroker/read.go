@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vividly-edu/notifications/shared/broker"
+	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
 // Read state is two keys beside the user's log, under its hash tag, living as long as it
@@ -143,7 +144,7 @@ return publish()
 // MarkRead records that userID has read m's notifications and publishes the read
 // control on userID's channel: one mark per log the mark touches, the user's own log
 // last for a mark of all (so the control follows every log's mark). See
-// broker.Broker.MarkRead.
+// broker.Reads.MarkRead.
 func (b *Broker) MarkRead(ctx context.Context, userID string, m broker.ReadMark) error {
 	m, err := m.Validate()
 	if err != nil {
@@ -199,7 +200,7 @@ func (b *Broker) mark(ctx context.Context, userID, source, channel, kind string,
 	}
 	ctl := broker.Control{Kind: broker.ControlRead, Data: broker.ReadData(ids, all)}
 	args := []any{b.limits.Retention.Milliseconds(), channel, kind, b.publishCommand(), ctl.Payload(),
-		snap.Length, snap.first, snap.LastGeneratedID, snap.EntriesAdded}
+		snap.length, snap.first.String(), snap.last.String(), snap.added}
 	for _, pos := range found {
 		args = append(args, pos)
 	}
@@ -211,8 +212,8 @@ func (b *Broker) mark(ctx context.Context, userID, source, channel, kind string,
 
 // logSnapshot is a log's state at one instant.
 type logSnapshot struct {
-	redis.XInfoStream
-	first string // the first entry's id, "0-0" when empty
+	length, added int64             // entries held, and ever added
+	first, last   rediskey.StreamID // the first entry held and the last generated; Zero when empty
 }
 
 // snapshot reads log's state and which of positions it holds, in one MULTI on its slot.
@@ -226,18 +227,22 @@ func (b *Broker) snapshot(ctx context.Context, log string, positions []string) (
 		}
 		return nil
 	})
-	snap := logSnapshot{first: "0-0"}
+	var snap logSnapshot
 	v, err := info.Result()
 	if isNoSuchKey(err) {
-		snap.LastGeneratedID = "0-0"
 		return snap, nil, nil
 	}
 	if err != nil {
 		return snap, nil, err
 	}
-	snap.XInfoStream = *v
+	snap.length, snap.added = v.Length, v.EntriesAdded
+	if snap.last, err = rediskey.ParseStreamID(v.LastGeneratedID); err != nil {
+		return snap, nil, err
+	}
 	if v.Length > 0 {
-		snap.first = v.FirstEntry.ID
+		if snap.first, err = rediskey.ParseStreamID(v.FirstEntry.ID); err != nil {
+			return snap, nil, err
+		}
 	}
 	var found []string
 	for i, r := range ranges {

@@ -17,7 +17,7 @@ import (
 // own log and of logs are not, from one MULTI on one Redis (per log: XINFO STREAM, the
 // watermark, the read ids, the exceptions to the watermark). On a cluster the logs span slots and masters: one pipeline
 // per master, each log's reads current when they run; a mark racing the read shows in
-// the next one, as it would had it come a moment later. See broker.Broker.ReadState.
+// the next one, as it would had it come a moment later. See broker.Reads.ReadState.
 func (b *Broker) ReadState(ctx context.Context, userID string, logs []string, ids []string) ([]bool, int, error) {
 	sources := append([]string{userID}, logs...)
 	cmds := make([]readCmds, len(sources))

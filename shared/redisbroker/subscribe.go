@@ -15,12 +15,12 @@ type subscriber interface {
 	Unsubscribe(ctx context.Context, channels ...string) error
 }
 
-// Subscribe starts live delivery for userID and returns once Redis has confirmed it
+// Subscribe starts live delivery for source and returns once Redis has confirmed it
 // (so a log read after it cannot miss a notification). It waits for Run's connection.
 // When ctx ends first, its waiter is removed; the channel stays in the subscribed set
-// until the caller's Unsubscribe (broker.Broker: every Subscribe is balanced).
-func (b *Broker) Subscribe(ctx context.Context, userID string) error {
-	ch := b.names.Channel(userID)
+// until the caller's Unsubscribe (broker.Feed: every Subscribe is balanced).
+func (b *Broker) Subscribe(ctx context.Context, source string) error {
+	ch := b.names.Channel(source)
 	done := make(chan struct{})
 	b.mu.Lock()
 	b.channels[ch] = struct{}{}
@@ -66,11 +66,11 @@ func (b *Broker) confirm(channel string) {
 	}
 }
 
-// Unsubscribe stops live delivery for userID. The channel leaves the subscribed set
+// Unsubscribe stops live delivery for source. The channel leaves the subscribed set
 // first, so even when the UNSUBSCRIBE fails (its error is returned) the next session
 // does not subscribe it again.
-func (b *Broker) Unsubscribe(ctx context.Context, userID string) error {
-	ch := b.names.Channel(userID)
+func (b *Broker) Unsubscribe(ctx context.Context, source string) error {
+	ch := b.names.Channel(source)
 	b.mu.Lock()
 	delete(b.channels, ch)
 	ps := b.ps

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/logging"
+	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/stream/internal/auth"
 	"github.com/vividly-edu/notifications/stream/internal/cursor"
 	"github.com/vividly-edu/notifications/stream/internal/hub"
@@ -55,7 +57,7 @@ type conn struct {
 	started time.Time
 	closed  string // why the stream ended, for the log
 
-	// Read state and preferences (read.go).
+	// Read state and preferences (conn_control.go, conn_frames.go).
 	prefs     broker.Prefs // the user's preferences: muted types are skipped
 	idOwed    bool         // pos moved past a skipped notification and the client was not told yet
 	unflushed bool         // frames are queued that no notification count covers (read events, ids)
@@ -161,15 +163,16 @@ func (c *conn) subscribe(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	if malformed {
-		// Every log starts at its newest (c.pos); the reset names the own log's oldest
-		// id, as the broker reports it for an id it cannot parse.
-		_, err := s.broker.After(c.ctx, c.user, c.from, 1)
-		reset := &broker.ResetError{Reason: "malformed", Oldest: "0-0"}
-		if !errors.As(err, &reset) && err != nil {
+		// Every log starts at its newest (c.pos) and stays there; the reset names the
+		// own log's oldest id. The broker reports it in its reset of rediskey.Max, an
+		// id no log ever issues.
+		_, err := s.broker.After(c.ctx, c.user, rediskey.Max, 1)
+		held := &broker.ResetError{}
+		if !errors.As(err, &held) && err != nil {
 			s.unavailable(c.ctx, w, c.user, "read log", err)
 			return false
 		}
-		reset.Newest = "" // c.pos holds the newest of every log
+		reset := &broker.ResetError{Reason: "malformed", Newest: c.pos[cursor.Own], Oldest: held.Oldest}
 		c.reset = &sourceReset{source: c.user, err: reset}
 		return true
 	}
@@ -218,3 +221,36 @@ func (c *conn) close() {
 		}
 	})
 }
+
+// fail records why the stream ended on an error, and counts it.
+func (c *conn) fail(reason string, err error) {
+	c.closed = reason + ": " + err.Error()
+	c.s.metrics.ConnErrors.WithLabelValues(reason).Inc()
+}
+
+// serve sends the replay, then live notifications until the stream must end.
+func (c *conn) serve() {
+	s := c.s
+	c.serving, c.started = true, time.Now()
+	s.metrics.Active.Inc()
+	s.log.InfoContext(c.ctx, "stream opened", logging.KeyUserID, c.user, "resume_from", truncate(c.from, 64))
+	if err := c.catchUp(c.ctx); err != nil {
+		c.closed = "replay failed: " + err.Error()
+		return
+	}
+	c.live(c.ctx, s.lifetime(c.id.Expires))
+}
+
+// lifetime is how long a stream may stay open: MaxConnAge jittered to 80–100 %, and
+// never past the token's expiry.
+func (s *Server) lifetime(expires time.Time) time.Duration {
+	life := time.Duration(float64(s.cfg.MaxConnAge) * (0.8 + 0.2*rand.Float64()))
+	if left := time.Until(expires); left < life {
+		life = max(left, 0)
+	}
+	return life
+}
+
+// keyOf names source in the stream's cursor: the user's own log is cursor.Own (a
+// cursor never holds the user id), the others by their source name.
+func (c *conn) keyOf(source string) string { return cursorKey(c.user, source) }

@@ -19,8 +19,17 @@ import (
 // jwksRefresh is the fastest an unknown kid may trigger a JWKS refetch.
 const jwksRefresh = 30 * time.Second
 
-// Broker is the broker contract, broker.Broker (an alias, not a second declaration).
-type Broker = broker.Broker
+// Broker is what the stream uses of the broker contract: live delivery (the hub),
+// reading the logs (replay, history), read marks, preferences and readiness. It never
+// publishes: notifications come from the function (the releaser of scheduled ones
+// takes Deps.Publisher).
+type Broker interface {
+	broker.Feed
+	broker.LogReader
+	broker.Reads
+	broker.Preferences
+	broker.Ready
+}
 
 // Presence records open streams across instances, for the per-user cap.
 type Presence interface {
@@ -48,8 +57,10 @@ type Deps struct {
 	// group push and of receipts; nil records nothing.
 	Members MemberRecorder
 	// Schedule holds notifications published with send_at; this instance releases
-	// them when due (schedule.go). nil leaves releasing to others.
-	Schedule broker.Schedule
+	// them when due (schedule.go), writing them through Publisher (required with
+	// Schedule). nil leaves releasing to others.
+	Schedule  broker.Schedule
+	Publisher broker.Publisher
 }
 
 // RoomsDeps are where rooms are kept and how their events cross instances.
@@ -89,7 +100,7 @@ func RedisDeps(ctx context.Context, cfg Config, b *redisbroker.Broker) (Deps, er
 	names := b.Names()
 	d := Deps{Broker: b, Tickets: ticket.NewRedisStore(b.Client(), names), Presence: presence.NewRedis(b.Client(), names, time.Now),
 		Push: redisPushDeps(cfg, b.Client(), names, PushPreferences(b)), Rooms: RedisRooms(b.Client(), names.Prefix),
-		Schedule: redisbroker.NewSchedule(b.Client(), names), Members: redisbroker.NewMembers(b.Client(), names, time.Now)}
+		Schedule: redisbroker.NewSchedule(b.Client(), names), Publisher: b, Members: redisbroker.NewMembers(b.Client(), names, time.Now)}
 	p, err := redisbroker.NewPrivacy(b.Client(), names, b.Limits())
 	if err != nil {
 		return Deps{}, err
@@ -99,9 +110,11 @@ func RedisDeps(ctx context.Context, cfg Config, b *redisbroker.Broker) (Deps, er
 }
 
 // MemoryDeps keep tickets and presence in this process (the local single-process system).
-func MemoryDeps(ctx context.Context, cfg Config, b Broker) (Deps, error) {
+// b is the whole broker: the stream reads through it and releases scheduled
+// notifications into it.
+func MemoryDeps(ctx context.Context, cfg Config, b broker.Broker) (Deps, error) {
 	d := Deps{Broker: b, Tickets: ticket.NewMemoryStore(time.Now), Presence: presence.NewMemory(time.Now), Rooms: MemoryRooms(),
-		Schedule: broker.NewMemorySchedule()}
+		Schedule: broker.NewMemorySchedule(), Publisher: b}
 	return d, d.withJWKS(ctx, cfg)
 }
 

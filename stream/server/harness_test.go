@@ -128,6 +128,7 @@ func (e *env) start(mutate func(*Config)) {
 	deps.Privacy = e.privacy
 	deps.Members = redisbroker.NewMembers(b.Client(), e.names, time.Now) // as RedisDeps
 	deps.Schedule = redisbroker.NewSchedule(b.Client(), e.names)         // under the env's prefix: its own
+	deps.Publisher = b
 	srv, _, err := Build(cfg, deps, e.logger())
 	if err != nil {
 		e.t.Fatal(err)

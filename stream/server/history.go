@@ -111,10 +111,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, id auth.Identit
 // listAfter returns up to limit notifications of sources after their positions in pos,
 // in creation order, and moves pos past what it listed (and the expired ones between).
 func (s *Server) listAfter(ctx context.Context, sources []string, pos cursor.Cursor, keyOf func(string) string, limit int) ([]notification.Envelope, error) {
-	rng := func(ctx context.Context, source string, after rediskey.StreamID, n int) ([]notification.Envelope, error) {
-		return s.broker.Range(ctx, source, after.String(), n)
-	}
-	b := newBacklog(rng, perLogPage(limit, len(sources)), sources, pos, keyOf, nil)
+	b := newBacklog(s.broker.Range, perLogPage(limit, len(sources)), sources, pos, keyOf, nil)
 	now := time.Now()
 	var out []notification.Envelope
 	for len(out) < limit {

@@ -18,7 +18,7 @@ import (
 // olderReader is a broker that reads a log backwards from a position; both brokers
 // of this repository are.
 type olderReader interface {
-	Before(ctx context.Context, source, id string, limit int) ([]notification.Envelope, error)
+	Before(ctx context.Context, source string, bound rediskey.StreamID, limit int) ([]notification.Envelope, error)
 }
 
 // errNoBefore: the broker cannot page backwards.
@@ -40,7 +40,7 @@ func (s *Server) olderMerge(ctx context.Context, sources []string, keyOf func(st
 		case b == rediskey.Zero:
 			return nil, nil
 		}
-		return older.Before(ctx, source, b.String(), n)
+		return older.Before(ctx, source, b, n)
 	})
 	return items, err
 }

@@ -11,14 +11,14 @@ import (
 )
 
 // newReleaser builds the releaser of scheduled notifications over d.Schedule (nil
-// when there is none), publishing through d.Broker, and registers its counters.
+// when there is none), publishing through d.Publisher, and registers its counters.
 // Every instance runs one: the schedule's leases share the work, and a release
 // repeated by two of them is deduplicated (internal/release).
 func newReleaser(d Deps, log *slog.Logger, reg prometheus.Registerer) *release.Releaser {
 	if d.Schedule == nil {
 		return nil
 	}
-	r := release.New(d.Schedule, d.Broker, release.Options{Log: log.With(logging.KeyComponent, "schedule")})
+	r := release.New(d.Schedule, d.Publisher, release.Options{Log: log.With(logging.KeyComponent, "schedule")})
 	counter := func(name, help string, v func(release.Stats) uint64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
 			func() float64 { return float64(v(r.Stats())) })

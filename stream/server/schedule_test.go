@@ -2,12 +2,15 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/notification"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
+	"github.com/vividly-edu/notifications/stream/internal/presence"
+	"github.com/vividly-edu/notifications/stream/internal/ticket"
 )
 
 // TestScheduledInvisibleThenDeliveredOnTime: a scheduled notification is not on the
@@ -37,5 +40,25 @@ func TestScheduledInvisibleThenDeliveredOnTime(t *testing.T) {
 	}
 	if ids, _, _ := e.readHistory("psa", ""); len(ids) != 2 {
 		t.Errorf("history after send_at holds %d, want 2", len(ids))
+	}
+}
+
+// TestScheduleNeedsAPublisher: the stream's Broker cannot publish, so a schedule
+// without the Publisher it releases into is a wiring mistake New refuses, not an
+// instance that silently releases nothing.
+func TestScheduleNeedsAPublisher(t *testing.T) {
+	t.Parallel()
+	mem, err := broker.NewMemory(broker.DefaultLimits, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Deps{Broker: mem, Tickets: ticket.NewMemoryStore(time.Now), Presence: presence.NewMemory(time.Now),
+		Schedule: broker.NewMemorySchedule()}
+	if _, _, err := Build(testConfig(), d, slog.New(slog.DiscardHandler)); err == nil {
+		t.Fatal("Build accepted a schedule without a publisher")
+	}
+	d.Publisher = mem
+	if _, _, err := Build(testConfig(), d, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("Build with schedule and publisher: %v", err)
 	}
 }

@@ -29,8 +29,8 @@ func (c *countingBroker) Latest(ctx context.Context, source string, limit int) (
 	return out, err
 }
 
-func (c *countingBroker) Range(ctx context.Context, source, id string, limit int) ([]notification.Envelope, error) {
-	out, err := c.Broker.Range(ctx, source, id, limit)
+func (c *countingBroker) Range(ctx context.Context, source string, pos rediskey.StreamID, limit int) ([]notification.Envelope, error) {
+	out, err := c.Broker.Range(ctx, source, pos, limit)
 	c.read.Add(int64(len(out)))
 	return out, err
 }

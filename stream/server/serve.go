@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/notification"
 )
 
@@ -139,9 +140,13 @@ func (s *Server) waitStreams(ctx context.Context) bool {
 // sink counts resyncs on their way to the hub.
 type sink struct{ s *Server }
 
-func (k sink) Deliver(userID string, e notification.Envelope) { k.s.hub.Deliver(userID, e) }
+func (k sink) Deliver(source string, e notification.Envelope) { k.s.hub.Deliver(source, e) }
 func (k sink) Resync() {
 	k.s.metrics.Resyncs.Inc()
 	k.s.log.Warn("pub/sub connection replaced: replaying every stream from its log")
 	k.s.hub.Resync()
 }
+
+// Control passes a control message on: erase.go's control acts on an erasure here and
+// hands the others to the hub.
+func (k sink) Control(userID string, c broker.Control) { k.control(userID, c) }

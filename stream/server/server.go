@@ -84,6 +84,9 @@ func New(cfg Config, d Deps, v *auth.Verifier, log *slog.Logger, reg *prometheus
 	if d.Broker == nil || d.Tickets == nil || d.Presence == nil || v == nil || log == nil || reg == nil {
 		return nil, errors.New("server.New: nil dependency")
 	}
+	if d.Schedule != nil && d.Publisher == nil {
+		return nil, errors.New("server.New: Deps.Schedule without Deps.Publisher to release into")
+	}
 	log = log.With(logging.KeyComponent, "stream")
 	m := NewMetrics(reg)
 	h, err := hub.New(d.Broker, hub.Options{QueueSize: cfg.QueueSize, QueueBytes: cfg.QueueBytes,

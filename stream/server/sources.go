@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/vividly-edu/notifications/shared/broker"
-	"github.com/vividly-edu/notifications/shared/notification"
 	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/stream/internal/auth"
 	"github.com/vividly-edu/notifications/stream/internal/cursor"
@@ -22,10 +21,7 @@ func streamSources(id auth.Identity) []string {
 	return out
 }
 
-// keyOf names source in the stream's cursor: the user's own log is cursor.Own (a
-// cursor never holds the user id), the others by their source name.
-func (c *conn) keyOf(source string) string { return cursorKey(c.user, source) }
-
+// cursorKey names source in a cursor of user's logs (see conn.keyOf).
 func cursorKey(user, source string) string {
 	if source == user {
 		return cursor.Own
@@ -68,17 +64,4 @@ func (s *Server) positions(ctx context.Context, sources []string, given cursor.C
 		pos[keyOf(source)] = heads[i]
 	}
 	return pos, nil
-}
-
-// newBacklog is the replay of every log of the stream after its position, up to the
-// logs' heads now (see backlog). Call it after joining live delivery.
-func (c *conn) newBacklog(ctx context.Context) (*backlog, error) {
-	heads, err := c.s.broker.Heads(ctx, c.sources)
-	if err != nil {
-		return nil, err
-	}
-	after := func(ctx context.Context, source string, pos rediskey.StreamID, limit int) ([]notification.Envelope, error) {
-		return c.s.broker.After(ctx, source, pos.String(), limit)
-	}
-	return newBacklog(after, perLogPage(replayPage, len(c.sources)), c.sources, c.pos, c.keyOf, heads), nil
 }

@@ -70,9 +70,10 @@ func newSourcesEnv(t *testing.T, kind string, wrap func(Broker) Broker) *srcEnv 
 			t.Fatal(err)
 		}
 		s.b = mem
-		if deps, err = MemoryDeps(context.Background(), testConfig(), wrap(mem)); err != nil {
+		if deps, err = MemoryDeps(context.Background(), testConfig(), mem); err != nil {
 			t.Fatal(err)
 		}
+		deps.Broker = wrap(deps.Broker)
 	default:
 		t.Fatalf("unknown broker %q", kind)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/notification"
+	"github.com/vividly-edu/notifications/shared/rediskey"
 	"github.com/vividly-edu/notifications/stream/internal/cursor"
 )
 
@@ -197,8 +198,8 @@ type orderHook struct {
 	after map[string]func()
 }
 
-func (h *orderHook) After(ctx context.Context, source, id string, limit int) ([]notification.Envelope, error) {
-	out, err := h.Broker.After(ctx, source, id, limit)
+func (h *orderHook) After(ctx context.Context, source string, pos rediskey.StreamID, limit int) ([]notification.Envelope, error) {
+	out, err := h.Broker.After(ctx, source, pos, limit)
 	h.mu.Lock()
 	f := h.after[source]
 	delete(h.after, source)

@@ -109,7 +109,7 @@ func TestFault13_ScheduledReleaseWhileProcessKilled(t *testing.T) {
 		entries += len(titles)
 	}
 	for source, titles := range want {
-		es, err := reader.After(ctx, source, "0-0", 2*total)
+		es, err := reader.After(ctx, source, rediskey.Zero, 2*total)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/notification"
+	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
 // UndecodableBody is a log entry's body as an older write path stored it: an expiry
@@ -45,18 +46,18 @@ func undecodableEntriesAreSkipped(t *testing.T, newBroker Factory) {
 		plant()
 		c := f.publish(source, "c", 2)
 		plant() // the newest entry: nothing good follows it (MaxLen entries in all)
-		pos := func(id string) string { return id[len(broker.ItemPrefix(source)):] }
+		pos := func(id string) rediskey.StreamID { _, p, _, _ := broker.SplitItemID(id); return p }
 		for _, tc := range []struct {
 			name string
 			read func() ([]notification.Envelope, error)
 			want []string
 		}{
-			{"After(0-0, 10)", func() ([]notification.Envelope, error) { return f.b.After(f.ctx, source, "0-0", 10) }, []string{a, c}},
-			{"After(0-0, 1)", func() ([]notification.Envelope, error) { return f.b.After(f.ctx, source, "0-0", 1) }, []string{a}},
+			{"After(0-0, 10)", func() ([]notification.Envelope, error) { return f.b.After(f.ctx, source, rediskey.Zero, 10) }, []string{a, c}},
+			{"After(0-0, 1)", func() ([]notification.Envelope, error) { return f.b.After(f.ctx, source, rediskey.Zero, 1) }, []string{a}},
 			{"After(a, 1)", func() ([]notification.Envelope, error) { return f.b.After(f.ctx, source, pos(a), 1) }, []string{c}},
 			{"After(c, 10)", func() ([]notification.Envelope, error) { return f.b.After(f.ctx, source, pos(c), 10) }, nil},
-			{"Range(0-0, 10)", func() ([]notification.Envelope, error) { return f.b.Range(f.ctx, source, "0-0", 10) }, []string{a, c}},
-			{"Range(0-0, 1)", func() ([]notification.Envelope, error) { return f.b.Range(f.ctx, source, "0-0", 1) }, []string{a}},
+			{"Range(0-0, 10)", func() ([]notification.Envelope, error) { return f.b.Range(f.ctx, source, rediskey.Zero, 10) }, []string{a, c}},
+			{"Range(0-0, 1)", func() ([]notification.Envelope, error) { return f.b.Range(f.ctx, source, rediskey.Zero, 1) }, []string{a}},
 			{"Range(a, 1)", func() ([]notification.Envelope, error) { return f.b.Range(f.ctx, source, pos(a), 1) }, []string{c}},
 			{"Range(c, 10)", func() ([]notification.Envelope, error) { return f.b.Range(f.ctx, source, pos(c), 10) }, nil},
 			{"Latest(10)", func() ([]notification.Envelope, error) { return f.b.Latest(f.ctx, source, 10) }, []string{a, c}},

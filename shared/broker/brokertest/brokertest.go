@@ -1,6 +1,6 @@
 // Package brokertest is the contract every broker implementation passes: the same
 // suite runs against broker.Memory and the Redis broker. Each clause of the contract
-// (broker.Broker's method comments) is one named test function; Run runs them all.
+// (the method comments of broker.Broker's parts) is one named test function; Run runs them all.
 package brokertest
 
 import (

@@ -28,7 +28,7 @@ func liveDeliveryReachesOnlySubscribed(t *testing.T, newBroker Factory) {
 	if n := len(f.rec.Got("alice")); n != 1 {
 		t.Errorf("alice received %d, want 1", n)
 	}
-	stored, err := f.b.After(f.ctx, "alice", "0-0", 10)
+	stored, err := f.b.After(f.ctx, "alice", rediskey.Zero, 10)
 	if err != nil || len(stored) != 1 || string(stored[0].Data) != string(got[0].Data) {
 		t.Errorf("stored %v (%v) differs from live %s", stored, err, got[0].Data)
 	}
@@ -48,7 +48,7 @@ func duplicateStoredAndDeliveredOnce(t *testing.T, newBroker Factory) {
 	if got := f.rec.WaitFor(t, "carol", 2); len(got) != 2 {
 		t.Errorf("delivered %d, want 2", len(got))
 	}
-	if stored, _ := f.b.After(f.ctx, "carol", "0-0", 10); len(stored) != 2 {
+	if stored, _ := f.b.After(f.ctx, "carol", rediskey.Zero, 10); len(stored) != 2 {
 		t.Errorf("stored %d, want 2", len(stored))
 	}
 }
@@ -65,15 +65,15 @@ func idsGrowAndReplayIsPaged(t *testing.T, newBroker Factory) {
 			t.Fatalf("ids do not grow: %v", ids)
 		}
 	}
-	page, err := f.b.After(f.ctx, "dave", ids[0], 2)
+	page, err := f.b.After(f.ctx, "dave", mustParse(t, ids[0]), 2)
 	if err != nil || len(page) != 2 || page[0].ID != ids[1] || page[1].ID != ids[2] {
 		t.Fatalf("After(first, 2) = %v, %v", page, err)
 	}
-	page, err = f.b.After(f.ctx, "dave", page[1].ID, 2)
+	page, err = f.b.After(f.ctx, "dave", mustParse(t, page[1].ID), 2)
 	if err != nil || len(page) != 1 || page[0].ID != ids[3] {
 		t.Fatalf("After(third, 2) = %v, %v", page, err)
 	}
-	page, err = f.b.After(f.ctx, "dave", ids[3], 2)
+	page, err = f.b.After(f.ctx, "dave", mustParse(t, ids[3]), 2)
 	if err != nil || len(page) != 0 {
 		t.Fatalf("After(last) = %v, %v", page, err)
 	}
@@ -83,25 +83,25 @@ func idsGrowAndReplayIsPaged(t *testing.T, newBroker Factory) {
 	}
 }
 
-// resumeRules: After resets a malformed, unknown or expired id, naming the log's newest
-// and oldest ids; the newest trimmed id itself loses nothing.
+// resumeRules: After resets an unknown or expired id, naming the log's newest and
+// oldest ids; the newest trimmed id itself loses nothing. (A malformed id never
+// reaches the broker: the stream parses the client's cursor.)
 func resumeRules(t *testing.T, newBroker Factory) {
 	f := start(t, newBroker)
-	if got, err := f.b.After(f.ctx, "erin", "0-0", 10); err != nil || len(got) != 0 {
+	zero := rediskey.Zero
+	if got, err := f.b.After(f.ctx, "erin", zero, 10); err != nil || len(got) != 0 {
 		t.Fatalf("empty log from 0-0 = %v, %v", got, err)
 	}
-	wantReset(t, f.b, "erin", "5-0", "unknown", "0-0", "0-0")
+	wantReset(t, f.b, "erin", rediskey.StreamID{Ms: 5}, "unknown", zero, zero)
 	ids := f.publishTrimmed("erin")
-	newest, oldest := ids[len(ids)-1], ids[2]
-	wantReset(t, f.b, "erin", "not-an-id", "malformed", newest, oldest)
-	wantReset(t, f.b, "erin", "", "malformed", newest, oldest)
-	wantReset(t, f.b, "erin", "0-0", "expired", newest, oldest)
-	wantReset(t, f.b, "erin", ids[0], "expired", newest, oldest)
-	wantReset(t, f.b, "erin", mustParse(t, newest).Next().String(), "unknown", newest, oldest)
-	wantReset(t, f.b, "erin", rediskey.Max.String(), "unknown", newest, oldest)
-	wantReset(t, f.b, "nobody", rediskey.Max.String(), "unknown", "0-0", "0-0")
-	got, err := f.b.After(f.ctx, "erin", ids[1], 10)
-	if err != nil || len(got) != MaxLen || got[0].ID != oldest {
+	newest, oldest := mustParse(t, ids[len(ids)-1]), mustParse(t, ids[2])
+	wantReset(t, f.b, "erin", zero, "expired", newest, oldest)
+	wantReset(t, f.b, "erin", mustParse(t, ids[0]), "expired", newest, oldest)
+	wantReset(t, f.b, "erin", newest.Next(), "unknown", newest, oldest)
+	wantReset(t, f.b, "erin", rediskey.Max, "unknown", newest, oldest)
+	wantReset(t, f.b, "nobody", rediskey.Max, "unknown", zero, zero)
+	got, err := f.b.After(f.ctx, "erin", mustParse(t, ids[1]), 10)
+	if err != nil || len(got) != MaxLen || got[0].ID != ids[2] {
 		t.Fatalf("After(last trimmed) = %d items, %v", len(got), err)
 	}
 }
@@ -114,15 +114,15 @@ func resumeRules(t *testing.T, newBroker Factory) {
 func cursorLostInFailover(t *testing.T, newBroker Factory) {
 	f := start(t, newBroker)
 	ids := f.publishN("fay", 2)
-	newest := ids[1]
-	lost := rediskey.StreamID{Ms: mustParse(t, newest).Ms + 1} // delivered live, then lost
-	wantReset(t, f.b, "fay", lost.String(), "unknown", newest, ids[0])
+	newest := mustParse(t, ids[1])
+	lost := rediskey.StreamID{Ms: newest.Ms + 1} // delivered live, then lost
+	wantReset(t, f.b, "fay", lost, "unknown", newest, mustParse(t, ids[0]))
 	if got, err := f.b.After(f.ctx, "fay", newest, 10); err != nil || len(got) != 0 {
 		t.Fatalf("After(reset id) = %v, %v; want nothing and no reset", got, err)
 	}
 	time.Sleep(3 * time.Millisecond) // the next id is past the lost one, as after a failover
 	next := f.publish("fay", "after-failover", 3)
-	for _, from := range []string{lost.String(), newest} {
+	for _, from := range []rediskey.StreamID{lost, newest} {
 		if got, err := f.b.After(f.ctx, "fay", from, 10); err != nil || len(got) != 1 || got[0].ID != next {
 			t.Errorf("After(%s) = %v, %v; want only %s", from, got, err, next)
 		}
@@ -134,22 +134,20 @@ func rangePagesWhatIsHeld(t *testing.T, newBroker Factory) {
 	f := start(t, newBroker)
 	ids := f.publishTrimmed("erin")
 	newest, oldest := ids[len(ids)-1], ids[2]
-	if got, err := f.b.Range(f.ctx, "erin", "0-0", 2); err != nil || len(got) != 2 || got[0].ID != oldest {
+	if got, err := f.b.Range(f.ctx, "erin", rediskey.Zero, 2); err != nil || len(got) != 2 || got[0].ID != oldest {
 		t.Fatalf("Range(0-0, 2) = %v, %v; want the two oldest held", got, err)
 	}
-	if got, err := f.b.Range(f.ctx, "erin", ids[4], 10); err != nil || len(got) != 2 || got[1].ID != newest {
+	if got, err := f.b.Range(f.ctx, "erin", mustParse(t, ids[4]), 10); err != nil || len(got) != 2 || got[1].ID != newest {
 		t.Fatalf("Range(ids[4]) = %v, %v", got, err)
 	}
-	if got, err := f.b.Range(f.ctx, "nobody", "0-0", 10); err != nil || len(got) != 0 {
+	if got, err := f.b.Range(f.ctx, "nobody", rediskey.Zero, 10); err != nil || len(got) != 0 {
 		t.Fatalf("Range on an empty log = %v, %v", got, err)
 	}
-	// No cursor: a bad id, and the largest id (nothing can follow it; Redis refuses the
-	// range) are the caller's mistake, never a store failure.
-	for _, bad := range []string{"not-an-id", rediskey.Max.String()} {
-		for _, user := range []string{"erin", "nobody"} {
-			if got, err := f.b.Range(f.ctx, user, bad, 10); !errors.Is(err, rediskey.ErrBadStreamID) || len(got) != 0 {
-				t.Errorf("Range(%s, %s) = %v, %v; want rediskey.ErrBadStreamID", user, bad, got, err)
-			}
+	// No cursor: the largest id (nothing can follow it; Redis refuses the range) is the
+	// caller's mistake, never a store failure.
+	for _, user := range []string{"erin", "nobody"} {
+		if got, err := f.b.Range(f.ctx, user, rediskey.Max, 10); !errors.Is(err, rediskey.ErrBadStreamID) || len(got) != 0 {
+			t.Errorf("Range(%s, Max) = %v, %v; want rediskey.ErrBadStreamID", user, got, err)
 		}
 	}
 }
@@ -240,15 +238,15 @@ func (f *fixture) publishTrimmed(user string) []string {
 	return ids
 }
 
-func wantReset(t *testing.T, b broker.Broker, user, after, reason, newest, oldest string) {
+func wantReset(t *testing.T, b broker.Broker, source string, after rediskey.StreamID, reason string, newest, oldest rediskey.StreamID) {
 	t.Helper()
-	_, err := b.After(context.Background(), user, after, 10)
+	_, err := b.After(context.Background(), source, after, 10)
 	var r *broker.ResetError
 	if !errors.As(err, &r) || !errors.Is(err, broker.ErrReset) {
-		t.Fatalf("After(%q) = %v, want a reset", after, err)
+		t.Fatalf("After(%s) = %v, want a reset", after, err)
 	}
 	if r.Reason != reason || r.Newest != newest || r.Oldest != oldest {
-		t.Errorf("After(%q) reset = %+v, want %s newest %s oldest %s", after, r, reason, newest, oldest)
+		t.Errorf("After(%s) reset = %+v, want %s newest %s oldest %s", after, r, reason, newest, oldest)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/notification"
+	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
 // sourcesAreSeparateLogs: a group's log and the broadcast log are logs like a user's
@@ -41,8 +42,8 @@ func sourcesAreSeparateLogs(t *testing.T, newBroker Factory) {
 			t.Errorf("SplitItemID(%q) = %q, %v, %v, %v", c.id, source, pos, ownLog, err)
 		}
 		for name, read := range map[string]func() (string, error){
-			"After":  func() (string, error) { e, err := f.b.After(f.ctx, c.source, "0-0", 10); return only(e), err },
-			"Range":  func() (string, error) { e, err := f.b.Range(f.ctx, c.source, "0-0", 10); return only(e), err },
+			"After":  func() (string, error) { e, err := f.b.After(f.ctx, c.source, rediskey.Zero, 10); return only(e), err },
+			"Range":  func() (string, error) { e, err := f.b.Range(f.ctx, c.source, rediskey.Zero, 10); return only(e), err },
 			"Latest": func() (string, error) { e, err := f.b.Latest(f.ctx, c.source, 10); return only(e), err },
 		} {
 			if id, err := read(); err != nil || id != c.id {
@@ -50,7 +51,7 @@ func sourcesAreSeparateLogs(t *testing.T, newBroker Factory) {
 			}
 		}
 		// The log position after which the client resumes is the part after the prefix.
-		if rest, err := f.b.After(f.ctx, c.source, pos.String(), 10); err != nil || len(rest) != 0 {
+		if rest, err := f.b.After(f.ctx, c.source, pos, 10); err != nil || len(rest) != 0 {
 			t.Errorf("After(%s, %s) = %v, %v; want nothing", c.source, pos, rest, err)
 		}
 	}

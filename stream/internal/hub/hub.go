@@ -1,6 +1,6 @@
 // Package hub fans live notifications out to the connections of this process. It
-// keeps the broker's subscriptions (broker.Broker) per user, however many connections
-// that user has here: taken on the first and dropped after the last.
+// keeps the broker's subscriptions (broker.Feed) per log, however many connections
+// read that log here: taken on the first and dropped after the last.
 package hub
 
 import (
@@ -32,7 +32,7 @@ type Options struct {
 
 // Hub tracks the local subscribers of each user. It implements broker.Sink.
 type Hub struct {
-	broker     broker.Broker
+	broker     broker.Feed
 	queueSize  int
 	queueBytes int64
 	onDrop     func()
@@ -58,8 +58,8 @@ type user struct {
 	err   error         // its result, readable after ready is closed
 }
 
-// New returns a hub over b.
-func New(b broker.Broker, o Options) (*Hub, error) {
+// New returns a hub over b's live delivery.
+func New(b broker.Feed, o Options) (*Hub, error) {
 	if b == nil || o.QueueSize < 1 || o.QueueBytes < 1 {
 		return nil, errors.New("hub.New: nil broker, or queue bounds < 1")
 	}
@@ -73,8 +73,8 @@ func New(b broker.Broker, o Options) (*Hub, error) {
 		users: map[string]*user{}, seed: maphash.MakeSeed()}, nil
 }
 
-func (h *Hub) opLock(userID string) *sync.Mutex {
-	return &h.ops[maphash.String(h.seed, userID)%uint64(len(h.ops))]
+func (h *Hub) opLock(source string) *sync.Mutex {
+	return &h.ops[maphash.String(h.seed, source)%uint64(len(h.ops))]
 }
 
 // Join subscribes a new connection to sources: its user's own log, and the group and
@@ -123,23 +123,23 @@ func (h *Hub) join(ctx context.Context, s *Sub, source string) error {
 	return u.err
 }
 
-// unsubscribe drops userID's broker subscription unless a connection has joined since
+// unsubscribe drops source's broker subscription unless a connection has joined since
 // its last one left: that newcomer's Subscribe, ordered by the same op lock, keeps it.
 // A failure is logged, not retried: the subscription lapses when the broker replaces
-// its connection, and until then Deliver ignores the user (broker.Broker.Unsubscribe).
-func (h *Hub) unsubscribe(userID string) {
-	op := h.opLock(userID)
+// its connection, and until then Deliver ignores the log (broker.Feed.Unsubscribe).
+func (h *Hub) unsubscribe(source string) {
+	op := h.opLock(source)
 	op.Lock()
 	defer op.Unlock()
 	h.mu.Lock()
-	rejoined := h.users[userID] != nil
+	rejoined := h.users[source] != nil
 	h.mu.Unlock()
 	if rejoined {
 		return
 	}
-	if err := h.broker.Unsubscribe(context.Background(), userID); err != nil {
+	if err := h.broker.Unsubscribe(context.Background(), source); err != nil {
 		h.log.Warn("unsubscribe failed; the subscription lapses with the broker's connection",
-			logging.KeyUserID, userID, logging.KeyError, err.Error())
+			logging.KeyUserID, source, logging.KeyError, err.Error())
 	}
 }
 
@@ -170,22 +170,22 @@ func (h *Hub) remove(s *Sub) []string {
 	return last
 }
 
-// Deliver queues e for every local subscriber of userID. It never blocks: a subscriber
+// Deliver queues e for every local subscriber of source. It never blocks: a subscriber
 // whose queue is full, by count or by bytes, is dropped. An envelope without an id is
 // refused: a client could not resume from it. Implements broker.Sink.
-func (h *Hub) Deliver(userID string, e notification.Envelope) {
+func (h *Hub) Deliver(source string, e notification.Envelope) {
 	if e.ID == "" {
-		h.log.Error("dropping a live notification without an id", logging.KeyUserID, userID)
+		h.log.Error("dropping a live notification without an id", logging.KeyUserID, source)
 		return
 	}
-	h.queue(userID, Item{Envelope: e})
+	h.queue(source, Item{Envelope: e})
 }
 
-// queue pushes it to every local subscriber of userID, dropping those without room.
-func (h *Hub) queue(userID string, it Item) {
+// queue pushes it to every local subscriber of source, dropping those without room.
+func (h *Hub) queue(source string, it Item) {
 	var dropped []*Sub
 	h.mu.Lock()
-	if u := h.users[userID]; u != nil {
+	if u := h.users[source]; u != nil {
 		for s := range u.subs {
 			if !s.push(it, h.queueSize, h.queueBytes) {
 				dropped = append(dropped, s)

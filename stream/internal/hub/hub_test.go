@@ -13,11 +13,11 @@ import (
 
 // countingBroker records the live subscription state the hub asks for.
 type countingBroker struct {
-	broker.Broker // nil: the hub calls only Subscribe and Unsubscribe
-	mu            sync.Mutex
-	subbed        map[string]bool
-	calls         int
-	fail          error
+	broker.Feed // nil: the hub calls only Subscribe and Unsubscribe
+	mu          sync.Mutex
+	subbed      map[string]bool
+	calls       int
+	fail        error
 }
 
 func newCounting() *countingBroker { return &countingBroker{subbed: map[string]bool{}} }
@@ -48,7 +48,7 @@ func (b *countingBroker) isSubbed(u string) bool {
 }
 
 // newHub is New with positional bounds, for brevity.
-func newHub(b broker.Broker, size int, bytes int64, onDrop func()) (*Hub, error) {
+func newHub(b broker.Feed, size int, bytes int64, onDrop func()) (*Hub, error) {
 	return New(b, Options{QueueSize: size, QueueBytes: bytes, OnDrop: onDrop})
 }
 

@@ -14,13 +14,7 @@ import (
 	"time"
 
 	"github.com/vividly-edu/notifications/shared/broker"
-	"github.com/vividly-edu/notifications/shared/notification"
 )
-
-// Publisher stores and publishes one notification in one log (broker.Broker.Publish).
-type Publisher interface {
-	Publish(ctx context.Context, source, messageID string, n notification.Notification) (id string, dup bool, err error)
-}
 
 // Options tune a Releaser; zero values get the defaults shown.
 type Options struct {
@@ -51,14 +45,14 @@ type Stats struct {
 // Releaser polls a Schedule. Run it once per instance; instances share the work.
 type Releaser struct {
 	sched broker.Schedule
-	pub   Publisher
+	pub   broker.Publisher
 	opts  Options
 
 	released, duplicates, expired, failed atomic.Uint64
 }
 
 // New returns a Releaser; it does nothing until Run.
-func New(sched broker.Schedule, pub Publisher, opts Options) *Releaser {
+func New(sched broker.Schedule, pub broker.Publisher, opts Options) *Releaser {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/notification"
+	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
 var t0 = time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC)
@@ -43,7 +44,7 @@ func schedule(t *testing.T, s broker.Schedule, n int, due time.Time, sources ...
 
 func count(t *testing.T, b *broker.Memory, source string) int {
 	t.Helper()
-	es, err := b.After(context.Background(), source, "0-0", 1000)
+	es, err := b.After(context.Background(), source, rediskey.Zero, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestReleaseOnTimeAndOnce(t *testing.T) {
 
 // flaky fails its first n publishes, as Redis does when it goes away mid-release.
 type flaky struct {
-	Publisher
+	broker.Publisher
 	fails atomic.Int64
 }
 

@@ -73,8 +73,68 @@ func (c *conn) live(ctx context.Context, life time.Duration) {
 	}
 }
 
-// fail records why the stream ended on an error, and counts it.
-func (c *conn) fail(reason string, err error) {
-	c.closed = reason + ": " + err.Error()
-	c.s.metrics.ConnErrors.WithLabelValues(reason).Inc()
+// forward writes a batch taken from the queue. A resync marker in it means live
+// delivery was interrupted: what precedes it is sent, then the preferences are read
+// again (a change made during the gap was lost) and every log is replayed from its last
+// position sent (covering the gap), then what follows (replayed ids are skipped).
+func (c *conn) forward(ctx context.Context, batch []hub.Item) error {
+	start := 0
+	for i, it := range batch {
+		if !it.Resync {
+			continue
+		}
+		if err := c.sendLive(batch[start:i]); err != nil {
+			c.fail("write", err)
+			return err
+		}
+		start = i + 1
+		err := c.loadPrefs(ctx)
+		if err == nil {
+			c.backlog, err = c.newBacklog(ctx)
+		}
+		if err == nil {
+			err = c.catchUp(ctx)
+		}
+		if err != nil {
+			c.fail("resync", err)
+			return err
+		}
+	}
+	if err := c.sendLive(batch[start:]); err != nil {
+		c.fail("write", err)
+		return err
+	}
+	return nil
+}
+
+// sendLive sends a run of queue items (none of them a marker): the notifications newer
+// than the stream's position in their log and the control messages in their place,
+// flushed once, with the notifications' delivery latency observed.
+func (c *conn) sendLive(items []hub.Item) error {
+	n := 0
+	for i := range items {
+		if items[i].IsControl() {
+			if err := c.control(items[i].Control); err != nil {
+				return err
+			}
+			continue
+		}
+		ok, err := c.queue(items[i].Envelope)
+		if err != nil {
+			return err
+		}
+		if ok {
+			n++
+		}
+	}
+	if err := c.flushQueued(n); err != nil || n == 0 {
+		return err
+	}
+	now := time.Now()
+	for i := range items {
+		if at := items[i].CreatedAt; !at.IsZero() {
+			c.s.metrics.Latency.Observe(now.Sub(at).Seconds())
+		}
+	}
+	return nil
 }

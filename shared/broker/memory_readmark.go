@@ -2,24 +2,15 @@ package broker
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"slices"
-	"time"
 
 	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
-// memPrefs is one user's stored preferences.
-type memPrefs struct {
-	p       Prefs
-	expires time.Time
-}
-
 // MarkRead records that userID has read m's notifications and tells userID's live
 // delivery. Read state is a flag on each log entry (for a group or broadcast entry, the
 // set of users who read it), so it lives exactly as long as the entry. See
-// Broker.MarkRead.
+// Reads.MarkRead.
 func (m *Memory) MarkRead(_ context.Context, userID string, mark ReadMark) error {
 	mark, err := mark.Validate()
 	if err != nil {
@@ -61,7 +52,7 @@ func (m *Memory) MarkRead(_ context.Context, userID string, mark ReadMark) error
 }
 
 // ReadState reports which of ids userID read and how many notifications of userID's
-// own log and of logs are not. See Broker.ReadState.
+// own log and of logs are not. See Reads.ReadState.
 func (m *Memory) ReadState(_ context.Context, userID string, logs []string, ids []string) ([]bool, int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -124,53 +115,10 @@ func (l *memLog) find(pos rediskey.StreamID) *memEntry {
 	return &l.entries[i]
 }
 
-// Preferences returns userID's preferences, or the defaults.
-func (m *Memory) Preferences(_ context.Context, userID string) (Prefs, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if p, ok := m.prefs[userID]; ok && m.now().Before(p.expires) {
-		return clonePrefs(p.p), nil
-	}
-	return DefaultPrefs(), nil
-}
-
-// SetPreferences stores p for PrefsTTL and tells userID's live delivery.
-func (m *Memory) SetPreferences(_ context.Context, userID string, p Prefs) (Prefs, error) {
-	p, err := p.Normalize()
-	if err != nil {
-		return p, err
-	}
-	data, err := json.Marshal(p)
-	if err != nil {
-		return p, fmt.Errorf("encode preferences: %w", err)
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.prefs[userID] = memPrefs{p: clonePrefs(p), expires: m.now().Add(PrefsTTL)}
-	m.control(userID, Control{Kind: ControlPrefs, Data: data})
-	return p, nil
-}
-
 // control hands c to the sink if userID is subscribed. m.mu must be held, so controls
 // and notifications reach the sink in the order they were made.
 func (m *Memory) control(userID string, c Control) {
 	if m.subs[userID] && m.sink != nil {
 		m.sink.Control(userID, c)
 	}
-}
-
-func clonePrefs(p Prefs) Prefs {
-	p.MutedTypes = slices.Clone(p.MutedTypes)
-	if p.MutedTypes == nil {
-		p.MutedTypes = []string{}
-	}
-	p.PushMutedTypes = slices.Clone(p.PushMutedTypes)
-	if p.PushMutedTypes == nil {
-		p.PushMutedTypes = []string{}
-	}
-	if p.QuietHours != nil {
-		q := *p.QuietHours
-		p.QuietHours = &q
-	}
-	return p
 }

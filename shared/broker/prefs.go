@@ -1,73 +1,12 @@
 package broker
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"time"
 )
-
-// ErrInvalid is matched (errors.Is) by errors about input the caller must fix: a
-// ReadMark or Prefs that breaks the rules below. The server answers them with 400.
-var ErrInvalid = errors.New("invalid input")
-
-// MaxReadIDs is the most ids one ReadMark may carry.
-const MaxReadIDs = 200
-
-// ReadMark says what a user has read: the notifications IDs, or (All) every
-// notification of the user's logs at the time of marking. Exactly one of the two.
-type ReadMark struct {
-	IDs []string
-	All bool
-	// Logs are the other logs the user reads (Everyone, GroupSource(g)…), as the
-	// caller knows them from the user's token: All covers them, and ids of logs not
-	// listed are ignored.
-	Logs []string
-}
-
-// Validate checks m: either All alone, or 1–MaxReadIDs well-formed notification ids (of
-// any log: SplitItemID). It returns m with duplicate ids removed (first occurrence
-// kept). Errors wrap ErrInvalid.
-func (m ReadMark) Validate() (ReadMark, error) {
-	switch {
-	case m.All && m.IDs != nil:
-		return m, fmt.Errorf("%w: give ids or all, not both", ErrInvalid)
-	case m.All:
-		return ReadMark{All: true, Logs: m.Logs}, nil
-	case len(m.IDs) == 0:
-		return m, fmt.Errorf("%w: give 1 to %d ids, or all", ErrInvalid, MaxReadIDs)
-	case len(m.IDs) > MaxReadIDs:
-		return m, fmt.Errorf("%w: at most %d ids at once", ErrInvalid, MaxReadIDs)
-	}
-	seen := make(map[string]bool, len(m.IDs))
-	ids := make([]string, 0, len(m.IDs))
-	for i, id := range m.IDs {
-		if _, _, _, err := SplitItemID(id); err != nil {
-			return m, fmt.Errorf("%w: ids[%d] is not a notification id", ErrInvalid, i)
-		}
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
-	return ReadMark{IDs: ids, Logs: m.Logs}, nil
-}
-
-// ReadData is the JSON a read control carries, the data of the SSE `event: read`
-// frame: {"ids":[…]} or {"all":true}. ids must be well-formed notification ids (plain
-// ASCII).
-func ReadData(ids []string, all bool) []byte {
-	if all {
-		return []byte(`{"all":true}`)
-	}
-	b, _ := json.Marshal(struct {
-		IDs []string `json:"ids"`
-	}{ids})
-	return b
-}
 
 // Preferences (docs/PROTOCOL.md "Endpoints").
 const (
@@ -128,6 +67,20 @@ func (p Prefs) Normalize() (Prefs, error) {
 	return out, nil
 }
 
+// Encode normalises p (Normalize) and encodes it: the document SetPreferences stores
+// and sends as a ControlPrefs's data, and the preferences it returns.
+func (p Prefs) Encode() (Prefs, []byte, error) {
+	p, err := p.Normalize()
+	if err != nil {
+		return p, nil, err
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return p, nil, fmt.Errorf("encode preferences: %w", err)
+	}
+	return p, data, nil
+}
+
 // normalizeTypes checks a list of type names (field names it in errors) and returns
 // it sorted, deduplicated and never nil.
 func normalizeTypes(field string, types []string) ([]string, error) {
@@ -183,64 +136,4 @@ func ParsePrefs(data []byte) (Prefs, error) {
 		p.QuietHours = nil // a zone this build no longer knows: push rather than hold for ever
 	}
 	return p.Normalize()
-}
-
-// ControlKind names a control message.
-type ControlKind string
-
-// The control messages.
-const (
-	// ControlRead: the user marked notifications read. Data is the `event: read` frame's
-	// data, {"ids":[…]} or {"all":true}.
-	ControlRead ControlKind = "read"
-	// ControlPrefs: the user changed their preferences. Data is the stored Prefs.
-	ControlPrefs ControlKind = "prefs"
-)
-
-// Control is a message for a user's open streams that is not a notification: it has no
-// log id, is not stored in the log, must not move a stream's position, and is not a
-// resync. It travels on the user's live channel, in line with their notifications, so
-// every instance's streams receive it in publishing order. Like all live delivery it is
-// at most once (a lost pub/sub connection loses it; see Sink.Resync).
-type Control struct {
-	Kind ControlKind
-	Data []byte // one line of JSON
-}
-
-// controlPrefix starts every control payload; a notification's starts with {"id":.
-var controlPrefix = []byte(`{"ctl":"`)
-
-// Payload encodes c for a user's pub/sub channel: {"ctl":"<kind>","data":<data>}.
-// The Redis read script builds the same shape itself.
-func (c Control) Payload() []byte {
-	out := make([]byte, 0, len(c.Data)+32)
-	out = append(out, controlPrefix...)
-	out = append(out, c.Kind...)
-	out = append(out, `","data":`...)
-	out = append(out, c.Data...)
-	return append(out, '}')
-}
-
-// IsControl reports whether a pub/sub payload is a control message rather than a
-// notification.
-func IsControl(payload []byte) bool { return bytes.HasPrefix(payload, controlPrefix) }
-
-// ParseControl reads a payload IsControl accepted. Unknown kinds are an error, so a
-// newer publisher's controls are dropped, not mistaken for something else.
-func ParseControl(payload []byte) (Control, error) {
-	var v struct {
-		Ctl  ControlKind     `json:"ctl"`
-		Data json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(payload, &v); err != nil {
-		return Control{}, fmt.Errorf("parse control message: %w", err)
-	}
-	if v.Ctl != ControlRead && v.Ctl != ControlPrefs && v.Ctl != ControlInbox && v.Ctl != ControlErase || len(v.Data) == 0 {
-		return Control{}, fmt.Errorf("parse control message: unknown kind or no data")
-	}
-	var data bytes.Buffer
-	if err := json.Compact(&data, v.Data); err != nil {
-		return Control{}, fmt.Errorf("parse control message: %w", err)
-	}
-	return Control{Kind: v.Ctl, Data: data.Bytes()}, nil
 }

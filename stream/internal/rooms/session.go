@@ -2,13 +2,11 @@ package rooms
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"sync"
 	"time"
 
-	"github.com/coder/websocket"
-
-	"github.com/vividly-edu/notifications/shared/notification"
+	"github.com/gorilla/websocket"
 )
 
 // Join is who joins which room, and from where.
@@ -21,16 +19,31 @@ type Join struct {
 	Write   time.Duration   // bound on each write
 }
 
-// Serve runs one socket's life in a room: welcome, then frames both ways until the
-// client leaves, the token expires (4408), the instance drains (1001) or the socket
-// is too slow (1013). It closes c.
+// closeWait bounds how long a closing socket waits for the peer's close frame.
+const closeWait = 5 * time.Second
+
+// session is one socket's connection and what its writer needs to skip stale frames.
+type session struct {
+	c       *websocket.Conn
+	j       Join
+	cursor  string // the welcome's newest message
+	version int64  // the newest state this socket was sent
+
+	wmu     sync.Mutex // one writer at a time: the flush goroutine or the reader's reply
+	closing sync.Once
+}
+
+// Serve runs one socket's life in a room on the caller's goroutine, which becomes the
+// socket's reader — the only goroutine an idle socket keeps: welcome, then frames both
+// ways until the client leaves, the token expires (4408), the instance drains (1001)
+// or the socket is too slow (1013). It closes c.
 func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, j Join) {
+	defer c.Close()
 	c.SetReadLimit(MaxFrame)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	s, err := h.enter(ctx, j.Room)
+	ss := &session{c: c, j: j}
+	s, err := h.enter(ctx, j.Room, ss)
 	if err != nil {
-		_ = c.Close(websocket.StatusTryAgainLater, "temporarily unavailable")
+		Refuse(c, websocket.CloseTryAgainLater, "temporarily unavailable", j.Write)
 		return
 	}
 	defer h.exit(j.Room, s)
@@ -38,76 +51,86 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, j Join) {
 	welcome, cursor, version, err := h.welcome(ctx, j, lease)
 	if err != nil {
 		h.log.WarnContext(ctx, "room join failed", "room", j.Room, "error", err.Error())
-		_ = c.Close(websocket.StatusTryAgainLater, "temporarily unavailable")
+		Refuse(c, websocket.CloseTryAgainLater, "temporarily unavailable", j.Write)
 		return
 	}
 	defer h.leave(j, lease)
-	if err := write(ctx, c, j.Write, welcome); err != nil {
+	ss.cursor, ss.version = cursor, version
+	if ss.write(welcome) != nil {
 		return
 	}
-	out := make(chan []byte, 4) // replies to this socket alone (pong, error)
-	readErr := make(chan error, 1)
-	go func() { readErr <- h.read(ctx, c, j, out) }()
-	life := time.NewTimer(time.Until(j.Expires))
+	life := time.AfterFunc(time.Until(j.Expires), func() { ss.close(CodeExpired, "token expired") })
 	defer life.Stop()
+	erased := context.AfterFunc(ctx, func() { _ = c.Close() }) // the user was erased
+	defer erased()
+	h.watchDrain(j.Drain)
+	s.start()
+	select {
+	case <-j.Drain: // drained before the watcher saw this socket
+		ss.close(websocket.CloseGoingAway, "instance draining")
+	default:
+	}
+	h.read(ctx, ss)
+	s.stop()
+	_ = c.Close()
+}
+
+// Refuse closes c with code, waiting up to closeWait for the peer's close frame so
+// the peer reads the code before the connection ends.
+func Refuse(c *websocket.Conn, code int, reason string, d time.Duration) {
+	ss := &session{c: c, j: Join{Write: d}}
+	ss.close(code, reason)
 	for {
-		var frame []byte
-		select {
-		case <-ctx.Done():
-			return
-		case <-readErr:
-			_ = c.CloseNow()
-			return
-		case <-life.C:
-			_ = c.Close(CodeExpired, "token expired")
-			return
-		case <-j.Drain:
-			_ = c.Close(websocket.StatusGoingAway, "instance draining")
-			return
-		case <-s.gone:
-			_ = c.Close(websocket.StatusTryAgainLater, "too slow: resume with after")
-			return
-		case frame = <-out:
-		case frame = <-s.q:
-			if stale(frame, j.Member.User, cursor, &version) {
-				continue
-			}
-		}
-		if write(ctx, c, j.Write, frame) != nil {
+		if _, _, err := c.NextReader(); err != nil {
+			_ = c.Close()
 			return
 		}
 	}
 }
 
-func write(ctx context.Context, c *websocket.Conn, d time.Duration, frame []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	return c.Write(ctx, websocket.MessageText, frame)
+// write sends one text frame within the write bound.
+func (ss *session) write(frame []byte) error {
+	ss.wmu.Lock()
+	defer ss.wmu.Unlock()
+	_ = ss.c.SetWriteDeadline(deadline(ss.j.Write))
+	return ss.c.WriteMessage(websocket.TextMessage, frame)
+}
+
+// close sends the close frame with code (once) and lets the peer answer: its close,
+// or closeWait running out, ends the reader, and Serve closes the connection.
+func (ss *session) close(code int, reason string) {
+	ss.closing.Do(func() {
+		msg := websocket.FormatCloseMessage(code, reason)
+		if ss.c.WriteControl(websocket.CloseMessage, msg, deadline(ss.j.Write)) != nil {
+			_ = ss.c.Close()
+			return
+		}
+		_ = ss.c.SetReadDeadline(time.Now().Add(closeWait))
+	})
+}
+
+// deadline is d from now; none when d is not set.
+func deadline(d time.Duration) time.Time {
+	if d <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(d)
 }
 
 // stale reports a live frame the welcome already covered: a message at or before the
 // cursor, a state not newer than the one sent last (a newer state supersedes), or the
-// join of the socket's own user (the welcome lists it).
-func stale(frame []byte, self, cursor string, version *int64) bool {
-	var f struct {
-		Op      string `json:"op"`
-		User    string `json:"user"`
-		ID      string `json:"id"`
-		Version int64  `json:"version"`
-	}
-	if json.Unmarshal(frame, &f) != nil {
-		return true
-	}
+// join of the socket's own user (the welcome lists it). Only the flush goroutine calls it.
+func (ss *session) stale(f *head) bool {
 	switch f.Op {
 	case "join":
-		return f.User == self
+		return f.User == ss.j.Member.User
 	case "message":
-		return !after(f.ID, cursor)
+		return !after(f.ID, ss.cursor)
 	case "state":
-		if f.Version <= *version {
+		if f.Version <= ss.version {
 			return true
 		}
-		*version = f.Version
+		ss.version = f.Version
 	}
 	return false
 }
@@ -186,65 +209,3 @@ func (h *Hub) leave(j Join, lease string) {
 	_ = h.fan.Publish(ctx, j.Room, presenceFrame("leave", j.Member))
 }
 
-// read handles client frames until the socket fails or ctx ends.
-func (h *Hub) read(ctx context.Context, c *websocket.Conn, j Join, out chan<- []byte) error {
-	for {
-		typ, data, err := c.Read(ctx)
-		if err != nil {
-			return err
-		}
-		reply := h.handle(ctx, j, typ, data)
-		if reply != nil {
-			select {
-			case out <- reply:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-	}
-}
-
-// handle applies one client frame; it returns the reply for this socket, if any.
-func (h *Hub) handle(ctx context.Context, j Join, typ websocket.MessageType, data []byte) []byte {
-	if typ != websocket.MessageText {
-		return errorFrame("invalid", "frames are JSON text")
-	}
-	f, err := Decode(data)
-	if err != nil {
-		return errorFrame("invalid", err.Error())
-	}
-	switch f.Op {
-	case "ping":
-		return []byte(`{"op":"pong"}`)
-	case "send":
-		if ok, _ := h.sends.Allow(j.Member.User); !ok {
-			return errorFrame("rate_limited", "at most 5 messages per second")
-		}
-		text := notification.CleanText(f.Text, MaxText)
-		m := Message{User: j.Member.User, Text: text, ClientID: f.ClientID}
-		if oa, ok := h.store.(OrderedAppender); ok {
-			if _, err := oa.AppendPublish(ctx, j.Room, m); err != nil {
-				return errorFrame("unavailable", "message not stored; send it again")
-			}
-			return nil
-		}
-		m, err := h.store.Append(ctx, j.Room, m)
-		if err != nil {
-			return errorFrame("unavailable", "message not stored; send it again")
-		}
-		_ = h.fan.Publish(ctx, j.Room, messageFrame(m)) // a lost publish is recovered by resume
-	case "state":
-		if !j.Member.Teacher {
-			return errorFrame("forbidden", "only a teacher changes the room's state")
-		}
-		st, err := h.store.SetState(ctx, j.Room, State{State: f.State, Version: f.Version, By: j.Member.User})
-		if errors.Is(err, ErrConflict) {
-			return errorFrame("conflict", "the state is at version "+itoa(st.Version))
-		}
-		if err != nil {
-			return errorFrame("unavailable", "state not stored; send it again")
-		}
-		_ = h.fan.Publish(ctx, j.Room, stateFrame(st))
-	}
-	return nil
-}

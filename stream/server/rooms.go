@@ -110,19 +110,17 @@ func (s *Server) roomSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setPresence(c, member)
-	// The socket is served on a goroutine of its own and this handler returns: net/http
-	// forgets a hijacked connection, and the request's goroutine — its stack grown by the
-	// upgrade and the token check — ends with the request, which nothing keeps. At 5,000
-	// sockets that was ~10 KiB of each socket's 51 (docs/PERFORMANCE.md, "Rooms"). c
-	// stays registered until Serve returns, so Server.Serve still waits for the socket.
+	// Serve writes the welcome and returns; the socket lives on a goroutine of its own and
+	// this handler returns: net/http forgets a hijacked connection, and the request's
+	// goroutine — its stack grown by the upgrade and the token check — ends with the
+	// request, which nothing keeps. At 5,000 sockets that was ~10 KiB of each socket's 51
+	// (docs/PERFORMANCE.md, "Rooms"). c stays registered until the socket ends (Done),
+	// so Server.Serve still waits for it.
 	join := rooms.Join{Room: room, Member: rooms.Member{User: id.UserID, Teacher: id.Teacher},
-		After: r.URL.Query().Get("after"), Expires: id.Expires, Drain: s.draining, Write: s.cfg.WriteTimeout}
+		After: r.URL.Query().Get("after"), Expires: id.Expires, Drain: s.draining, Write: s.cfg.WriteTimeout,
+		Done: func() { end(); c.close() }}
 	handedOff = true
-	go func() {
-		defer c.close()
-		defer end()
-		s.rooms.Serve(sctx, ws, join)
-	}()
+	s.rooms.Serve(sctx, ws, join)
 }
 
 // originAllowed: a browser's socket must come from one of ALLOWED_ORIGINS (exactly)

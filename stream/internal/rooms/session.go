@@ -3,7 +3,6 @@ package rooms
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -17,52 +16,50 @@ type Join struct {
 	Expires time.Time
 	Drain   <-chan struct{} // closed when the instance drains
 	Write   time.Duration   // bound on each write
+	Done    func()          // called once the socket has ended; may be nil
 }
 
-// closeWait bounds how long a closing socket waits for the peer's close frame.
-const closeWait = 5 * time.Second
-
-// session is one socket's connection and what its writer needs to skip stale frames.
-type session struct {
-	c       *websocket.Conn
-	j       Join
-	cursor  string // the welcome's newest message
-	version int64  // the newest state this socket was sent
-
-	wmu     sync.Mutex // one writer at a time: the flush goroutine or the reader's reply
-	closing sync.Once
-}
-
-// Serve runs one socket's life in a room on the caller's goroutine, which becomes the
-// socket's reader — the only goroutine an idle socket keeps: welcome, then frames both
-// ways until the client leaves, the token expires (4408), the instance drains (1001)
-// or the socket is too slow (1013). It closes c.
+// Serve admits a socket into its room — welcome written — on the caller's goroutine
+// and returns; the socket then lives on a reader goroutine started fresh, the only
+// goroutine an idle socket keeps (the caller's stack, grown by the upgrade, the token
+// check and the welcome's Redis calls, is not kept). Frames go both ways until the
+// client leaves, the token expires (4408), the instance drains (1001) or the socket
+// is too slow (1013). c is closed and j.Done called when the socket ends.
 func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, j Join) {
-	defer c.Close()
 	c.SetReadLimit(MaxFrame)
 	ss := &session{c: c, j: j}
+	if !h.open(ctx, ss) {
+		_ = c.Close()
+		j.done()
+		return
+	}
+	go h.live(ctx, ss)
+}
+
+// open enters the room and writes the welcome; on failure it undoes what it did.
+func (h *Hub) open(ctx context.Context, ss *session) bool {
+	j := ss.j
 	s, err := h.enter(ctx, j.Room, ss)
 	if err != nil {
-		Refuse(c, websocket.CloseTryAgainLater, "temporarily unavailable", j.Write)
-		return
+		Refuse(ss.c, websocket.CloseTryAgainLater, "temporarily unavailable", j.Write)
+		return false
 	}
-	defer h.exit(j.Room, s)
-	lease := h.lease()
-	welcome, cursor, version, err := h.welcome(ctx, j, lease)
+	ss.s, ss.lease = s, h.lease()
+	welcome, cursor, version, err := h.welcome(ctx, j, ss.lease)
 	if err != nil {
 		h.log.WarnContext(ctx, "room join failed", "room", j.Room, "error", err.Error())
-		Refuse(c, websocket.CloseTryAgainLater, "temporarily unavailable", j.Write)
-		return
+		Refuse(ss.c, websocket.CloseTryAgainLater, "temporarily unavailable", j.Write)
+		h.exit(j.Room, s)
+		return false
 	}
-	defer h.leave(j, lease)
 	ss.cursor, ss.version = cursor, version
 	if ss.write(welcome) != nil {
-		return
+		h.leave(j, ss.lease)
+		h.exit(j.Room, s)
+		return false
 	}
-	life := time.AfterFunc(time.Until(j.Expires), func() { ss.close(CodeExpired, "token expired") })
-	defer life.Stop()
-	erased := context.AfterFunc(ctx, func() { _ = c.Close() }) // the user was erased
-	defer erased()
+	ss.life = time.AfterFunc(time.Until(j.Expires), func() { ss.close(CodeExpired, "token expired") })
+	ss.erased = context.AfterFunc(ctx, func() { _ = ss.c.Close() }) // the user was erased
 	h.watchDrain(j.Drain)
 	s.start()
 	select {
@@ -70,69 +67,26 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, j Join) {
 		ss.close(websocket.CloseGoingAway, "instance draining")
 	default:
 	}
+	return true
+}
+
+// live is the socket's reader goroutine: client frames until the socket ends, then
+// the socket's end.
+func (h *Hub) live(ctx context.Context, ss *session) {
 	h.read(ctx, ss)
-	s.stop()
-	_ = c.Close()
+	ss.life.Stop()
+	ss.erased()
+	ss.s.stop()
+	_ = ss.c.Close()
+	h.leave(ss.j, ss.lease)
+	h.exit(ss.j.Room, ss.s)
+	ss.j.done()
 }
 
-// Refuse closes c with code, waiting up to closeWait for the peer's close frame so
-// the peer reads the code before the connection ends.
-func Refuse(c *websocket.Conn, code int, reason string, d time.Duration) {
-	ss := &session{c: c, j: Join{Write: d}}
-	ss.close(code, reason)
-	for {
-		if _, _, err := c.NextReader(); err != nil {
-			_ = c.Close()
-			return
-		}
+func (j Join) done() {
+	if j.Done != nil {
+		j.Done()
 	}
-}
-
-// write sends one text frame within the write bound.
-func (ss *session) write(frame []byte) error {
-	ss.wmu.Lock()
-	defer ss.wmu.Unlock()
-	_ = ss.c.SetWriteDeadline(deadline(ss.j.Write))
-	return ss.c.WriteMessage(websocket.TextMessage, frame)
-}
-
-// close sends the close frame with code (once) and lets the peer answer: its close,
-// or closeWait running out, ends the reader, and Serve closes the connection.
-func (ss *session) close(code int, reason string) {
-	ss.closing.Do(func() {
-		msg := websocket.FormatCloseMessage(code, reason)
-		if ss.c.WriteControl(websocket.CloseMessage, msg, deadline(ss.j.Write)) != nil {
-			_ = ss.c.Close()
-			return
-		}
-		_ = ss.c.SetReadDeadline(time.Now().Add(closeWait))
-	})
-}
-
-// deadline is d from now; none when d is not set.
-func deadline(d time.Duration) time.Time {
-	if d <= 0 {
-		return time.Time{}
-	}
-	return time.Now().Add(d)
-}
-
-// stale reports a live frame the welcome already covered: a message at or before the
-// cursor, a state not newer than the one sent last (a newer state supersedes), or the
-// join of the socket's own user (the welcome lists it). Only the flush goroutine calls it.
-func (ss *session) stale(f *head) bool {
-	switch f.Op {
-	case "join":
-		return f.User == ss.j.Member.User
-	case "message":
-		return !after(f.ID, ss.cursor)
-	case "state":
-		if f.Version <= ss.version {
-			return true
-		}
-		ss.version = f.Version
-	}
-	return false
 }
 
 // welcome records the socket's lease, announces it, and builds the welcome frame.
@@ -208,4 +162,3 @@ func (h *Hub) leave(j Join, lease string) {
 	}
 	_ = h.fan.Publish(ctx, j.Room, presenceFrame("leave", j.Member))
 }
-

@@ -78,7 +78,7 @@ func (s *Server) roomSocket(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, http.StatusForbidden, "origin", "origin not allowed", 0)
 		return
 	}
-	ws, err := roomsUpgrader.Upgrade(w, r, nil)
+	ws, err := roomsUpgrader.Upgrade(rooms.FrameWriter(w), r, nil)
 	if err != nil {
 		return // Upgrade answered the client
 	}

@@ -9,18 +9,31 @@ import (
 	"github.com/vividly-edu/notifications/shared/notification"
 )
 
-// read handles client frames until the socket fails, is closed or ctx ends; a reply
-// goes out at once, between the flush goroutine's frames.
-func (h *Hub) read(ctx context.Context, ss *session) {
+// read handles client frames; a reply goes out at once, between the flush goroutine's
+// frames. Over a FrameConn it first waits for a frame on the bare connection and
+// returns true after one message: the socket goes on, on a fresh goroutine (live).
+// Otherwise, and when the socket fails or is closed, it returns false at its end.
+func (h *Hub) read(ctx context.Context, ss *session) bool {
+	fc, bounded := ss.c.NetConn().(*FrameConn)
+	if bounded {
+		ok, err := waitReadable(fc.Conn)
+		if err != nil {
+			return false
+		}
+		bounded = ok
+	}
 	for {
 		typ, data, err := ss.c.ReadMessage()
 		if err != nil {
-			return
+			return false
 		}
 		if reply := h.handle(ctx, ss.j, typ == websocket.TextMessage, data); reply != nil {
 			if ss.write(reply) != nil {
-				return
+				return false
 			}
+		}
+		if bounded {
+			return true
 		}
 	}
 }

@@ -70,10 +70,16 @@ func (h *Hub) open(ctx context.Context, ss *session) bool {
 	return true
 }
 
-// live is the socket's reader goroutine: client frames until the socket ends, then
-// the socket's end.
+// live is the socket's reader goroutine, its only goroutine while it idles: client
+// frames until the socket ends, then the socket's end. Over a FrameConn each message
+// is read on a fresh goroutine, which waits for it on the bare connection: the stack
+// the last frame's Redis work grew is not kept while the socket idles (4 KiB where a
+// fresh waiter needs 2).
 func (h *Hub) live(ctx context.Context, ss *session) {
-	h.read(ctx, ss)
+	if h.read(ctx, ss) {
+		go h.live(ctx, ss)
+		return
+	}
 	ss.life.Stop()
 	ss.erased()
 	ss.s.stop()

@@ -7,6 +7,8 @@
 #
 # Usage: make build && [CONNS=10000] [ROOM_SIZE=50] [RATE=100] [STATE_EVERY=5s] \
 #          [DURATION=30s] [OUT=artifacts/rooms] scripts/rooms-compare.sh
+# ONLY=ours measures bin/stream alone (memory per socket needs no neighbour);
+# ROOMS_ADMIN_ADDR=127.0.0.1:PORT serves bin/stream's pprof there while it runs.
 #
 # Centrifugo is installed from the Go module proxy into ROOMS_CENTRIFUGO_DIR (default
 # ~/.cache/vividly/centrifugo), outside the tree. (Not CENTRIFUGO_…: Centrifugo reads
@@ -58,13 +60,14 @@ date -u +'rooms-compare.sh: %Y-%m-%dT%H:%MZ' | tee "$out/date.txt"
 echo "== ours" >&2
 redis_for ours
 watch="redis=$rpid"
-JWT_SECRET=$secret REDIS_ADDR=127.0.0.1:$rport LOG_LEVEL=warn METRICS_ADDR=off \
+JWT_SECRET=$secret REDIS_ADDR=127.0.0.1:$rport LOG_LEVEL=warn METRICS_ADDR=off ADMIN_ADDR=${ROOMS_ADMIN_ADDR:-} \
   RATE_LIMIT_PER_IP=1000000 RATE_LIMIT_BURST=1000000 MAX_CONNS=100000 MAX_CONNS_PER_USER=1000 \
   RATE_LIMIT_PER_USER=1000000 RATE_LIMIT_USER_BURST=1000000 serve stream /readyz ./bin/stream
 load -system ours -stream "$url" -pids "$watch" -json "$out/ours.json" | tee "$out/ours.txt"
 kill "${pids[@]}" 2>/dev/null || true
 wait 2>/dev/null || true
 pids=()
+if [ "${ONLY:-}" = ours ]; then exit 0; fi
 
 echo "== centrifugo $version" >&2
 redis_for centrifugo

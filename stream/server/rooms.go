@@ -6,8 +6,9 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"sync"
 
-	"github.com/coder/websocket"
+	"github.com/gorilla/websocket"
 
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/stream/internal/auth"
@@ -16,6 +17,19 @@ import (
 
 // roomsProtocol is the WebSocket subprotocol of the rooms contract.
 const roomsProtocol = "vividly.rooms.v1"
+
+// roomsUpgrader keeps little per socket: its own 512-byte read buffer (a client frame
+// larger than that is read past it) instead of net/http's 4 KiB reader, and a write
+// buffer taken from a pool for each frame, not kept while the socket idles (with
+// coder/websocket both of net/http's 4 KiB buffers stayed with every socket;
+// docs/PERFORMANCE.md "Rooms").
+var roomsUpgrader = websocket.Upgrader{
+	ReadBufferSize:  512,
+	WriteBufferSize: 4096,
+	WriteBufferPool: &sync.Pool{},
+	Subprotocols:    []string{roomsProtocol},
+	CheckOrigin:     func(*http.Request) bool { return true }, // checked before, exactly
+}
 
 // roomSocket serves GET /api/v1/rooms/{room}/ws (docs/PROTOCOL.md "Rooms over WebSockets"). What can be
 // refused before the upgrade gets an HTTP status as for streams (draining, the
@@ -64,51 +78,49 @@ func (s *Server) roomSocket(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, http.StatusForbidden, "origin", "origin not allowed", 0)
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{roomsProtocol},
-		InsecureSkipVerify: true}) // Origin checked above, exactly
+	ws, err := roomsUpgrader.Upgrade(rooms.FrameWriter(w), r, nil)
 	if err != nil {
-		return // Accept answered the client
+		return // Upgrade answered the client
 	}
+	refuse := func(code int, reason string) { rooms.Refuse(ws, code, reason, s.cfg.WriteTimeout) }
 	if ws.Subprotocol() != roomsProtocol {
-		_ = ws.Close(websocket.StatusProtocolError, "subprotocol "+roomsProtocol+" required")
+		refuse(websocket.CloseProtocolError, "subprotocol "+roomsProtocol+" required")
 		return
 	}
 	id, kind, _, err := s.authenticate(r, addr)
 	if err != nil {
-		_ = ws.Close(rooms.CodeCredentials, "credentials refused")
+		refuse(rooms.CodeCredentials, "credentials refused")
 		return
 	}
 	if kind != auth.Ticket {
 		if ok, _ := s.users.Allow(id.UserID); !ok {
-			_ = ws.Close(rooms.CodeOverCap, "too many requests for this user")
+			refuse(rooms.CodeOverCap, "too many requests for this user")
 			return
 		}
 	}
 	if !slices.Contains(id.Groups, room) {
-		_ = ws.Close(rooms.CodeNotMember, "not a member of this room")
+		refuse(rooms.CodeNotMember, "not a member of this room")
 		return
 	}
 	c.id, c.user = id, id.UserID
 	member := s.instance + "/" + strconv.FormatInt(s.connSeq.Add(1), 10)
 	admitted, err := s.presence.Acquire(r.Context(), c.user, member, s.cfg.MaxConnsPerUser)
 	if err != nil || !admitted {
-		_ = ws.Close(rooms.CodeOverCap, "too many open connections for this user")
+		refuse(rooms.CodeOverCap, "too many open connections for this user")
 		return
 	}
 	s.setPresence(c, member)
-	// The socket is served on a goroutine of its own and this handler returns: net/http
-	// forgets a hijacked connection, and the request's goroutine — its stack grown by the
-	// upgrade and the token check — ends with the request, which nothing keeps. At 5,000
-	// sockets that was ~10 KiB of each socket's 51 (docs/PERFORMANCE.md, "Rooms"). c
-	// stays registered until Serve returns, so Server.Serve still waits for the socket.
+	// Serve writes the welcome and returns; the socket lives on a goroutine of its own and
+	// this handler returns: net/http forgets a hijacked connection, and the request's
+	// goroutine — its stack grown by the upgrade and the token check — ends with the
+	// request, which nothing keeps. At 5,000 sockets that was ~10 KiB of each socket's 51
+	// (docs/PERFORMANCE.md, "Rooms"). c stays registered until the socket ends (Done),
+	// so Server.Serve still waits for it.
 	join := rooms.Join{Room: room, Member: rooms.Member{User: id.UserID, Teacher: id.Teacher},
-		After: r.URL.Query().Get("after"), Expires: id.Expires, Drain: s.draining, Write: s.cfg.WriteTimeout}
+		After: r.URL.Query().Get("after"), Expires: id.Expires, Drain: s.draining, Write: s.cfg.WriteTimeout,
+		Done: func() { end(); c.close() }}
 	handedOff = true
-	go func() {
-		defer c.close()
-		defer end()
-		s.rooms.Serve(sctx, ws, join)
-	}()
+	s.rooms.Serve(sctx, ws, join)
 }
 
 // originAllowed: a browser's socket must come from one of ALLOWED_ORIGINS (exactly)

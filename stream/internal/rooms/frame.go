@@ -57,6 +57,15 @@ func Decode(data []byte) (Client, error) {
 	return c, nil
 }
 
+// head is what the hub reads of a server frame: its op, whose it is, and its place.
+type head struct {
+	Op      string `json:"op"`
+	User    string `json:"user"`
+	Teacher bool   `json:"teacher"`
+	ID      string `json:"id"`
+	Version int64  `json:"version"`
+}
+
 func encode(v any) []byte {
 	b, _ := json.Marshal(v) // only frames of known shape are encoded
 	return b

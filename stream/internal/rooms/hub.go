@@ -2,12 +2,15 @@ package rooms
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/vividly-edu/notifications/stream/internal/admission"
 )
@@ -19,10 +22,6 @@ const (
 	CodeExpired     = 4408
 	CodeOverCap     = 4429
 )
-
-// queueSize is how many frames may wait for one socket before it is dropped as too
-// slow (it resumes with ?after=); a slow socket never stalls its room.
-const queueSize = 64
 
 // Hub is one instance's rooms: the sockets of each room, fed from the Fanout.
 type Hub struct {
@@ -39,12 +38,8 @@ type Hub struct {
 	rooms  map[string]map[*sock]struct{}
 	known  map[string]map[string]knownMember // per room: what its sockets were told of each user
 	leases map[string]lease                  // this instance's sockets' leases, renewed by Run
-}
 
-type sock struct {
-	q    chan []byte
-	gone chan struct{} // closed when the hub drops the socket as too slow
-	once sync.Once
+	drains sync.Map // drain channels watched (watchDrain): chan → struct{}
 }
 
 // NewHub returns a hub over store and fan; instance names this process in leases.
@@ -58,26 +53,56 @@ func NewHub(store Store, fan Fanout, instance string, log *slog.Logger) (*Hub, e
 }
 
 // Deliver hands a frame published in room to this instance's sockets of the room.
+// Its head is read once here, not by each socket.
 func (h *Hub) Deliver(room string, frame []byte) {
+	var hd head
+	if json.Unmarshal(frame, &hd) != nil {
+		return // not a frame of ours: no socket would send it
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.track(room, frame) {
+	if !h.track(room, &hd) {
 		return
 	}
+	it := item{frame: frame, head: &hd}
 	for s := range h.rooms[room] {
-		select {
-		case s.q <- frame:
-		default:
-			s.once.Do(func() { close(s.gone) })
-		}
+		s.push(it)
 	}
 }
 
-// enter adds a socket to room, subscribing the instance on the room's first socket.
+// watchDrain closes every socket of the hub with 1001 when drain is closed: one
+// goroutine per drain channel (one per server), none per socket.
+func (h *Hub) watchDrain(drain <-chan struct{}) {
+	if drain == nil {
+		return
+	}
+	if _, watched := h.drains.LoadOrStore(drain, struct{}{}); watched {
+		return
+	}
+	go func() {
+		<-drain
+		h.mu.Lock()
+		var ss []*session
+		for _, room := range h.rooms {
+			for s := range room {
+				if s.out != nil {
+					ss = append(ss, s.out)
+				}
+			}
+		}
+		h.mu.Unlock()
+		for _, s := range ss {
+			go s.close(websocket.CloseGoingAway, "instance draining")
+		}
+	}()
+}
+
+// enter adds a socket (out; nil in tests) to room, subscribing the instance on the
+// room's first socket.
 // subMu orders subscribing and unsubscribing, so a socket entering while the room's
 // last one leaves never ends up without a subscription.
-func (h *Hub) enter(ctx context.Context, room string) (*sock, error) {
-	s := &sock{q: make(chan []byte, queueSize), gone: make(chan struct{})}
+func (h *Hub) enter(ctx context.Context, room string, out *session) (*sock, error) {
+	s := &sock{out: out}
 	h.subMu.Lock()
 	defer h.subMu.Unlock()
 	h.mu.Lock()

@@ -2,7 +2,6 @@ package rooms
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 )
 
@@ -96,13 +95,8 @@ func (h *Hub) reconcile(room string, ms []Member, asOf time.Time) {
 
 // track keeps h.known[room] in step with the join and leave frames delivered; called
 // with h.mu held. It reports whether the frame tells the sockets something new.
-func (h *Hub) track(room string, frame []byte) bool {
-	var f struct {
-		Op      string `json:"op"`
-		User    string `json:"user"`
-		Teacher bool   `json:"teacher"`
-	}
-	if json.Unmarshal(frame, &f) != nil || (f.Op != "join" && f.Op != "leave") {
+func (h *Hub) track(room string, f *head) bool {
+	if f.Op != "join" && f.Op != "leave" {
 		return true
 	}
 	known := h.known[room]

@@ -29,32 +29,29 @@ func TestHubDropsMembersOfADeadInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	s, err := h.enter(ctx, "r")
+	s, err := h.enter(ctx, "r", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The dead instance's member joined (frame delivered) and never left.
 	_ = store.Join(ctx, "r", "dead/1", Member{User: "s-dead"})
 	h.Deliver("r", presenceFrame("join", Member{User: "s-dead"}))
-	<-s.q
+	s.next(t)
 	h.mu.Lock()
 	h.leases["live/1"] = lease{room: "r", member: Member{User: "t-1", Teacher: true}}
 	h.mu.Unlock()
 
 	clock.Add(int64(LeaseTTL / 2))
 	h.refresh(ctx) // lease still live: no leave; the local member is announced
-	if f := string(<-s.q); f != `{"op":"join","teacher":true,"user":"t-1"}` {
+	if f := s.next(t); f != `{"op":"join","teacher":true,"user":"t-1"}` {
 		t.Fatalf("first refresh sent %s", f)
 	}
 	clock.Add(int64(LeaseTTL/2 + time.Second))
 	h.refresh(ctx)
-	select {
-	case f := <-s.q:
-		if string(f) != `{"op":"leave","teacher":false,"user":"s-dead"}` {
-			t.Fatalf("got %s", f)
-		}
-	default:
+	if f, ok := s.pop(); !ok {
 		t.Fatal("no leave for the dead instance's member")
+	} else if f != `{"op":"leave","teacher":false,"user":"s-dead"}` {
+		t.Fatalf("got %s", f)
 	}
 	if ms, _ := store.Members(ctx, "r"); fmt.Sprint(ms) != "[{t-1 true}]" {
 		t.Fatalf("the live lease was not renewed: %v", ms)
@@ -71,7 +68,7 @@ func TestReconcileKeepsNewerFrames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := h.enter(context.Background(), "r")
+	s, err := h.enter(context.Background(), "r", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,16 +77,14 @@ func TestReconcileKeepsNewerFrames(t *testing.T) {
 	h.Deliver("r", presenceFrame("join", Member{User: "old"}))
 	h.Deliver("r", presenceFrame("leave", Member{User: "old"}))
 	for range 3 {
-		<-s.q
+		s.next(t)
 	}
 	h.reconcile("r", []Member{{User: "old"}}, asOf) // read before all three frames
-	select {
-	case f := <-s.q:
+	if f, ok := s.pop(); ok {
 		t.Fatalf("a stale list changed the members: %s", f)
-	default:
 	}
 	h.reconcile("r", []Member{{User: "old"}}, time.Now()) // read after them: it stands
-	got := map[string]bool{string(<-s.q): true, string(<-s.q): true}
+	got := map[string]bool{s.next(t): true, s.next(t): true}
 	if !got[`{"op":"leave","teacher":false,"user":"new"}`] || !got[`{"op":"join","teacher":false,"user":"old"}`] {
 		t.Fatalf("a fresh list: %v", got)
 	}

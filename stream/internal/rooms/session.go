@@ -2,13 +2,10 @@ package rooms
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
-	"github.com/coder/websocket"
-
-	"github.com/vividly-edu/notifications/shared/notification"
+	"github.com/gorilla/websocket"
 )
 
 // Join is who joins which room, and from where.
@@ -19,97 +16,83 @@ type Join struct {
 	Expires time.Time
 	Drain   <-chan struct{} // closed when the instance drains
 	Write   time.Duration   // bound on each write
+	Done    func()          // called once the socket has ended; may be nil
 }
 
-// Serve runs one socket's life in a room: welcome, then frames both ways until the
+// Serve admits a socket into its room — welcome written — on the caller's goroutine
+// and returns; the socket then lives on a reader goroutine started fresh, the only
+// goroutine an idle socket keeps (the caller's stack, grown by the upgrade, the token
+// check and the welcome's Redis calls, is not kept). Frames go both ways until the
 // client leaves, the token expires (4408), the instance drains (1001) or the socket
-// is too slow (1013). It closes c.
+// is too slow (1013). c is closed and j.Done called when the socket ends.
 func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, j Join) {
 	c.SetReadLimit(MaxFrame)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	s, err := h.enter(ctx, j.Room)
-	if err != nil {
-		_ = c.Close(websocket.StatusTryAgainLater, "temporarily unavailable")
+	ss := &session{c: c, j: j}
+	if !h.open(ctx, ss) {
+		_ = c.Close()
+		j.done()
 		return
 	}
-	defer h.exit(j.Room, s)
-	lease := h.lease()
-	welcome, cursor, version, err := h.welcome(ctx, j, lease)
+	go h.live(ctx, ss)
+}
+
+// open enters the room and writes the welcome; on failure it undoes what it did.
+func (h *Hub) open(ctx context.Context, ss *session) bool {
+	j := ss.j
+	s, err := h.enter(ctx, j.Room, ss)
+	if err != nil {
+		Refuse(ss.c, websocket.CloseTryAgainLater, "temporarily unavailable", j.Write)
+		return false
+	}
+	ss.s, ss.lease = s, h.lease()
+	welcome, cursor, version, err := h.welcome(ctx, j, ss.lease)
 	if err != nil {
 		h.log.WarnContext(ctx, "room join failed", "room", j.Room, "error", err.Error())
-		_ = c.Close(websocket.StatusTryAgainLater, "temporarily unavailable")
-		return
+		Refuse(ss.c, websocket.CloseTryAgainLater, "temporarily unavailable", j.Write)
+		h.exit(j.Room, s)
+		return false
 	}
-	defer h.leave(j, lease)
-	if err := write(ctx, c, j.Write, welcome); err != nil {
-		return
+	ss.cursor, ss.version = cursor, version
+	if ss.write(welcome) != nil {
+		h.leave(j, ss.lease)
+		h.exit(j.Room, s)
+		return false
 	}
-	out := make(chan []byte, 4) // replies to this socket alone (pong, error)
-	readErr := make(chan error, 1)
-	go func() { readErr <- h.read(ctx, c, j, out) }()
-	life := time.NewTimer(time.Until(j.Expires))
-	defer life.Stop()
-	for {
-		var frame []byte
-		select {
-		case <-ctx.Done():
-			return
-		case <-readErr:
-			_ = c.CloseNow()
-			return
-		case <-life.C:
-			_ = c.Close(CodeExpired, "token expired")
-			return
-		case <-j.Drain:
-			_ = c.Close(websocket.StatusGoingAway, "instance draining")
-			return
-		case <-s.gone:
-			_ = c.Close(websocket.StatusTryAgainLater, "too slow: resume with after")
-			return
-		case frame = <-out:
-		case frame = <-s.q:
-			if stale(frame, j.Member.User, cursor, &version) {
-				continue
-			}
-		}
-		if write(ctx, c, j.Write, frame) != nil {
-			return
-		}
+	ss.life = time.AfterFunc(time.Until(j.Expires), func() { ss.close(CodeExpired, "token expired") })
+	ss.erased = context.AfterFunc(ctx, func() { _ = ss.c.Close() }) // the user was erased
+	h.watchDrain(j.Drain)
+	s.start()
+	select {
+	case <-j.Drain: // drained before the watcher saw this socket
+		ss.close(websocket.CloseGoingAway, "instance draining")
+	default:
 	}
+	return true
 }
 
-func write(ctx context.Context, c *websocket.Conn, d time.Duration, frame []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	return c.Write(ctx, websocket.MessageText, frame)
+// live is the socket's reader goroutine, its only goroutine while it idles: client
+// frames until the socket ends, then the socket's end. Over a FrameConn each message
+// is read on a fresh goroutine, which waits for it on the bare connection: the stack
+// the last frame's Redis work grew is not kept while the socket idles (4 KiB where a
+// fresh waiter needs 2).
+func (h *Hub) live(ctx context.Context, ss *session) {
+	if h.read(ctx, ss) {
+		go h.live(ctx, ss)
+		return
+	}
+	ss.life.Stop()
+	ss.erased()
+	ss.s.stop()
+	_ = ss.c.Close()
+	h.leave(ss.j, ss.lease)
+	h.exit(ss.j.Room, ss.s)
+	ss.j.done()
 }
 
-// stale reports a live frame the welcome already covered: a message at or before the
-// cursor, a state not newer than the one sent last (a newer state supersedes), or the
-// join of the socket's own user (the welcome lists it).
-func stale(frame []byte, self, cursor string, version *int64) bool {
-	var f struct {
-		Op      string `json:"op"`
-		User    string `json:"user"`
-		ID      string `json:"id"`
-		Version int64  `json:"version"`
+func (j Join) done() {
+	if j.Done != nil {
+		j.Done()
 	}
-	if json.Unmarshal(frame, &f) != nil {
-		return true
-	}
-	switch f.Op {
-	case "join":
-		return f.User == self
-	case "message":
-		return !after(f.ID, cursor)
-	case "state":
-		if f.Version <= *version {
-			return true
-		}
-		*version = f.Version
-	}
-	return false
 }
 
 // welcome records the socket's lease, announces it, and builds the welcome frame.
@@ -184,67 +167,4 @@ func (h *Hub) leave(j Join, lease string) {
 		}
 	}
 	_ = h.fan.Publish(ctx, j.Room, presenceFrame("leave", j.Member))
-}
-
-// read handles client frames until the socket fails or ctx ends.
-func (h *Hub) read(ctx context.Context, c *websocket.Conn, j Join, out chan<- []byte) error {
-	for {
-		typ, data, err := c.Read(ctx)
-		if err != nil {
-			return err
-		}
-		reply := h.handle(ctx, j, typ, data)
-		if reply != nil {
-			select {
-			case out <- reply:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-	}
-}
-
-// handle applies one client frame; it returns the reply for this socket, if any.
-func (h *Hub) handle(ctx context.Context, j Join, typ websocket.MessageType, data []byte) []byte {
-	if typ != websocket.MessageText {
-		return errorFrame("invalid", "frames are JSON text")
-	}
-	f, err := Decode(data)
-	if err != nil {
-		return errorFrame("invalid", err.Error())
-	}
-	switch f.Op {
-	case "ping":
-		return []byte(`{"op":"pong"}`)
-	case "send":
-		if ok, _ := h.sends.Allow(j.Member.User); !ok {
-			return errorFrame("rate_limited", "at most 5 messages per second")
-		}
-		text := notification.CleanText(f.Text, MaxText)
-		m := Message{User: j.Member.User, Text: text, ClientID: f.ClientID}
-		if oa, ok := h.store.(OrderedAppender); ok {
-			if _, err := oa.AppendPublish(ctx, j.Room, m); err != nil {
-				return errorFrame("unavailable", "message not stored; send it again")
-			}
-			return nil
-		}
-		m, err := h.store.Append(ctx, j.Room, m)
-		if err != nil {
-			return errorFrame("unavailable", "message not stored; send it again")
-		}
-		_ = h.fan.Publish(ctx, j.Room, messageFrame(m)) // a lost publish is recovered by resume
-	case "state":
-		if !j.Member.Teacher {
-			return errorFrame("forbidden", "only a teacher changes the room's state")
-		}
-		st, err := h.store.SetState(ctx, j.Room, State{State: f.State, Version: f.Version, By: j.Member.User})
-		if errors.Is(err, ErrConflict) {
-			return errorFrame("conflict", "the state is at version "+itoa(st.Version))
-		}
-		if err != nil {
-			return errorFrame("unavailable", "state not stored; send it again")
-		}
-		_ = h.fan.Publish(ctx, j.Room, stateFrame(st))
-	}
-	return nil
 }

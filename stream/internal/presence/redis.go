@@ -14,6 +14,24 @@ import (
 	"github.com/vividly-edu/notifications/shared/rediskey"
 )
 
+// Redis is presence kept in Redis. Safe for concurrent use.
+type Redis struct {
+	rdb   redis.UniversalClient
+	names rediskey.Names
+	now   func() time.Time
+	round atomic.Uint64 // Refresh calls, for the key sweep
+	seed  maphash.Seed
+
+	snapMu sync.Mutex
+	snap   map[string]int64 // instance → lease expiry in unix ms, read at snapAt
+	snapAt time.Time
+}
+
+// NewRedis returns presence over rdb.
+func NewRedis(rdb redis.UniversalClient, names rediskey.Names, now func() time.Time) *Redis {
+	return &Redis{rdb: rdb, names: names, now: now, seed: maphash.MakeSeed()}
+}
+
 // acquireScript: KEYS[1] the user's set. ARGV: member, now ms, its expiry ms, cap,
 // key TTL ms, then members found gone (past their expiry, their instance without a
 // lease). Removes those that are still past their expiry, then admits member if the
@@ -33,24 +51,6 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 `)
-
-// Redis is presence kept in Redis. Safe for concurrent use.
-type Redis struct {
-	rdb   redis.UniversalClient
-	names rediskey.Names
-	now   func() time.Time
-	round atomic.Uint64 // Refresh calls, for the key sweep
-	seed  maphash.Seed
-
-	snapMu sync.Mutex
-	snap   map[string]int64 // instance → lease expiry in unix ms, read at snapAt
-	snapAt time.Time
-}
-
-// NewRedis returns presence over rdb.
-func NewRedis(rdb redis.UniversalClient, names rediskey.Names, now func() time.Time) *Redis {
-	return &Redis{rdb: rdb, names: names, now: now, seed: maphash.MakeSeed()}
-}
 
 // Acquire records conn ("<instance>/<seq>", unique across instances) for user unless
 // the user already has limit live connections; it reports whether it was admitted.

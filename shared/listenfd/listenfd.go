@@ -36,3 +36,22 @@ func Listen(getenv config.Getenv, fdVar, addr string) (net.Listener, error) {
 	}
 	return ln, nil
 }
+
+// Bind is the parent's side: it opens a listening socket at addr for a child process to
+// serve, and returns it as a file for exec.Cmd.ExtraFiles (ExtraFiles[i] is the child's
+// descriptor 3+i, which its variable names) with the address bound. Close the file once
+// the child has started: the child holds its own descriptor, and a killed child's port
+// then refuses connections instead of queueing them for a listener nobody serves.
+func Bind(addr string) (*os.File, string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", err
+	}
+	// The file is a descriptor of its own for the same socket.
+	defer ln.Close()
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		return nil, "", err
+	}
+	return f, ln.Addr().String(), nil
+}

@@ -151,7 +151,7 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 	defer ln.Close()
 	fnLn, err := listenfd.Listen(getenv, "FUNCTION_LISTEN_FD", loopback(lc.FunctionPort))
 	if err != nil {
-		return err
+		return fmt.Errorf("function endpoint: %w", err)
 	}
 	defer fnLn.Close()
 	port, fnPort := portOf(ln), portOf(fnLn)

@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/vividly-edu/notifications/shared/listenfd"
 	"github.com/vividly-edu/notifications/shared/redistest"
 )
 
@@ -74,25 +74,15 @@ type local struct {
 	stopped bool
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-}
-
 // startLocal runs bin/local on a private Redis with extra environment (a later value
 // of a variable wins). Streams tell clients to come back after 200 ms (SSE_RETRY), so
 // reconnects are quick; tests of the backoff itself set their own.
 func startLocal(t *testing.T, redisAddr string, extra ...string) *local {
 	t.Helper()
-	l := &local{t: t, port: freePort(t), fnPort: freePort(t)}
+	l := &local{t: t, port: "0", fnPort: "0"} // the first start lets the kernel pick
 	l.env = append([]string{"PATH=" + os.Getenv("PATH"), "REDIS_ADDR=" + redisAddr, "LOG_LEVEL=warn",
 		"RATE_LIMIT_PER_IP=1000", "RATE_LIMIT_BURST=1000", "DRAIN_TIME=300ms", "SSE_RETRY=200ms",
-		"LOCAL_JWT_SECRET=" + testSecret, "PORT=" + l.port, "FUNCTION_PORT=" + l.fnPort}, extra...)
+		"LOCAL_JWT_SECRET=" + testSecret, "LISTEN_FD=3", "FUNCTION_LISTEN_FD=4"}, extra...)
 	l.start()
 	t.Cleanup(l.stop)
 	return l
@@ -100,12 +90,26 @@ func startLocal(t *testing.T, redisAddr string, extra ...string) *local {
 
 func (l *local) url() string { return "http://127.0.0.1:" + l.port }
 
+// start runs bin/local on ports bound here and handed over (ExtraFiles: LISTEN_FD=3,
+// FUNCTION_LISTEN_FD=4), so no other program can take one between the bind and bin/local
+// serving it. A restart binds the same ports again: pages come back to the same address.
 func (l *local) start() {
 	l.t.Helper()
 	l.cmd = exec.Command(localBin)
 	l.cmd.Env = l.env
 	l.cmd.Stdout = nil
 	l.cmd.Stderr = os.Stderr
+	for _, port := range []*string{&l.port, &l.fnPort} {
+		f, addr, err := listenfd.Bind("127.0.0.1:" + *port)
+		if err != nil {
+			l.t.Fatal(err)
+		}
+		// The child holds its own descriptor once started: when it is down, the port
+		// refuses connections, as a stopped server's does.
+		defer f.Close()
+		l.cmd.ExtraFiles = append(l.cmd.ExtraFiles, f)
+		*port = addr[strings.LastIndex(addr, ":")+1:]
+	}
 	if err := l.cmd.Start(); err != nil {
 		l.t.Fatal(err)
 	}

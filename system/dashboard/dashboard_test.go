@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vividly-edu/notifications/shared/listenfd"
 	"github.com/vividly-edu/notifications/shared/redistest"
 )
 
@@ -148,17 +148,11 @@ func startStream(t *testing.T, redisAddr string) (public, metrics string) {
 // no metrics address in 20 s).
 func launchStream(t *testing.T, redisAddr string) (public, metrics, output string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	f, err := ln.(*net.TCPListener).File()
+	f, public, err := listenfd.Bind("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close() // the child holds the socket once started
-	public = ln.Addr().String()
 	k, err := ecdh.P256().GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -2,10 +2,11 @@ package faults
 
 import (
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"testing"
+
+	"github.com/vividly-edu/notifications/shared/listenfd"
 )
 
 // proc is a bin/stream process.
@@ -30,19 +31,13 @@ func startProcess(t *testing.T, redisAddr string, extra map[string]string) *proc
 
 func launchProcess(t *testing.T, redisAddr string, extra map[string]string) *proc {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	f, err := ln.(*net.TCPListener).File()
+	f, addr, err := listenfd.Bind("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	// This process lets go of the socket once the child holds it: a killed child's port
 	// must refuse connections, not queue them for a listener nobody serves.
 	defer f.Close()
-	addr := ln.Addr().String()
 	env := streamEnv(redisAddr, extra)
 	env["LISTEN_FD"] = "3" // ExtraFiles[0]
 	cmd := exec.Command(streamBin)

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/vividly-edu/notifications/shared/config"
+	"github.com/vividly-edu/notifications/shared/listenfd"
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
 	"github.com/vividly-edu/notifications/stream/internal/admin"
@@ -62,7 +63,7 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		return err
 	}
 	defer stopAdmin()
-	ln, err := listen(getenv, cfg.Port)
+	ln, err := listenfd.Listen(getenv, "LISTEN_FD", ":"+cfg.Port)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -68,23 +69,23 @@ func TestSecurity_DevTokenOnlyWithTheLocalSecret(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// bannerPorts reads the stream and function ports from the local system's banner, once
+// it has printed it.
+func bannerPorts(banner string) (port, fnPort string, ok bool) {
+	m := regexp.MustCompile(`stream +http://127\.0\.0\.1:(\d+)/[\s\S]*function +http://127\.0\.0\.1:(\d+)/`).FindStringSubmatch(banner)
+	if m == nil {
+		return "", "", false
 	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
+	return m[1], m[2], true
 }
 
 // TestSecurity_LocalSystemLoopbackOnly runs the local system: its port is bound to
 // 127.0.0.1 alone, and the helpers refuse a Host that is not a loopback name (DNS
-// rebinding), whatever the port.
+// rebinding), whatever the port. It binds both ports itself (0: the kernel picks them,
+// the banner names them), as loopback-only is its own choice; a parent handing it
+// sockets (LISTEN_FD) binds them where it likes.
 func TestSecurity_LocalSystemLoopbackOnly(t *testing.T) {
-	port, fnPort := freePort(t), freePort(t)
-	env := map[string]string{"PORT": port, "FUNCTION_PORT": fnPort, "LOG_LEVEL": "warn"}
+	env := map[string]string{"PORT": "0", "FUNCTION_PORT": "0", "LOG_LEVEL": "warn"}
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan error, 1)
@@ -97,8 +98,15 @@ func TestSecurity_LocalSystemLoopbackOnly(t *testing.T) {
 			t.Error("run did not return")
 		}
 	})
-	base := "http://127.0.0.1:" + port
 	deadline := time.Now().Add(10 * time.Second)
+	port, fnPort, ok := bannerPorts(out.String())
+	for ; !ok; port, fnPort, ok = bannerPorts(out.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no banner naming the ports:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	base := "http://127.0.0.1:" + port
 	for {
 		resp, err := http.Get(base + "/readyz")
 		if err == nil {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/vividly-edu/notifications/functions/notifier"
 	"github.com/vividly-edu/notifications/shared/broker"
 	"github.com/vividly-edu/notifications/shared/config"
+	"github.com/vividly-edu/notifications/shared/listenfd"
 	"github.com/vividly-edu/notifications/shared/logging"
 	"github.com/vividly-edu/notifications/shared/redisbroker"
 	"github.com/vividly-edu/notifications/stream/server"
@@ -139,30 +141,40 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 	if err := funcframework.RegisterHTTPFunctionContext(ctx, publishPath, ph.ServeHTTP); err != nil {
 		return err
 	}
-	fnErr := make(chan error, 1)
-	go func() { fnErr <- funcframework.StartHostPort("127.0.0.1", lc.FunctionPort) }()
-
-	srv.Mount("GET /metrics", srv.MetricsHandler()) // this port is loopback-only
-	if cfg.DemoEnabled {
-		mountDemo(srv, log, secret, mint, lc.DevUser, "http://127.0.0.1:"+lc.FunctionPort+"/", lc.DemoGroups...)
-	}
-
-	ln, err := net.Listen("tcp", loopback(cfg.Port))
+	// Both ports are bound (or taken over from the parent: LISTEN_FD, FUNCTION_LISTEN_FD)
+	// before anything names them; the banner and the demo page name the ports bound,
+	// which PORT=0 or an inherited socket leave to the kernel or the parent.
+	ln, err := listenfd.Listen(getenv, "LISTEN_FD", loopback(cfg.Port))
 	if err != nil {
 		return err
 	}
+	defer ln.Close()
+	fnLn, err := listenfd.Listen(getenv, "FUNCTION_LISTEN_FD", loopback(lc.FunctionPort))
+	if err != nil {
+		return fmt.Errorf("function endpoint: %w", err)
+	}
+	defer fnLn.Close()
+	port, fnPort := portOf(ln), portOf(fnLn)
+	fnErr := make(chan error, 1)
+	go func() { fnErr <- serveFunction(fnLn) }()
+
+	srv.Mount("GET /metrics", srv.MetricsHandler()) // this port is loopback-only
+	if cfg.DemoEnabled {
+		mountDemo(srv, log, secret, mint, lc.DevUser, "http://"+loopback(fnPort)+"/", lc.DemoGroups...)
+	}
+
 	token := ""
 	if mint {
 		if token, err = devToken(secret, lc.DevUser, 24*time.Hour); err != nil {
 			return err
 		}
 	}
-	printBanner(out, brokerName, cfg.Port, lc.FunctionPort, lc.DevUser, token, cfg.DemoEnabled)
+	printBanner(out, brokerName, port, fnPort, lc.DevUser, token, cfg.DemoEnabled)
 	if mint && cfg.DemoEnabled {
-		if err := printRoomBanner(out, secret, cfg.Port, lc.DevUser); err != nil {
+		if err := printRoomBanner(out, secret, port, lc.DevUser); err != nil {
 			return err
 		}
-		printReceiptsBanner(out, cfg.Port, cfg.Redis.Addr != "", lc.DemoGroups)
+		printReceiptsBanner(out, port, cfg.Redis.Addr != "", lc.DemoGroups)
 	}
 
 	srvErr := make(chan error, 1)
@@ -174,6 +186,9 @@ func run(ctx context.Context, getenv config.Getenv, out io.Writer) error {
 		return err
 	}
 }
+
+// portOf is the port ln is bound to.
+func portOf(ln net.Listener) string { return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port) }
 
 // publishPath is where the local system serves the Publish entry point, on the
 // function's port.

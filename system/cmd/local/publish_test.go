@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vividly-edu/notifications/functions/eventarc"
+	"github.com/vividly-edu/notifications/shared/listenfd"
 )
 
 // TestLocalSystemProcess is not a test: TestLocalPublish runs the test binary again with
@@ -41,15 +42,30 @@ func TestLocalSystemProcess(t *testing.T) {
 // function's settings apply as deployed: with MAX_EVENT_AGE=1h an event published 2 h
 // ago is dropped (the local system once wired the function with a fixed 24 h).
 func TestLocalPublish(t *testing.T) {
-	port, fnPort := freePort(t), freePort(t)
+	// The ports are bound here and handed over (LISTEN_FD, FUNCTION_LISTEN_FD): no other
+	// program can take one before the child serves it.
+	files, ports := make([]*os.File, 2), make([]string, 2)
+	for i := range files {
+		f, addr, err := listenfd.Bind("127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		files[i], ports[i] = f, addr[strings.LastIndex(addr, ":")+1:]
+	}
+	port, fnPort := ports[0], ports[1]
 	const secret = "local-publish-test-secret-0123456789abcdef"
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLocalSystemProcess$", "-test.v")
-	cmd.Env = append(os.Environ(), "LOCAL_SYSTEM_CHILD=1", "PORT="+port, "FUNCTION_PORT="+fnPort,
+	cmd.Env = append(os.Environ(), "LOCAL_SYSTEM_CHILD=1", "LISTEN_FD=3", "FUNCTION_LISTEN_FD=4",
 		"LOCAL_JWT_SECRET="+secret, "DEV_USER=student-7", "LOG_LEVEL=warn", "REDIS_ADDR=", "MAX_EVENT_AGE=1h")
+	cmd.ExtraFiles = files
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range files {
+		f.Close() // the child holds its own descriptors
 	}
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)

@@ -1,15 +1,16 @@
-package main
+package listenfd
 
 import (
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 )
 
-// dupFD returns a new descriptor of c's socket or file, owned by the caller (listen
+// dupFD returns a new descriptor of c's socket or file, owned by the caller (Listen
 // takes it over and closes it).
 func dupFD(t *testing.T, c syscall.Conn) int {
 	t.Helper()
@@ -29,8 +30,8 @@ func env(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }
 }
 
-// TestListenServesTheInheritedSocket: with LISTEN_FD, the listener is the socket the
-// parent bound (same address, connections accepted) and PORT is not used.
+// TestListenServesTheInheritedSocket: with the variable set, the listener is the socket
+// the parent bound (same address, connections accepted) and the address is not used.
 func TestListenServesTheInheritedSocket(t *testing.T) {
 	parent, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -39,7 +40,7 @@ func TestListenServesTheInheritedSocket(t *testing.T) {
 	fd := dupFD(t, parent.(*net.TCPListener))
 	parent.Close() // the child's descriptor keeps the socket listening
 
-	ln, err := listen(env(map[string]string{listenFD: strconv.Itoa(fd)}), "not a port")
+	ln, err := Listen(env(map[string]string{"LISTEN_FD": strconv.Itoa(fd)}), "LISTEN_FD", "not an address")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,9 +60,9 @@ func TestListenServesTheInheritedSocket(t *testing.T) {
 	accepted.Close()
 }
 
-// TestListenWithoutLISTEN_FDBindsPORT: the production path listens on PORT itself.
-func TestListenWithoutLISTEN_FDBindsPORT(t *testing.T) {
-	ln, err := listen(env(nil), "0")
+// TestListenWithoutTheVariableBindsAddr: the production path listens at addr itself.
+func TestListenWithoutTheVariableBindsAddr(t *testing.T) {
+	ln, err := Listen(env(nil), "LISTEN_FD", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,8 @@ func TestListenWithoutLISTEN_FDBindsPORT(t *testing.T) {
 }
 
 // TestListenRefusesWhatIsNoListener: a value that is no descriptor, one of the
-// standard streams, or a descriptor of a plain file stops the process with an error.
+// standard streams, or a descriptor of a plain file stops the process with an error
+// naming the variable.
 func TestListenRefusesWhatIsNoListener(t *testing.T) {
 	f, err := os.Create(filepath.Join(t.TempDir(), "plain"))
 	if err != nil {
@@ -80,9 +82,12 @@ func TestListenRefusesWhatIsNoListener(t *testing.T) {
 	}
 	defer f.Close()
 	for _, v := range []string{"three", "1", "-4", strconv.Itoa(dupFD(t, f))} {
-		if ln, err := listen(env(map[string]string{listenFD: v}), "0"); err == nil {
+		ln, err := Listen(env(map[string]string{"FUNCTION_LISTEN_FD": v}), "FUNCTION_LISTEN_FD", "127.0.0.1:0")
+		if err == nil {
 			ln.Close()
-			t.Errorf("LISTEN_FD=%s: a listener, want an error", v)
+			t.Errorf("FUNCTION_LISTEN_FD=%s: a listener, want an error", v)
+		} else if !strings.Contains(err.Error(), "FUNCTION_LISTEN_FD") {
+			t.Errorf("FUNCTION_LISTEN_FD=%s: error %q does not name the variable", v, err)
 		}
 	}
 }

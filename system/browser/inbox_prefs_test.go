@@ -94,6 +94,7 @@ func flowInboxAccessibility(t *testing.T, sys *local, pub *publisher, open func(
 	waitFor(t, live, "preferences panel", func() bool { return p.evalBool(`!document.getElementById("prefs").hidden`) })
 	p.run(`(document.getElementById("bell").click(), document.getElementById("qh-on").click())`)
 	waitFor(t, live, "load older shown", func() bool { return p.evalBool(`!document.getElementById("load-older").hidden`) })
+	waitSeen(t, sys, "axeinbox") // the bell's seen mark has landed: "fresh" stays new
 	pub.send("axeinbox", "announcement", "fresh")
 	waitFor(t, live, "new pill", func() bool { return unseenPill(p) == 1 })
 	if got := p.evalString(`[...document.querySelectorAll("#filters .chip")].map(b => b.getAttribute("aria-pressed")).join(",") + " " + document.getElementById("inbox-status").getAttribute("aria-live") + " " + document.getElementById("bell").getAttribute("aria-label")`); got != "true,false,false,false,false,false polite Notifications, 5 unread, 1 new" {

@@ -41,17 +41,9 @@ import (
 // may run their scripts in the opposite order of their snapshots, so the script never
 // moves the watermark back: an older snapshot than the watermark changes nothing.
 
-// markScript records a mark and publishes the read control. The shebang makes Redis
-// refuse it whole when out of memory.
-//
-// KEYS: 1 read ids, 2 read up to, 3 unread ids. ARGV: 1 retention ms, 2 channel
-// (empty: publish nothing), 3 "all" or "ids", 4 the publish command (publishCommand),
-// 5 the control, 6 the log's length, 7 its first entry's id, 8 its last generated id,
-// 9 its entries-added count (at the snapshot), 10… the positions of the ids the log
-// held.
-// Returns 1.
-var markScript = redis.NewScript(`#!lua
-local function parse(id)
+// luaStreamIDs are the stream-id helpers the read-state scripts share: parse an id
+// into its two numbers, compare two ids, print a number without an exponent.
+const luaStreamIDs = `local function parse(id)
   local d = string.find(id, '-', 1, true)
   return tonumber(string.sub(id, 1, d - 1)), tonumber(string.sub(id, d + 1))
 end
@@ -61,7 +53,18 @@ local function less(a, b)
   return am < bm or (am == bm and as < bs)
 end
 local function num(n) return string.format('%.0f', n) end
--- drop the ids of set key (default: the read ids) before id, or up to it when incl
+`
+
+// markScript records a mark and publishes the read control. The shebang makes Redis
+// refuse it whole when out of memory.
+//
+// KEYS: 1 read ids, 2 read up to, 3 unread ids. ARGV: 1 retention ms, 2 channel
+// (empty: publish nothing), 3 "all" or "ids", 4 the publish command (publishCommand),
+// 5 the control, 6 the log's length, 7 its first entry's id, 8 its last generated id,
+// 9 its entries-added count (at the snapshot), 10… the positions of the ids the log
+// held.
+// Returns 1.
+var markScript = redis.NewScript("#!lua\n" + luaStreamIDs + `-- drop the ids of set key (default: the read ids) before id, or up to it when incl
 local function drop(id, incl, key)
   key = key or KEYS[1]
   local ms, seq = parse(id)

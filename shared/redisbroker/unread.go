@@ -31,18 +31,7 @@ import (
 //
 // KEYS: 1 read ids, 2 read up to, 3 unread ids. ARGV: 1 retention ms, 2 the log's first
 // entry's id, 3… the positions of the ids the log holds. Returns 1.
-var unreadScript = redis.NewScript(`#!lua
-local function parse(id)
-  local d = string.find(id, '-', 1, true)
-  return tonumber(string.sub(id, 1, d - 1)), tonumber(string.sub(id, d + 1))
-end
-local function less(a, b)
-  local am, as = parse(a)
-  local bm, bs = parse(b)
-  return am < bm or (am == bm and as < bs)
-end
-local function num(n) return string.format('%.0f', n) end
-
+var unreadScript = redis.NewScript("#!lua\n" + luaStreamIDs + `
 local upto = redis.call('GET', KEYS[2])
 local w
 if upto then w = string.sub(upto, 1, string.find(upto, ' ', 1, true) - 1) end

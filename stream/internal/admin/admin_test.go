@@ -49,16 +49,18 @@ func (l *failingListener) Accept() (net.Conn, error) {
 	return nil, errors.New("accept failed")
 }
 
-// slowLog takes a while to write an error, and records when it has.
+// slowLog takes a while to write an error, and records when it starts and when it has.
 type slowLog struct {
 	slog.Handler
-	wrote atomic.Bool
+	started chan struct{} // closed when it starts writing the error
+	wrote   atomic.Bool
 }
 
 func (h *slowLog) Enabled(context.Context, slog.Level) bool { return true }
 
 func (h *slowLog) Handle(_ context.Context, r slog.Record) error {
 	if r.Level == slog.LevelError {
+		close(h.started)
 		time.Sleep(100 * time.Millisecond)
 		h.wrote.Store(true)
 	}
@@ -75,9 +77,12 @@ func TestStopJoinsTheServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	ln := &failingListener{Listener: inner, accepted: make(chan struct{})}
-	h := &slowLog{Handler: slog.DiscardHandler}
+	h := &slowLog{Handler: slog.DiscardHandler, started: make(chan struct{})}
 	stop := serve(ln, slog.New(h))
-	<-ln.accepted // Serve is returning the error; the goroutine logs it next
+	<-ln.accepted
+	// Stop only once the goroutine is logging: a Close before Serve has returned the
+	// accept error turns it into ErrServerClosed, which is not logged at all.
+	<-h.started
 	stop()
 	if !h.wrote.Load() {
 		t.Fatal("stop returned while the server's goroutine was still logging")
